@@ -1,0 +1,19 @@
+import type { CommandModule } from "yargs";
+import { backfillCommand } from "./backfill.ts";
+import { gapsCommand } from "./gaps.ts";
+import { produceCommand } from "./produce.ts";
+import { replayCommand } from "./replay.ts";
+import { setupCommand } from "./setup.ts";
+import { validateCommand } from "./validate.ts";
+import { workerCommand } from "./worker.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: yargs command modules carry their own argv types
+export const commands: CommandModule<any, any>[] = [
+  workerCommand,
+  backfillCommand,
+  setupCommand,
+  produceCommand,
+  validateCommand,
+  replayCommand,
+  gapsCommand,
+];

@@ -1,0 +1,69 @@
+/**
+ * Types shared along the data path:
+ * notification -> ObjectRef -> reader items -> validated records / rejections -> index actions -> outcome.
+ */
+
+export const EVENT_TYPES = ["network_access", "dns_filtering", "audit_log", "data_loss_prevention"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** One S3 object (or local file, with bucket "" and key = path) to ingest. */
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+  size?: number;
+  etag?: string;
+  versionId?: string;
+}
+
+/** Where a record came from. `line` is set for NDJSON (1-based). `ordinal` is 0-based within the file. */
+export interface RecordSource {
+  bucket: string;
+  key: string;
+  ordinal: number;
+  line?: number;
+}
+
+/**
+ * Why a record (or a whole file) was not indexed. Stable codes: they are metric labels,
+ * quarantine fields and `validate --json` keys.
+ */
+export type RejectReason =
+  | "invalid_json" // the record's text is not JSON
+  | "record_too_large" // over maxRecordBytes
+  | "not_an_object" // JSON, but not an object ({event_type, event})
+  | "unknown_event_type" // an event_type we have no schema for (the vendor added a stream?)
+  | "schema_invalid" // failed its event_type's zod schema
+  | "index_rejected" // OpenSearch refused the document (mapping/parse error)
+  // file-level
+  | "file_too_large" // decompressed size over maxFileBytes
+  | "truncated_gzip" // gzip stream ended early or is corrupt
+  | "syntax_error" // array/concatenated layout broken: rest of the file unreadable
+  | "invalid_utf8"; // bytes that are not UTF-8 where the layout needs it
+
+/** A record that will go to quarantine instead of its index. */
+export interface Rejection {
+  reason: RejectReason;
+  /** Human-readable problem, e.g. "event.connection.client_ip: Invalid IP address". */
+  message: string;
+  /** Path of the offending field from zod's issues (e.g. "event.connection.client_ip"), when known. */
+  path?: string;
+  /** The record's raw text, cut to a bounded size (see MAX_RAW_QUARANTINE_CHARS). */
+  raw: string;
+  /** event_type when it could be read. */
+  eventType?: string;
+  ordinal: number;
+  line?: number;
+}
+
+export const MAX_RAW_QUARANTINE_CHARS = 16 * 1024;
+
+/** One document for OpenSearch `_bulk` (op "index"... we use "create" so a redelivery is a harmless conflict). */
+export interface IndexAction {
+  index: string;
+  id: string;
+  document: Record<string, unknown>;
+  /** "record" for a valid event, "quarantine" for a rejection. */
+  kind: "record" | "quarantine";
+  eventType?: string;
+  reason?: RejectReason;
+}
