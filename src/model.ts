@@ -13,6 +13,8 @@ export interface ObjectRef {
   size?: number;
   etag?: string;
   versionId?: string;
+  /** S3's event `sequencer` when the ref came from a notification (orders events for the same key). */
+  sequencer?: string;
 }
 
 /** Where a record came from. `line` is set for NDJSON (1-based). `ordinal` is 0-based within the file. */
