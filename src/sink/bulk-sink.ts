@@ -1,0 +1,208 @@
+import PQueue from "p-queue";
+import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics.ts";
+import type { IndexAction } from "../model.ts";
+import { backoffMs, sleep } from "../util/backoff.ts";
+import { BulkBatch, type BulkItemResult, classifyItem, itemErrorMessage } from "./bulk-body.ts";
+
+export interface BulkResponse {
+  errors: boolean;
+  items: Array<Record<string, BulkItemResult>>;
+}
+
+/** Sends one NDJSON body to `_bulk`. Throws on whole-request failures (with `statusCode` when HTTP answered). */
+export type BulkTransport = (body: string, signal?: AbortSignal) => Promise<BulkResponse>;
+
+export interface BulkSinkOptions {
+  maxDocs: number;
+  maxBytes: number;
+  /** Bulk requests in flight at once, for the whole process. */
+  concurrency: number;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  /** Turns a record OpenSearch refused (mapping error) into its quarantine document. */
+  quarantine: (action: IndexAction, message: string) => IndexAction;
+}
+
+export interface BatchOutcome {
+  created: number;
+  duplicates: number;
+  /** Records OpenSearch refused, now in quarantine instead. */
+  quarantinedOnIndex: number;
+  /** Per event type counts of records (not quarantine docs) created or duplicate. */
+  indexedByType: Record<string, number>;
+  /** Per reason counts of quarantine documents stored (including those refused at index time). */
+  quarantinedByReason: Record<string, number>;
+}
+
+export class PermanentBulkError extends Error {
+  override name = "PermanentBulkError";
+}
+
+function emptyOutcome(): BatchOutcome {
+  return { created: 0, duplicates: 0, quarantinedOnIndex: 0, indexedByType: {}, quarantinedByReason: {} };
+}
+
+export function mergeOutcome(into: BatchOutcome, o: BatchOutcome): BatchOutcome {
+  into.created += o.created;
+  into.duplicates += o.duplicates;
+  into.quarantinedOnIndex += o.quarantinedOnIndex;
+  for (const [k, v] of Object.entries(o.indexedByType))
+    into.indexedByType[k] = (into.indexedByType[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(o.quarantinedByReason))
+    into.quarantinedByReason[k] = (into.quarantinedByReason[k] ?? 0) + v;
+  return into;
+}
+
+/**
+ * Writes batches to OpenSearch until every action in them is created, already there (409) or
+ * quarantined. Whole-request failures (connection refused, timeouts, 429/5xx on the request)
+ * and 429/5xx items are retried with exponential backoff and jitter for as long as the caller's
+ * signal allows: a record is never dropped, the caller's message is simply not acknowledged yet.
+ */
+export class BulkSink {
+  private readonly queue: PQueue;
+
+  constructor(
+    private readonly transport: BulkTransport,
+    readonly options: BulkSinkOptions,
+    private readonly logger: Logger,
+    private readonly metrics?: Metrics,
+  ) {
+    this.queue = new PQueue({ concurrency: options.concurrency });
+  }
+
+  /** A new empty batch; `isFull` tells when to hand it to `write`. */
+  newBatch(): BulkBatch {
+    return new BulkBatch();
+  }
+
+  isFull(batch: BulkBatch): boolean {
+    return batch.size >= this.options.maxDocs || batch.bytes >= this.options.maxBytes;
+  }
+
+  /** Resolves when another batch may be queued without growing memory (back-pressure). */
+  async ready(): Promise<void> {
+    await this.queue.onSizeLessThan(this.options.concurrency);
+  }
+
+  async idle(): Promise<void> {
+    await this.queue.onIdle();
+  }
+
+  async write(batch: BulkBatch, signal?: AbortSignal): Promise<BatchOutcome> {
+    const outcome = emptyOutcome();
+    let pending = batch;
+    let attempt = 0;
+    while (pending.size > 0) {
+      signal?.throwIfAborted();
+      let response: BulkResponse;
+      try {
+        response = await this.send(pending, signal);
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        const status =
+          (err as { statusCode?: number; meta?: { statusCode?: number } }).statusCode ??
+          (err as { meta?: { statusCode?: number } }).meta?.statusCode;
+        if (status === 413 && pending.size > 1) {
+          // Too large for the cluster's http.max_content_length: halve and go on.
+          const half = Math.ceil(pending.size / 2);
+          mergeOutcome(outcome, await this.write(BulkBatch.of(pending.actions.slice(0, half)), signal));
+          pending = BulkBatch.of(pending.actions.slice(half));
+          continue;
+        }
+        if (status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408) {
+          throw new PermanentBulkError(
+            `OpenSearch refused a _bulk request with HTTP ${status}: ${describe(err)}`,
+          );
+        }
+        const wait = backoffMs(attempt++, this.options.backoffBaseMs, this.options.backoffCapMs);
+        this.metrics?.retries.inc({ kind: "bulk_request" });
+        this.logger.warn(
+          { err: describe(err), status, docs: pending.size, attempt, waitMs: wait },
+          "bulk request failed; retrying",
+        );
+        await sleep(wait, signal);
+        continue;
+      }
+      if (response.items.length !== pending.size) {
+        throw new PermanentBulkError(
+          `_bulk answered ${response.items.length} items for ${pending.size} actions; refusing to guess`,
+        );
+      }
+      const retry: IndexAction[] = [];
+      let sawRetryable = false;
+      response.items.forEach((entry, i) => {
+        const action = pending.actions[i]!;
+        const item = entry["create"] ?? Object.values(entry)[0] ?? { status: 500 };
+        switch (classifyItem(item)) {
+          case "created":
+          case "duplicate": {
+            if (item.status === 409) outcome.duplicates++;
+            else outcome.created++;
+            if (action.kind === "record") {
+              const t = action.eventType ?? "unknown";
+              outcome.indexedByType[t] = (outcome.indexedByType[t] ?? 0) + 1;
+            } else {
+              const r = action.reason ?? "unknown";
+              outcome.quarantinedByReason[r] = (outcome.quarantinedByReason[r] ?? 0) + 1;
+            }
+            break;
+          }
+          case "retry":
+            sawRetryable = true;
+            retry.push(action);
+            break;
+          case "rejected": {
+            const message = itemErrorMessage(item);
+            if (action.kind === "quarantine") {
+              throw new PermanentBulkError(
+                `the quarantine index refused a document (${action.index}/${action.id}): ${message}`,
+              );
+            }
+            this.logger.warn(
+              { index: action.index, id: action.id, error: message },
+              "document refused; quarantined",
+            );
+            outcome.quarantinedOnIndex++;
+            retry.push(this.options.quarantine(action, message));
+            break;
+          }
+        }
+      });
+      pending = BulkBatch.of(retry);
+      if (sawRetryable) {
+        const wait = backoffMs(attempt++, this.options.backoffBaseMs, this.options.backoffCapMs);
+        this.metrics?.retries.inc({ kind: "bulk_item" }, retry.length);
+        this.logger.debug({ docs: retry.length, waitMs: wait }, "retrying throttled/failed bulk items");
+        await sleep(wait, signal);
+      } else attempt = 0;
+    }
+    return outcome;
+  }
+
+  private async send(batch: BulkBatch, signal?: AbortSignal): Promise<BulkResponse> {
+    return this.queue.add(async () => {
+      const started = performance.now();
+      this.metrics?.inFlightBulk.inc();
+      this.metrics?.bulkDocs.inc(batch.size);
+      let ok = false;
+      try {
+        const r = await this.transport(batch.body(), signal);
+        ok = true;
+        return r;
+      } finally {
+        this.metrics?.inFlightBulk.dec();
+        this.metrics?.bulkLatency.observe(
+          { outcome: ok ? "ok" : "error" },
+          (performance.now() - started) / 1000,
+        );
+      }
+    }) as Promise<BulkResponse>;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 500);
+  return String(err).slice(0, 500);
+}

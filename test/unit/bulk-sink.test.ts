@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { pino } from "pino";
+import type { IndexAction } from "../../src/model.ts";
+import { BulkBatch, classifyItem } from "../../src/sink/bulk-body.ts";
+import {
+  type BulkResponse,
+  BulkSink,
+  type BulkTransport,
+  PermanentBulkError,
+} from "../../src/sink/bulk-sink.ts";
+
+const logger = pino({ level: "silent" });
+
+function action(i: number, kind: "record" | "quarantine" = "record"): IndexAction {
+  return {
+    index: "t-network_access-2025.07.25",
+    id: `id-${i}`,
+    document: {
+      n: i,
+      event_type: "network_access",
+      event: { i },
+      ingest: { bucket: "b", key: "k", ordinal: i },
+    },
+    kind,
+    eventType: "network_access",
+    ...(kind === "quarantine" ? { reason: "index_rejected" as const } : {}),
+  };
+}
+
+/** A transport that answers from a script: one function per call, given the parsed actions. */
+function scripted(steps: Array<(ids: string[]) => BulkResponse | Error>): {
+  transport: BulkTransport;
+  calls: string[][];
+} {
+  const calls: string[][] = [];
+  const transport: BulkTransport = async (body) => {
+    const lines = body.trimEnd().split("\n");
+    const ids: string[] = [];
+    for (let i = 0; i < lines.length; i += 2) ids.push(JSON.parse(lines[i]!).create._id);
+    calls.push(ids);
+    const step = steps[Math.min(calls.length - 1, steps.length - 1)]!;
+    const r = step(ids);
+    if (r instanceof Error) throw r;
+    return r;
+  };
+  return { transport, calls };
+}
+const ok = (ids: string[]): BulkResponse => ({
+  errors: false,
+  items: ids.map(() => ({ create: { status: 201 } })),
+});
+const quarantine = (a: IndexAction, message: string): IndexAction => ({
+  index: "t-quarantine-2025.07.25",
+  id: `q-${a.id}`,
+  document: { quarantine: { message } },
+  kind: "quarantine",
+  reason: "index_rejected",
+});
+const sinkWith = (transport: BulkTransport) =>
+  new BulkSink(
+    transport,
+    { maxDocs: 3, maxBytes: 1e6, concurrency: 2, backoffBaseMs: 1, backoffCapMs: 5, quarantine },
+    logger,
+  );
+
+describe("bulk body", () => {
+  it("serialises create actions as NDJSON once and counts bytes", () => {
+    const b = BulkBatch.of([action(1), action(2)]);
+    const lines = b.body().split("\n");
+    assert.equal(lines.length, 5);
+    assert.deepEqual(JSON.parse(lines[0]!), {
+      create: { _index: "t-network_access-2025.07.25", _id: "id-1" },
+    });
+    assert.equal(b.bytes, Buffer.byteLength(b.body()));
+  });
+  it("classifies item statuses", () => {
+    assert.equal(classifyItem({ status: 201 }), "created");
+    assert.equal(classifyItem({ status: 409 }), "duplicate");
+    assert.equal(classifyItem({ status: 429 }), "retry");
+    assert.equal(classifyItem({ status: 503 }), "retry");
+    assert.equal(classifyItem({ status: 400 }), "rejected");
+  });
+});
+
+describe("BulkSink.write", () => {
+  it("counts created and 409 conflicts as indexed", async () => {
+    const { transport } = scripted([
+      (ids) => ({ errors: true, items: ids.map((_, i) => ({ create: { status: i === 0 ? 409 : 201 } })) }),
+    ]);
+    const o = await sinkWith(transport).write(BulkBatch.of([action(1), action(2), action(3)]));
+    assert.equal(o.created, 2);
+    assert.equal(o.duplicates, 1);
+    assert.deepEqual(o.indexedByType, { network_access: 3 });
+  });
+
+  it("retries only the 429/5xx items, with the others not resent", async () => {
+    const { transport, calls } = scripted([
+      (ids) => ({
+        errors: true,
+        items: ids.map((_, i) => ({ create: { status: i === 1 ? 429 : i === 2 ? 503 : 201 } })),
+      }),
+      ok,
+    ]);
+    const o = await sinkWith(transport).write(BulkBatch.of([action(1), action(2), action(3)]));
+    assert.deepEqual(calls, [
+      ["id-1", "id-2", "id-3"],
+      ["id-2", "id-3"],
+    ]);
+    assert.equal(o.created, 3);
+  });
+
+  it("sends mapping errors to quarantine instead of dropping them", async () => {
+    const { transport, calls } = scripted([
+      (ids) => ({
+        errors: true,
+        items: ids.map((_, i) =>
+          i === 0
+            ? {
+                create: {
+                  status: 400,
+                  error: { type: "mapper_parsing_exception", reason: "failed to parse [x]" },
+                },
+              }
+            : { create: { status: 201 } },
+        ),
+      }),
+      ok,
+    ]);
+    const o = await sinkWith(transport).write(BulkBatch.of([action(1), action(2)]));
+    assert.deepEqual(calls[1], ["q-id-1"]);
+    assert.equal(o.quarantinedOnIndex, 1);
+    assert.deepEqual(o.indexedByType, { network_access: 1 });
+    assert.deepEqual(o.quarantinedByReason, { index_rejected: 1 });
+  });
+
+  it("retries whole-request failures until OpenSearch answers", async () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED"), { name: "ConnectionError" });
+    const throttled = Object.assign(new Error("429"), { statusCode: 429 });
+    const { transport, calls } = scripted([() => refused, () => refused, () => throttled, ok]);
+    const o = await sinkWith(transport).write(BulkBatch.of([action(1)]));
+    assert.equal(calls.length, 4);
+    assert.equal(o.created, 1);
+  });
+
+  it("splits a batch OpenSearch finds too large (413)", async () => {
+    const tooLarge = Object.assign(new Error("413"), { statusCode: 413 });
+    const { transport, calls } = scripted([() => tooLarge, ok, ok]);
+    const o = await sinkWith(transport).write(BulkBatch.of([action(1), action(2), action(3), action(4)]));
+    assert.equal(o.created, 4);
+    assert.deepEqual(calls.slice(1), [
+      ["id-1", "id-2"],
+      ["id-3", "id-4"],
+    ]);
+  });
+
+  it("fails permanently when the quarantine index itself refuses a document", async () => {
+    const { transport } = scripted([
+      (ids) => ({ errors: true, items: ids.map(() => ({ create: { status: 400, error: { type: "x" } } })) }),
+    ]);
+    await assert.rejects(
+      sinkWith(transport).write(BulkBatch.of([action(1, "quarantine")])),
+      PermanentBulkError,
+    );
+  });
+
+  it("refuses to pair results when the item count does not match", async () => {
+    const { transport } = scripted([() => ({ errors: false, items: [{ create: { status: 201 } }] })]);
+    await assert.rejects(sinkWith(transport).write(BulkBatch.of([action(1), action(2)])), PermanentBulkError);
+  });
+
+  it("stops retrying when the caller aborts", async () => {
+    const refused = new Error("ECONNREFUSED");
+    const { transport } = scripted([() => refused]);
+    const ac = new AbortController();
+    const p = sinkWith(transport).write(BulkBatch.of([action(1)]), ac.signal);
+    setTimeout(() => ac.abort(new Error("stop")), 20);
+    await assert.rejects(p, /stop/);
+  });
+});
