@@ -51,6 +51,8 @@ export interface Rejection {
   path?: string;
   /** The record's raw text, cut to a bounded size (see MAX_RAW_QUARANTINE_CHARS). */
   raw: string;
+  /** True when `raw` was cut (the record was longer than MAX_RAW_QUARANTINE_CHARS). */
+  rawTruncated?: boolean;
   /** event_type when it could be read. */
   eventType?: string;
   ordinal: number;

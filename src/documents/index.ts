@@ -1,0 +1,267 @@
+/**
+ * Validated records and rejections -> OpenSearch documents (pure functions).
+ *
+ * A record document keeps the vendor's paths (`event_type`, `event.*`) and adds `@timestamp`,
+ * a few ECS-style fields SIEM users search by (source.ip, user.email, host.*, destination.*, dns.*,
+ * network.transport) and `ingest` (where it came from). Its index is `<prefix>-<event_type>-YYYY.MM.DD`
+ * by the event's UTC day and its id a hash of the record's canonical JSON: the same record read again,
+ * from any file and in any layout, lands on the same index and id.
+ */
+import { createHash } from "node:crypto";
+import { type ParsedTime, parseEventTime, type TwingateRecord, utcDay } from "../events/index.ts";
+import { type IndexAction, MAX_RAW_QUARANTINE_CHARS, type RecordSource, type Rejection } from "../model.ts";
+import { parseTwingateKeyTime } from "./keys.ts";
+
+export { parseTwingateKeyTime } from "./keys.ts";
+
+/** Characters of base64url kept from the sha256 (24 chars = 144 bits). */
+const ID_CHARS = 24;
+
+export interface DocumentOptions {
+  indexPrefix: string;
+  /** ISO time of ingestion (one per object, so a file's documents share it). */
+  ingestedAt: string;
+  /**
+   * The record's raw text. Accepted for callers that have it; not used: the id is derived from the
+   * parsed content so compact and pretty-printed copies of a record get the same id.
+   */
+  raw?: string;
+}
+
+/** JSON with object keys sorted recursively (undefined members dropped, as JSON.stringify does). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    return JSON.stringify(value) ?? "null";
+  }
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ",";
+      const v = value[i];
+      out += v === undefined || typeof v === "function" ? "null" : canonicalJson(v);
+    }
+    return `${out}]`;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = "{";
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined || typeof v === "function") continue;
+    if (!first) out += ",";
+    first = false;
+    out += `${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `${out}}`;
+}
+
+function hashId(text: string): string {
+  return createHash("sha256").update(text).digest("base64url").slice(0, ID_CHARS);
+}
+
+/** Deterministic id of a record: a hash of its canonical JSON (event_type included). */
+export function documentId(record: TwingateRecord | Record<string, unknown>): string {
+  return hashId(canonicalJson(record));
+}
+
+function requireTime(isoTime: string): ParsedTime {
+  const t = parseEventTime(isoTime);
+  if (t) return t;
+  const ms = Date.parse(isoTime);
+  if (Number.isNaN(ms)) throw new RangeError(`not an ISO-8601 time: ${JSON.stringify(isoTime)}`);
+  return { epochMs: ms, fraction: "", utc: new Date(ms).toISOString() };
+}
+
+/** `<prefix>-<event_type>-YYYY.MM.DD` by the UTC day of the time. */
+export function indexName(prefix: string, eventType: string, isoTime: string): string {
+  return `${prefix}-${eventType}-${utcDay(requireTime(isoTime).epochMs)}`;
+}
+
+/**
+ * `<prefix>-quarantine-YYYY.MM.DD`: by the file's slot when the key is a Twingate file name (so
+ * reprocessing on another day hits the same index), else by the ingestion time's day.
+ */
+export function quarantineIndexName(prefix: string, key: string, ingestedAt: string): string {
+  const slot = parseTwingateKeyTime(key);
+  const ms = slot ? slot.getTime() : requireTime(ingestedAt).epochMs;
+  return `${prefix}-quarantine-${utcDay(ms)}`;
+}
+
+type Json = Record<string, unknown>;
+
+/** Drop undefined members; returns undefined for an object left empty (no `{}` shells). */
+function compact(obj: Json): Json | undefined {
+  let any = false;
+  for (const k of Object.keys(obj)) {
+    if (obj[k] === undefined) delete obj[k];
+    else any = true;
+  }
+  return any ? obj : undefined;
+}
+
+/** A value usable as a document field (null and "" count as absent). */
+function present<T>(v: T | null | undefined | ""): T | undefined {
+  return v === null || v === undefined || v === "" ? undefined : (v as T);
+}
+
+function ingestOf(source: RecordSource, ingestedAt: string): Json {
+  const ingest: Json = { bucket: source.bucket, key: source.key, ordinal: source.ordinal };
+  if (source.line !== undefined) ingest["line"] = source.line;
+  ingest["ingested_at"] = ingestedAt;
+  return ingest;
+}
+
+function nullIfEmpty<T>(v: T): T | null {
+  return v === "" ? null : v;
+}
+
+/**
+ * The vendor's event with version as a string, empty-string IPs as null and string DNS reasons as
+ * `{id}` objects (no input mutation).
+ */
+function normaliseEvent(record: TwingateRecord): Json {
+  const event: Json = { ...record.event, version: String(record.event.version) };
+  if (record.event_type === "network_access") {
+    const e = record.event;
+    if (e.connection.client_ip === "") event["connection"] = { ...e.connection, client_ip: null };
+    if (e.resource && e.resource.ip === "") event["resource"] = { ...e.resource, ip: null };
+    if (e.relays?.some((r) => r.ip === "")) {
+      event["relays"] = e.relays.map((r) => (r.ip === "" ? { ...r, ip: null } : r));
+    }
+  } else if (record.event_type === "dns_filtering") {
+    const c = record.event.connection;
+    if (c && c.client_ip === "") event["connection"] = { ...c, client_ip: null };
+    // Reasons come as strings or {id, name}; an index cannot map both, so strings become {id}.
+    const reasons = record.event.reasons;
+    if (reasons?.some((r) => typeof r === "string")) {
+      event["reasons"] = reasons.map((r) => (typeof r === "string" ? { id: r } : r));
+    }
+  }
+  return event;
+}
+
+type Device = { id?: string | null; name?: string | null; model?: { hostname?: string | null } | null };
+
+function hostOf(device: Device | null | undefined): Json | undefined {
+  if (!device) return undefined;
+  return compact({
+    id: present(device.id),
+    name: present(device.name),
+    hostname: present(device.model?.hostname),
+  });
+}
+
+/** ECS-style fields by event type. */
+function ecsFields(record: TwingateRecord): Json {
+  const out: Json = {};
+  switch (record.event_type) {
+    case "network_access": {
+      const e = record.event;
+      const loc = e.location ? { lat: e.location.lat, lon: e.location.lon } : undefined;
+      out["source"] = compact({
+        ip: present(nullIfEmpty(e.connection.client_ip)),
+        geo: loc ? { location: loc } : undefined,
+      });
+      out["user"] = e.user ? compact({ id: present(e.user.id), email: present(e.user.email) }) : undefined;
+      out["host"] = hostOf(e.device);
+      out["destination"] = e.resource
+        ? compact({
+            address: present(e.resource.address),
+            ip: present(e.resource.ip),
+            port: e.resource.port ?? undefined,
+          })
+        : undefined;
+      const transport = present(e.connection.protocol);
+      out["network"] = transport ? { transport: transport.toLowerCase() } : undefined;
+      break;
+    }
+    case "dns_filtering": {
+      const e = record.event;
+      out["source"] = compact({ ip: present(e.connection?.client_ip) });
+      out["host"] = hostOf(e.device);
+      out["dns"] = {
+        question: compact({ name: e.domain, registered_domain: present(e.root) }),
+      };
+      break;
+    }
+    case "audit_log": {
+      const a = record.event.actor;
+      if (a.type.toLowerCase() === "user") {
+        out["user"] = compact({
+          id: present(a.id),
+          email: present(a.info?.email),
+          name: present(a.info?.name),
+        });
+      }
+      break;
+    }
+    case "data_loss_prevention": {
+      const e = record.event;
+      out["user"] = e.user ? compact({ id: present(e.user.id), email: present(e.user.email) }) : undefined;
+      out["host"] = hostOf(e.device);
+      out["destination"] = e.resource ? compact({ address: present(e.resource.address) }) : undefined;
+      break;
+    }
+  }
+  return out;
+}
+
+/** The index action for a validated record. Throws only if the record's time is invalid (not validated). */
+export function toIndexAction(
+  record: TwingateRecord,
+  source: RecordSource,
+  opts: DocumentOptions,
+): IndexAction {
+  const time = parseEventTime(record.event.time);
+  if (!time) throw new RangeError(`record has an invalid event.time: ${JSON.stringify(record.event.time)}`);
+  const document: Json = {
+    "@timestamp": time.utc,
+    event_type: record.event_type,
+    event: normaliseEvent(record),
+  };
+  const ecs = ecsFields(record);
+  for (const k of ["source", "user", "host", "destination", "dns", "network"]) {
+    if (ecs[k] !== undefined) document[k] = ecs[k];
+  }
+  document["ingest"] = ingestOf(source, opts.ingestedAt);
+  return {
+    index: `${opts.indexPrefix}-${record.event_type}-${utcDay(time.epochMs)}`,
+    id: documentId(record),
+    document,
+    kind: "record",
+    eventType: record.event_type,
+  };
+}
+
+/**
+ * The quarantine action for a rejected record (or a file-level error turned into a Rejection).
+ * Same file, ordinal, reason and raw text -> same index and id, so reprocessing is idempotent.
+ */
+export function toQuarantineAction(
+  rejection: Rejection,
+  source: { bucket: string; key: string },
+  opts: { indexPrefix: string; ingestedAt: string },
+): IndexAction {
+  const cut = rejection.raw.length > MAX_RAW_QUARANTINE_CHARS;
+  const raw = cut ? rejection.raw.slice(0, MAX_RAW_QUARANTINE_CHARS) : rejection.raw;
+  const quarantine: Json = { reason: rejection.reason, message: rejection.message };
+  if (rejection.path !== undefined) quarantine["path"] = rejection.path;
+  quarantine["raw"] = raw;
+  quarantine["raw_truncated"] = cut || rejection.rawTruncated === true;
+  const document: Json = { "@timestamp": opts.ingestedAt };
+  if (rejection.eventType !== undefined) document["event_type"] = rejection.eventType;
+  document["quarantine"] = quarantine;
+  const src: RecordSource = { bucket: source.bucket, key: source.key, ordinal: rejection.ordinal };
+  if (rejection.line !== undefined) src.line = rejection.line;
+  document["ingest"] = ingestOf(src, opts.ingestedAt);
+  const action: IndexAction = {
+    index: quarantineIndexName(opts.indexPrefix, source.key, opts.ingestedAt),
+    id: hashId(canonicalJson([source.bucket, source.key, rejection.ordinal, rejection.reason, raw])),
+    document,
+    kind: "quarantine",
+    reason: rejection.reason,
+  };
+  if (rejection.eventType !== undefined) action.eventType = rejection.eventType;
+  return action;
+}

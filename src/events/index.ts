@@ -1,0 +1,300 @@
+/**
+ * zod 4 schemas of Twingate's S3 sync records, one per event_type; the TypeScript types are inferred
+ * from them (one source of truth).
+ *
+ * Policy:
+ * - Every object is a `z.looseObject`: fields we do not know are kept, never stripped.
+ * - Fields that become `ip`, `date`, numeric or `geo_point` in OpenSearch are checked here, so a bad
+ *   value is a quarantined record rather than a mapping error at index time.
+ * - Where the vendor is vague we are lenient: optional sub-objects may be absent or null, enums are
+ *   open (non-empty) strings, `reasons` may be strings or `{id, name}` objects.
+ */
+import { z } from "zod";
+import { EVENT_TYPES, type EventType, MAX_RAW_QUARANTINE_CHARS, type Rejection } from "../model.ts";
+import { parseEventTime } from "./time.ts";
+
+export { type ParsedTime, parseEventTime, utcDay } from "./time.ts";
+
+// ---- building blocks --------------------------------------------------------------------------
+
+export const IpSchema = z.union([z.ipv4(), z.ipv6()], { error: "invalid IP address" });
+/** An IP that may be empty or null (resource.ip when DNS resolution failed). */
+const OptionalIp = z.union([IpSchema, z.literal("")]).nullish();
+
+const optStr = z.string().nullish();
+/** An open enum: the vendor may add values. */
+const openEnum = z.string().min(1, { error: "must be a non-empty string" });
+const count = z
+  .number({ error: "must be a number" })
+  .int({ error: "must be an integer" })
+  .min(0, { error: "must not be negative" })
+  .max(Number.MAX_SAFE_INTEGER, { error: "is too large" });
+const port = z
+  .number({ error: "must be a number" })
+  .int({ error: "must be an integer" })
+  .min(0, { error: "must be a port (0..65535)" })
+  .max(65535, { error: "must be a port (0..65535)" });
+
+/** `1` in the sync examples, `"1"` on the audit schema page; any positive integer or numeric string. */
+export const VersionSchema = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0,8}$/)], {
+  error: "must be a positive integer or a numeric string",
+});
+
+export const EventTimeSchema = z
+  .string({ error: "must be a string" })
+  .refine((s) => parseEventTime(s) !== undefined, {
+    error: "must be an ISO-8601 time with Z or a ±hh:mm offset (e.g. 2025-07-25T18:19:41.236597+00:00)",
+  });
+
+export const LocationSchema = z.looseObject({
+  lat: z.number({ error: "must be a number" }).min(-90, { error: "latitude out of range" }).max(90, {
+    error: "latitude out of range",
+  }),
+  lon: z.number({ error: "must be a number" }).min(-180, { error: "longitude out of range" }).max(180, {
+    error: "longitude out of range",
+  }),
+});
+
+const IdName = z.looseObject({ id: optStr, name: optStr });
+const UserSchema = z.looseObject({ id: optStr, email: optStr });
+const ServiceAccountSchema = z.looseObject({ id: optStr, name: optStr, key: optStr, key_id: optStr });
+const DeviceModelSchema = z.looseObject({ hostname: optStr, local_name: optStr, serial_number: optStr });
+const DeviceSchema = z.looseObject({ id: optStr, name: optStr, model: DeviceModelSchema.nullish() });
+
+/** Fields every event has. */
+const base = {
+  version: VersionSchema,
+  time: EventTimeSchema,
+};
+
+// ---- network_access ---------------------------------------------------------------------------
+
+export const NetworkAccessEventSchema = z.looseObject({
+  ...base,
+  status: openEnum,
+  connection: z.looseObject({
+    client_ip: IpSchema,
+    protocol: openEnum.nullish(),
+    bytes_received: count.nullish(),
+    bytes_transferred: count.nullish(),
+    error_message: optStr,
+  }),
+  connector: IdName.nullish(),
+  remote_network: IdName.nullish(),
+  resource: z
+    .looseObject({
+      address: optStr,
+      applied_rule: optStr,
+      id: optStr,
+      ip: OptionalIp,
+      port: port.nullish(),
+    })
+    .nullish(),
+  relays: z.array(z.looseObject({ ip: OptionalIp, name: optStr, port: port.nullish() })).nullish(),
+  device: DeviceSchema.nullish(),
+  user: UserSchema.nullish(),
+  service_account: ServiceAccountSchema.nullish(),
+  location: LocationSchema.nullish(),
+});
+
+// ---- dns_filtering ----------------------------------------------------------------------------
+
+export const DnsReasonSchema = z.union([z.string(), z.looseObject({ id: optStr, name: optStr })], {
+  error: "must be a string or an {id, name} object",
+});
+
+export const DnsFilteringEventSchema = z.looseObject({
+  ...base,
+  domain: z.string().min(1, { error: "must be a non-empty string" }),
+  root: optStr,
+  status: openEnum,
+  device: DeviceSchema.nullish(),
+  connection: z.looseObject({ client_ip: IpSchema.nullish(), protocol: optStr }).nullish(),
+  reasons: z.array(DnsReasonSchema).nullish(),
+});
+
+// ---- audit_log --------------------------------------------------------------------------------
+
+export const AuditTargetSchema = z.looseObject({
+  type: z.string({ error: "must be a string" }).min(1, { error: "must be a non-empty string" }),
+  id: optStr,
+  name: optStr,
+});
+
+export const AuditActorSchema = z.looseObject({
+  type: openEnum,
+  id: optStr,
+  info: z.looseObject({ email: optStr, name: optStr }).nullish(),
+});
+
+export const AuditLogEventSchema = z.looseObject({
+  ...base,
+  action: openEnum,
+  actor: AuditActorSchema,
+  targets: z.array(AuditTargetSchema).nullish(),
+});
+
+// ---- data_loss_prevention ---------------------------------------------------------------------
+
+export const DataLossPreventionEventSchema = z.looseObject({
+  ...base,
+  action: openEnum,
+  status: openEnum.nullish(),
+  data_loss_prevention_policies: z.array(IdName).nullish(),
+  device: DeviceSchema.nullish(),
+  user: UserSchema.nullish(),
+  resource: z.looseObject({ address: optStr, applied_rule: optStr, id: optStr }).nullish(),
+});
+
+// ---- records (envelope + event) ---------------------------------------------------------------
+
+export const NetworkAccessRecordSchema = z.looseObject({
+  event_type: z.literal("network_access"),
+  event: NetworkAccessEventSchema,
+});
+export const DnsFilteringRecordSchema = z.looseObject({
+  event_type: z.literal("dns_filtering"),
+  event: DnsFilteringEventSchema,
+});
+export const AuditLogRecordSchema = z.looseObject({
+  event_type: z.literal("audit_log"),
+  event: AuditLogEventSchema,
+});
+export const DataLossPreventionRecordSchema = z.looseObject({
+  event_type: z.literal("data_loss_prevention"),
+  event: DataLossPreventionEventSchema,
+});
+
+export const TwingateRecordSchema = z.discriminatedUnion("event_type", [
+  NetworkAccessRecordSchema,
+  DnsFilteringRecordSchema,
+  AuditLogRecordSchema,
+  DataLossPreventionRecordSchema,
+]);
+
+export type NetworkAccessRecord = z.infer<typeof NetworkAccessRecordSchema>;
+export type DnsFilteringRecord = z.infer<typeof DnsFilteringRecordSchema>;
+export type AuditLogRecord = z.infer<typeof AuditLogRecordSchema>;
+export type DataLossPreventionRecord = z.infer<typeof DataLossPreventionRecordSchema>;
+export type TwingateRecord = z.infer<typeof TwingateRecordSchema>;
+export type NetworkAccessEvent = z.infer<typeof NetworkAccessEventSchema>;
+export type DnsFilteringEvent = z.infer<typeof DnsFilteringEventSchema>;
+export type AuditLogEvent = z.infer<typeof AuditLogEventSchema>;
+export type DataLossPreventionEvent = z.infer<typeof DataLossPreventionEventSchema>;
+
+/** The schema of each known event_type. */
+export const RECORD_SCHEMAS: {
+  readonly [K in EventType]: z.ZodType<Extract<TwingateRecord, { event_type: K }>>;
+} = {
+  network_access: NetworkAccessRecordSchema,
+  dns_filtering: DnsFilteringRecordSchema,
+  audit_log: AuditLogRecordSchema,
+  data_loss_prevention: DataLossPreventionRecordSchema,
+};
+
+export function isKnownEventType(t: unknown): t is EventType {
+  return typeof t === "string" && (EVENT_TYPES as readonly string[]).includes(t);
+}
+
+// ---- validation -------------------------------------------------------------------------------
+
+export type ValidationResult =
+  | { ok: true; record: TwingateRecord }
+  | {
+      ok: false;
+      reason: "not_an_object" | "unknown_event_type" | "schema_invalid";
+      message: string;
+      path?: string;
+      eventType?: string;
+    };
+
+/** `["event", "relays", 0, "ip"]` -> `event.relays[0].ip` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+/**
+ * Validate one parsed record. Never throws. On failure the message names the path and the problem
+ * of the first issue (and how many more there are).
+ */
+export function validateRecord(value: unknown): ValidationResult {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return {
+      ok: false,
+      reason: "not_an_object",
+      message: `a record must be a JSON object {event_type, event}, got ${describe(value)}`,
+    };
+  }
+  const eventType = (value as { event_type?: unknown }).event_type;
+  if (typeof eventType !== "string") {
+    return {
+      ok: false,
+      reason: "schema_invalid",
+      path: "event_type",
+      message:
+        eventType === undefined
+          ? "event_type: missing"
+          : `event_type: must be a string, got ${describe(eventType)}`,
+    };
+  }
+  if (!isKnownEventType(eventType)) {
+    return {
+      ok: false,
+      reason: "unknown_event_type",
+      eventType,
+      path: "event_type",
+      message: `unknown event_type ${JSON.stringify(eventType.slice(0, 100))}`,
+    };
+  }
+  const parsed = RECORD_SCHEMAS[eventType].safeParse(value);
+  if (parsed.success) return { ok: true, record: parsed.data };
+  const issues = parsed.error.issues;
+  const first = issues[0]!;
+  const path = formatPath(first.path);
+  const more =
+    issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? "s" : ""})` : "";
+  return {
+    ok: false,
+    reason: "schema_invalid",
+    eventType,
+    path,
+    message: `${path || "(record)"}: ${issueMessage(first)}${more}`,
+  };
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input: expected")) {
+    // zod's default "expected X, received undefined" reads better as "missing".
+    if (/received undefined$/.test(issue.message)) return "missing";
+  }
+  return issue.message;
+}
+
+/** A failed validation as a Rejection (for quarantine), with where the record came from. */
+export function toRejection(
+  failure: Extract<ValidationResult, { ok: false }>,
+  item: { raw: string; ordinal: number; line?: number },
+): Rejection {
+  const rejection: Rejection = {
+    reason: failure.reason,
+    message: failure.message,
+    raw: item.raw.length > MAX_RAW_QUARANTINE_CHARS ? item.raw.slice(0, MAX_RAW_QUARANTINE_CHARS) : item.raw,
+    ordinal: item.ordinal,
+  };
+  if (item.raw.length > MAX_RAW_QUARANTINE_CHARS) rejection.rawTruncated = true;
+  if (failure.path !== undefined) rejection.path = failure.path;
+  if (failure.eventType !== undefined) rejection.eventType = failure.eventType;
+  if (item.line !== undefined) rejection.line = item.line;
+  return rejection;
+}

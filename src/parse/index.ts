@@ -1,0 +1,170 @@
+/**
+ * Streaming reader of Twingate S3 sync files: gzip (by magic bytes) or plain; NDJSON, a JSON array,
+ * or concatenated objects. Memory stays bounded by maxRecordBytes plus a few chunks, whatever the
+ * file size.
+ *
+ * Errors are split in two on purpose:
+ * - a failure of the INPUT stream (connection reset, read error) is thrown: the caller retries the
+ *   whole object later;
+ * - a problem of the CONTENT (corrupt or truncated gzip after the input ended cleanly, a syntax error
+ *   that makes the rest unreadable, a file over maxFileBytes) is the last item, `kind: "file_error"`.
+ *
+ * The generator destroys the input when it stops early (a file_error, or the caller breaking out),
+ * so an S3 connection is released.
+ */
+import type { Readable } from "node:stream";
+import { createGunzip, type Gunzip } from "node:zlib";
+import { type ReaderItem, type ReaderOptions, RecordScanner } from "./scanner.ts";
+
+export {
+  boundRaw,
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_RECORD_BYTES,
+  type Layout,
+  type ReaderItem,
+  type ReaderOptions,
+  RecordScanner,
+} from "./scanner.ts";
+
+/** Thrown (wrapped) when the input stream itself fails; `cause` is the original error. */
+export class InputStreamError extends Error {
+  override name = "InputStreamError";
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === "string") return Buffer.from(chunk, "utf8");
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError(`unsupported chunk type from the input stream: ${typeof chunk}`);
+}
+
+function wrapInputError(err: unknown): InputStreamError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new InputStreamError(`reading the input failed: ${message}`, { cause: err });
+}
+
+/** Pull chunks from the input, rethrowing its errors as InputStreamError. */
+async function nextChunk(it: AsyncIterator<unknown>): Promise<Buffer | undefined> {
+  let r: IteratorResult<unknown>;
+  try {
+    r = await it.next();
+  } catch (err) {
+    throw wrapInputError(err);
+  }
+  return r.done ? undefined : toBuffer(r.value);
+}
+
+const GZIP_MAGIC_0 = 0x1f;
+const GZIP_MAGIC_1 = 0x8b;
+
+/**
+ * Decompress: a pump writes input chunks into the gunzip (respecting its backpressure) while the
+ * generator reads its output. Input errors are remembered and thrown; gunzip errors are content errors.
+ */
+async function* gunzipChunks(
+  head: Buffer,
+  it: AsyncIterator<unknown>,
+  onContentError: (message: string) => void,
+): AsyncGenerator<Buffer> {
+  const gunzip: Gunzip = createGunzip();
+  let inputError: InputStreamError | undefined;
+  let stopped = false;
+  const waitDrain = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        gunzip.off("drain", done);
+        gunzip.off("close", done);
+        resolve();
+      };
+      gunzip.on("drain", done);
+      gunzip.on("close", done);
+    });
+  const pump = (async () => {
+    try {
+      let chunk: Buffer | undefined = head;
+      while (chunk !== undefined && !stopped && !gunzip.destroyed) {
+        if (!gunzip.write(chunk)) await waitDrain();
+        if (stopped || gunzip.destroyed) return;
+        chunk = await nextChunk(it);
+      }
+      if (!stopped && !gunzip.destroyed) gunzip.end();
+    } catch (err) {
+      inputError = err instanceof InputStreamError ? err : wrapInputError(err);
+      gunzip.destroy();
+    }
+  })();
+  try {
+    for await (const out of gunzip) {
+      yield out as Buffer;
+    }
+  } catch (err) {
+    await pump;
+    if (inputError) throw inputError;
+    onContentError(`gzip data is corrupt or truncated: ${(err as Error).message}`);
+    return;
+  } finally {
+    stopped = true;
+    if (!gunzip.destroyed) gunzip.destroy();
+  }
+  await pump;
+  if (inputError) throw inputError;
+}
+
+async function* plainChunks(head: Buffer, it: AsyncIterator<unknown>): AsyncGenerator<Buffer> {
+  yield head;
+  for (;;) {
+    const chunk = await nextChunk(it);
+    if (chunk === undefined) return;
+    yield chunk;
+  }
+}
+
+/**
+ * Read every record of one file. Yields records and per-record rejections in file order; a
+ * `file_error`, when there is one, is the last item. Throws InputStreamError if the input fails.
+ */
+export async function* readRecords(input: Readable, opts: ReaderOptions = {}): AsyncGenerator<ReaderItem> {
+  const scanner = new RecordScanner(opts);
+  const it = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  let completed = false;
+  try {
+    // Enough bytes to see the gzip magic (the first chunk may be a single byte).
+    let head: Buffer = Buffer.alloc(0);
+    while (head.length < 2) {
+      const chunk = await nextChunk(it);
+      if (chunk === undefined) break;
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    }
+    if (head.length === 0) {
+      completed = true;
+      return; // an empty file: valid, no records
+    }
+    let contentError: string | undefined;
+    const chunks =
+      head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1
+        ? gunzipChunks(head, it, (m) => {
+            contentError = m;
+          })
+        : plainChunks(head, it);
+    for await (const chunk of chunks) {
+      for (const item of scanner.push(chunk)) yield item;
+      if (scanner.finished) return; // a file_error (e.g. file too large): stop reading
+    }
+    if (contentError !== undefined) {
+      // What was decoded before the corruption has been emitted; a partial record is lost with it.
+      yield {
+        kind: "file_error",
+        reason: "truncated_gzip",
+        message: contentError,
+        ordinal: scanner.nextOrdinal,
+      };
+      return;
+    }
+    for (const item of scanner.end()) yield item;
+    completed = true;
+  } finally {
+    if (!completed && !input.destroyed) input.destroy();
+    // Let the input's iterator clean up if we stopped early (no-op once it is done).
+    if (!completed) await it.return?.().catch(() => undefined);
+  }
+}
