@@ -1,12 +1,136 @@
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import PQueue from "p-queue";
 import type { CommandModule } from "yargs";
-import { loadConfig } from "../../config/index.ts";
+import { createS3Client, createSqsClient } from "../../aws/clients.ts";
+import {
+  AWS_SETTINGS,
+  BULK_SETTINGS,
+  loadConfig,
+  OPENSEARCH_SETTINGS,
+  READER_SETTINGS,
+  requireSetting,
+  settingOptions,
+} from "../../config/index.ts";
+import { buildPipeline, objectSource } from "../../ingest/pipeline.ts";
+import { createLogger } from "../../logger.ts";
+import { Metrics } from "../../metrics.ts";
+import { objectFilterFromConfig } from "../../notifications/index.ts";
+import { createOpenSearchClient } from "../../opensearch/client.ts";
+import { startHttpServer } from "../../worker/http.ts";
+import { SqsWorker } from "../../worker/sqs-worker.ts";
+import { ensureTemplates } from "../../worker/startup.ts";
 
-// Placeholder until its issue lands: validates configuration, then refuses to run.
+const KEYS = [
+  "logLevel",
+  "queueUrl",
+  "sqsWaitSeconds",
+  "sqsMaxMessages",
+  "visibilityTimeout",
+  "bucketAllowlist",
+  "keyPrefix",
+  "keyPattern",
+  "objectConcurrency",
+  "metricsPort",
+  "metricsHost",
+  "shutdownTimeoutMs",
+  "autoSetup",
+  ...OPENSEARCH_SETTINGS,
+  ...AWS_SETTINGS,
+  ...BULK_SETTINGS,
+  ...READER_SETTINGS,
+] as const;
+
 export const workerCommand: CommandModule = {
   command: "worker",
-  describe: "worker (not implemented yet)",
+  describe: "Consume S3 notifications from SQS and index every record into OpenSearch (runs until stopped)",
+  builder: (y) => y.options(settingOptions(KEYS)),
   handler: async (argv) => {
-    loadConfig(argv);
-    throw new Error("worker is not implemented yet");
+    const config = loadConfig(argv);
+    const queueUrl = requireSetting(config, "queueUrl");
+    const logger = createLogger(config.logLevel);
+    const metrics = new Metrics({ defaultMetrics: true });
+    const opensearch = createOpenSearchClient(config, logger);
+    const sqs = createSqsClient(config);
+    const s3 = createS3Client(config);
+    if (config.bucketAllowlist.length === 0) {
+      logger.warn(
+        "BUCKET_ALLOWLIST is empty: objects from any bucket named in a notification will be fetched",
+      );
+    }
+    await ensureTemplates(opensearch, config, logger);
+
+    const pipeline = buildPipeline({ config, opensearch, source: objectSource("s3", s3), logger, metrics });
+    const worker = new SqsWorker(
+      sqs,
+      {
+        queueUrl,
+        waitSeconds: config.sqsWaitSeconds,
+        maxMessages: config.sqsMaxMessages,
+        visibilityTimeout: config.visibilityTimeout,
+        maxInFlightMessages: config.objectConcurrency,
+        shutdownTimeoutMs: config.shutdownTimeoutMs,
+      },
+      {
+        filter: objectFilterFromConfig(config),
+        ingest: pipeline.ingest,
+        objects: new PQueue({ concurrency: config.objectConcurrency }),
+        logger,
+        metrics,
+      },
+      logger,
+      metrics,
+    );
+    const server =
+      config.metricsPort > 0
+        ? await startHttpServer({
+            host: config.metricsHost,
+            port: config.metricsPort,
+            metrics,
+            logger,
+            health: {
+              live: () =>
+                Date.now() - worker.lastLoopAt < (config.sqsWaitSeconds + 60) * 1000 ||
+                worker.inFlightCount > 0,
+              ready: {
+                opensearch: async () => {
+                  await opensearch.cluster.health({ timeout: "5s" });
+                  return undefined;
+                },
+                sqs: async () => {
+                  await sqs.send(
+                    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+                  );
+                  return undefined;
+                },
+              },
+            },
+          })
+        : undefined;
+
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal: sig }, "second signal: exiting now");
+        worker.abortNow();
+        process.exit(130);
+      }
+      logger.info({ signal: sig }, "signal received; shutting down");
+      void worker.stop();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    logger.info(
+      { queueUrl, objectConcurrency: config.objectConcurrency, bulkConcurrency: config.bulkConcurrency },
+      "worker started",
+    );
+    await worker.start();
+    await worker.stop();
+    server?.close();
+    sqs.destroy();
+    s3.destroy();
+    await opensearch.close();
+    logger.info("worker stopped");
+    logger.flush();
   },
 };

@@ -1,0 +1,217 @@
+import { parseTwingateKeyTime, toIndexAction, toQuarantineAction } from "../documents/index.ts";
+import { validateRecord } from "../events/index.ts";
+import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics.ts";
+import type { IndexAction, ObjectRef, Rejection } from "../model.ts";
+import { readRecords } from "../parse/index.ts";
+import type { BulkBatch } from "../sink/bulk-body.ts";
+import { type BatchOutcome, type BulkSink, mergeOutcome } from "../sink/bulk-sink.ts";
+import type { ObjectSource } from "../sources/types.ts";
+
+export interface IngestDeps {
+  source: ObjectSource;
+  sink: BulkSink;
+  logger: Logger;
+  metrics?: Metrics;
+  indexPrefix: string;
+  maxRecordBytes: number;
+  maxFileBytes: number;
+  now?: () => Date;
+  /** Hook for replay/tests: validate differently (defaults to today's schemas). */
+  validate?: typeof validateRecord;
+}
+
+export interface IngestResult {
+  bucket: string;
+  key: string;
+  /** The object no longer exists (deleted since the notification): nothing to do. */
+  notFound: boolean;
+  records: number;
+  /** Valid records now in OpenSearch (newly created, or already there from an earlier delivery). */
+  indexed: number;
+  /** Of `indexed`, how many were already there (409 on the deterministic id). */
+  duplicates: number;
+  /** Records (and file-level errors) stored in quarantine. */
+  rejected: number;
+  byEventType: Record<string, number>;
+  rejectedByReason: Record<string, number>;
+  fileError?: { reason: string; message: string };
+  bytes: number;
+  durationMs: number;
+}
+
+/**
+ * The pipeline for one object, the only copy of it: stream -> records -> validated documents or
+ * quarantine documents -> bounded bulk batches. Resolves once every record is indexed or
+ * quarantined; throws (leaving the caller's message unacknowledged) when that cannot be done now.
+ */
+export async function ingestObject(
+  ref: ObjectRef,
+  deps: IngestDeps,
+  signal?: AbortSignal,
+): Promise<IngestResult> {
+  const started = performance.now();
+  const now = deps.now ?? (() => new Date());
+  const validate = deps.validate ?? validateRecord;
+  const log = deps.logger.child({ bucket: ref.bucket, key: ref.key });
+  const result: IngestResult = {
+    bucket: ref.bucket,
+    key: ref.key,
+    notFound: false,
+    records: 0,
+    indexed: 0,
+    duplicates: 0,
+    rejected: 0,
+    byEventType: {},
+    rejectedByReason: {},
+    bytes: 0,
+    durationMs: 0,
+  };
+  const body = await deps.source.open(ref, signal);
+  if (!body) {
+    result.notFound = true;
+    result.durationMs = performance.now() - started;
+    log.warn("object no longer exists; nothing to ingest");
+    return result;
+  }
+  body.on("data", (chunk: Buffer) => {
+    result.bytes += chunk.length;
+  });
+  const ingestedAt = now().toISOString();
+  const docOpts = { indexPrefix: deps.indexPrefix, ingestedAt };
+  const source = { bucket: ref.bucket, key: ref.key };
+  const outcome: BatchOutcome = {
+    created: 0,
+    duplicates: 0,
+    quarantinedOnIndex: 0,
+    indexedByType: {},
+    quarantinedByReason: {},
+  };
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  let batch = deps.sink.newBatch();
+
+  const flush = async () => {
+    if (batch.size === 0) return;
+    const full: BulkBatch = batch;
+    batch = deps.sink.newBatch();
+    await deps.sink.ready();
+    if (failure) throw failure;
+    const p: Promise<void> = deps.sink.write(full, signal).then(
+      (o) => {
+        mergeOutcome(outcome, o);
+      },
+      (err: unknown) => {
+        failure ??= err;
+      },
+    );
+    const tracked = p.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  };
+  const add = async (action: IndexAction) => {
+    batch.add(action);
+    if (deps.sink.isFull(batch)) await flush();
+  };
+  const quarantine = (rejection: Rejection) => toQuarantineAction(rejection, source, docOpts);
+
+  try {
+    for await (const item of readRecords(body, {
+      maxRecordBytes: deps.maxRecordBytes,
+      maxFileBytes: deps.maxFileBytes,
+    })) {
+      if (failure) throw failure;
+      if (item.kind === "record") {
+        result.records++;
+        const v = validate(item.value);
+        if (v.ok) {
+          await add(
+            toIndexAction(
+              v.record,
+              { ...source, ordinal: item.ordinal, ...(item.line !== undefined ? { line: item.line } : {}) },
+              { ...docOpts, raw: item.raw },
+            ),
+          );
+        } else {
+          await add(
+            quarantine({
+              reason: v.reason,
+              message: v.message,
+              ...(v.path !== undefined ? { path: v.path } : {}),
+              ...(v.eventType !== undefined ? { eventType: v.eventType } : {}),
+              raw: item.raw,
+              ordinal: item.ordinal,
+              ...(item.line !== undefined ? { line: item.line } : {}),
+            }),
+          );
+        }
+      } else if (item.kind === "rejected") {
+        result.records++;
+        await add(quarantine(item.rejection));
+      } else {
+        // A file-level problem: what was read before it is kept; the file itself is recorded in quarantine.
+        result.fileError = { reason: item.reason, message: item.message };
+        log.warn(
+          { reason: item.reason, error: item.message },
+          "file-level error; the rest of the file is unreadable",
+        );
+        await add(quarantine({ reason: item.reason, message: item.message, raw: "", ordinal: item.ordinal }));
+      }
+    }
+    await flush();
+    while (inFlight.size > 0) await Promise.all(inFlight);
+    if (failure) throw failure;
+  } catch (err) {
+    body.destroy();
+    // Let batches already sent settle, so nothing keeps writing after we report failure.
+    await Promise.allSettled(inFlight);
+    throw err;
+  }
+
+  result.duplicates = outcome.duplicates;
+  result.byEventType = outcome.indexedByType;
+  result.rejectedByReason = outcome.quarantinedByReason;
+  result.rejected = sum(outcome.quarantinedByReason);
+  result.indexed = sum(outcome.indexedByType);
+  result.durationMs = performance.now() - started;
+  const m = deps.metrics;
+  if (m) {
+    for (const [t, n] of Object.entries(outcome.indexedByType))
+      m.records.inc({ event_type: t, outcome: "indexed" }, n);
+    for (const [r, n] of Object.entries(outcome.quarantinedByReason)) m.rejected.inc({ reason: r }, n);
+    if (outcome.duplicates > 0)
+      m.records.inc({ event_type: "all", outcome: "duplicate" }, outcome.duplicates);
+    m.fileIngested(parseTwingateKeyTime(ref.key));
+  }
+  return result;
+}
+
+function sum(o: Record<string, number>): number {
+  let n = 0;
+  for (const v of Object.values(o)) n += v;
+  return n;
+}
+
+/**
+ * A record OpenSearch refused (mapping or parse error) becomes a quarantine document, rebuilt
+ * from the document itself so the sink needs nothing but the action.
+ */
+export function quarantineRefused(action: IndexAction, message: string, indexPrefix: string): IndexAction {
+  const doc = action.document as {
+    event_type?: string;
+    event?: unknown;
+    ingest?: { bucket?: string; key?: string; ordinal?: number; line?: number; ingested_at?: string };
+  };
+  const ingest = doc.ingest ?? {};
+  return toQuarantineAction(
+    {
+      reason: "index_rejected",
+      message,
+      raw: JSON.stringify({ event_type: doc.event_type, event: doc.event }),
+      ...(doc.event_type !== undefined ? { eventType: doc.event_type } : {}),
+      ordinal: ingest.ordinal ?? 0,
+      ...(ingest.line !== undefined ? { line: ingest.line } : {}),
+    },
+    { bucket: ingest.bucket ?? "", key: ingest.key ?? "" },
+    { indexPrefix, ingestedAt: ingest.ingested_at ?? new Date().toISOString() },
+  );
+}

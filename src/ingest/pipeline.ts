@@ -1,0 +1,61 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { Client } from "@opensearch-project/opensearch";
+import type { Config } from "../config/index.ts";
+import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics.ts";
+import type { ObjectRef } from "../model.ts";
+import { BulkSink } from "../sink/bulk-sink.ts";
+import { openSearchBulkTransport } from "../sink/opensearch-transport.ts";
+import { localSource } from "../sources/local.ts";
+import { s3Source } from "../sources/s3.ts";
+import type { ObjectSource } from "../sources/types.ts";
+import { type IngestDeps, type IngestResult, ingestObject, quarantineRefused } from "./ingest-object.ts";
+
+type PipelineSettings = Pick<
+  Config,
+  "indexPrefix" | "bulkMaxDocs" | "bulkMaxBytes" | "bulkConcurrency" | "maxRecordBytes" | "maxFileBytes"
+>;
+
+export interface Pipeline {
+  sink: BulkSink;
+  deps: IngestDeps;
+  ingest: (ref: ObjectRef, signal?: AbortSignal) => Promise<IngestResult>;
+}
+
+/** The one pipeline every entry point uses (worker, Lambda, backfill, replay), wired from settings. */
+export function buildPipeline(opts: {
+  config: PipelineSettings;
+  opensearch: Client;
+  source: ObjectSource;
+  logger: Logger;
+  metrics?: Metrics;
+}): Pipeline {
+  const { config, logger, metrics } = opts;
+  const sink = new BulkSink(
+    openSearchBulkTransport(opts.opensearch),
+    {
+      maxDocs: config.bulkMaxDocs,
+      maxBytes: config.bulkMaxBytes,
+      concurrency: config.bulkConcurrency,
+      quarantine: (action, message) => quarantineRefused(action, message, config.indexPrefix),
+    },
+    logger,
+    metrics,
+  );
+  const deps: IngestDeps = {
+    source: opts.source,
+    sink,
+    logger,
+    ...(metrics ? { metrics } : {}),
+    indexPrefix: config.indexPrefix,
+    maxRecordBytes: config.maxRecordBytes,
+    maxFileBytes: config.maxFileBytes,
+  };
+  return { sink, deps, ingest: (ref, signal) => ingestObject(ref, deps, signal) };
+}
+
+export function objectSource(kind: "s3", s3: S3Client): ObjectSource;
+export function objectSource(kind: "local"): ObjectSource;
+export function objectSource(kind: "s3" | "local", s3?: S3Client): ObjectSource {
+  return kind === "s3" ? s3Source(s3!) : localSource();
+}

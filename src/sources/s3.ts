@@ -1,0 +1,49 @@
+import type { Readable } from "node:stream";
+import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
+import type { ObjectRef } from "../model.ts";
+import { ObjectAccessError, type ObjectSource } from "./types.ts";
+
+/**
+ * GetObject as a stream. SSE-S3 and SSE-KMS objects decrypt server-side (the role needs kms:Decrypt).
+ * The SDK retries throttling and 5xx on the request; a body cut mid-way surfaces as a stream error
+ * and the whole object is retried later (ids are deterministic, so that is harmless).
+ */
+export function s3Source(s3: S3Client): ObjectSource {
+  return {
+    async open(ref: ObjectRef, signal?: AbortSignal): Promise<Readable | undefined> {
+      try {
+        const res = await s3.send(
+          new GetObjectCommand({
+            Bucket: ref.bucket,
+            Key: ref.key,
+            ...(ref.versionId ? { VersionId: ref.versionId } : {}),
+          }),
+          { abortSignal: signal },
+        );
+        return res.Body as Readable;
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        const name = (err as { name?: string }).name;
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (err instanceof NoSuchKey || name === "NoSuchKey" || name === "NoSuchVersion") return undefined;
+        if (name === "AccessDenied" || status === 403) {
+          throw new ObjectAccessError(
+            `access denied reading s3://${ref.bucket}/${ref.key}: the worker's role needs s3:GetObject on it (and kms:Decrypt for SSE-KMS)`,
+            true,
+            { cause: err },
+          );
+        }
+        if (name === "NoSuchBucket") {
+          throw new ObjectAccessError(`bucket ${ref.bucket} does not exist (reading ${ref.key})`, true, {
+            cause: err,
+          });
+        }
+        throw new ObjectAccessError(
+          `GetObject s3://${ref.bucket}/${ref.key} failed: ${name ?? "error"}: ${(err as Error).message}`,
+          true,
+          { cause: err },
+        );
+      }
+    },
+  };
+}

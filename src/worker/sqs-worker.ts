@@ -1,0 +1,211 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics.ts";
+import { backoffMs, sleep } from "../util/backoff.ts";
+import { errText, handleMessage, type MessageDecision, type MessageDeps } from "./handle-message.ts";
+
+export interface SqsWorkerOptions {
+  queueUrl: string;
+  waitSeconds: number;
+  maxMessages: number;
+  visibilityTimeout: number;
+  /** Messages processed at once; receiving pauses while this many are in flight (back-pressure). */
+  maxInFlightMessages: number;
+  shutdownTimeoutMs: number;
+}
+
+/**
+ * Long-polls SQS and hands each message to `handleMessage`. A message is deleted only when every
+ * object in it is ingested; while it is being worked on its visibility is extended on a heartbeat
+ * (never two extensions at once); on failure it comes back after a backoff that grows with its
+ * receive count; on shutdown unfinished messages are released at once for another worker.
+ */
+export class SqsWorker {
+  private stopping = false;
+  private readonly receiveAbort = new AbortController();
+  private readonly workAbort = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Last time the receive loop went round: liveness. */
+  lastLoopAt = Date.now();
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly options: SqsWorkerOptions,
+    private readonly deps: MessageDeps,
+    private readonly logger: Logger,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  start(): Promise<void> {
+    this.loop ??= this.run();
+    return this.loop;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Stop receiving, let in-flight messages finish within the deadline, then release the rest. */
+  async stop(deadlineMs = this.options.shutdownTimeoutMs): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.logger.info({ inFlight: this.inFlight.size, deadlineMs }, "stopping: no new messages");
+      this.receiveAbort.abort(new Error("worker stopping"));
+    }
+    const drained = Promise.allSettled([...this.inFlight]).then(() => true);
+    const timedOut = sleep(deadlineMs).then(() => false);
+    if (!(await Promise.race([drained, timedOut]))) {
+      this.logger.warn(
+        { inFlight: this.inFlight.size },
+        "shutdown deadline reached; releasing unfinished messages",
+      );
+      this.workAbort.abort(new Error("worker shutdown deadline"));
+      await Promise.allSettled([...this.inFlight]);
+    }
+    await this.loop;
+  }
+
+  /** Abort everything now (second signal). Unfinished messages reappear after their visibility timeout. */
+  abortNow(): void {
+    this.stopping = true;
+    this.receiveAbort.abort(new Error("worker aborted"));
+    this.workAbort.abort(new Error("worker aborted"));
+  }
+
+  private async run(): Promise<void> {
+    let errors = 0;
+    while (!this.stopping) {
+      this.lastLoopAt = Date.now();
+      while (this.inFlight.size >= this.options.maxInFlightMessages && !this.stopping) {
+        await Promise.race(this.inFlight);
+        this.lastLoopAt = Date.now();
+      }
+      if (this.stopping) break;
+      const free = Math.min(this.options.maxMessages, this.options.maxInFlightMessages - this.inFlight.size);
+      let messages: Message[];
+      try {
+        const res = await this.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.options.queueUrl,
+            MaxNumberOfMessages: free,
+            WaitTimeSeconds: this.options.waitSeconds,
+            VisibilityTimeout: this.options.visibilityTimeout,
+            MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
+          }),
+          { abortSignal: this.receiveAbort.signal },
+        );
+        messages = res.Messages ?? [];
+        errors = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        const wait = backoffMs(errors++, 500, 30_000);
+        this.metrics?.retries.inc({ kind: "sqs_receive" });
+        this.logger.warn({ err: errText(err), waitMs: wait }, "ReceiveMessage failed; retrying");
+        await sleep(wait, this.receiveAbort.signal).catch(() => undefined);
+        continue;
+      }
+      if (messages.length > 0) {
+        this.metrics?.messagesReceived.inc(messages.length);
+        const oldest = Math.min(...messages.map((m) => Number(m.Attributes?.SentTimestamp ?? Date.now())));
+        this.metrics?.queueLag.set(Math.max(0, (Date.now() - oldest) / 1000));
+      }
+      for (const m of messages) {
+        const p: Promise<void> = this.process(m).finally(() => this.inFlight.delete(p));
+        this.inFlight.add(p);
+      }
+    }
+  }
+
+  private async process(m: Message): Promise<void> {
+    const id = m.MessageId ?? "?";
+    const receipt = m.ReceiptHandle!;
+    const log = this.logger.child({ messageId: id });
+    this.metrics?.inFlightMessages.inc();
+    const stopHeartbeat = this.heartbeat(receipt, log);
+    let decision: MessageDecision;
+    try {
+      decision = await handleMessage(m.Body ?? "", id, this.deps, this.workAbort.signal);
+    } catch (err) {
+      decision = { action: "retry", error: err, results: [] };
+    } finally {
+      await stopHeartbeat();
+      this.metrics?.inFlightMessages.dec();
+    }
+    try {
+      if (decision.action === "delete") {
+        await this.withRetries(() =>
+          this.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: receipt }),
+          ),
+        );
+        this.metrics?.messagesDeleted.inc({ reason: decision.reason });
+      } else if (decision.action === "retry") {
+        const receives = Number(m.Attributes?.ApproximateReceiveCount ?? "1");
+        // Released at once on shutdown; otherwise back off so a persistent failure does not spin.
+        const delay = this.workAbort.signal.aborted ? 0 : Math.min(900, 5 * 2 ** Math.min(receives - 1, 8));
+        this.metrics?.messagesFailed.inc({
+          reason: this.workAbort.signal.aborted ? "shutdown" : "processing",
+        });
+        await this.withRetries(() =>
+          this.sqs.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: this.options.queueUrl,
+              ReceiptHandle: receipt,
+              VisibilityTimeout: delay,
+            }),
+          ),
+        );
+        log.info({ visibleInSeconds: delay, receives }, "message returned to the queue");
+      } else {
+        this.metrics?.messagesFailed.inc({ reason: "invalid" });
+      }
+    } catch (err) {
+      // The message simply becomes visible again after its timeout; ids make redelivery harmless.
+      log.warn({ err: errText(err), action: decision.action }, "could not settle the message with SQS");
+    }
+  }
+
+  /** Extends the message's visibility every third of the timeout; never two calls at once. */
+  private heartbeat(receipt: string, log: Logger): () => Promise<void> {
+    const everyMs = Math.max(1000, (this.options.visibilityTimeout * 1000) / 3);
+    let running: Promise<unknown> | undefined;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = this.sqs
+        .send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: this.options.queueUrl,
+            ReceiptHandle: receipt,
+            VisibilityTimeout: this.options.visibilityTimeout,
+          }),
+        )
+        .catch((err: unknown) => log.warn({ err: errText(err) }, "heartbeat failed"))
+        .finally(() => {
+          running = undefined;
+        });
+    }, everyMs);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
+  }
+
+  private async withRetries<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (i + 1 >= attempts) throw err;
+        await sleep(backoffMs(i, 200, 3000));
+      }
+    }
+  }
+}

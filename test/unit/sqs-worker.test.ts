@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import PQueue from "p-queue";
+import { pino } from "pino";
+import { TWINGATE_KEY_PATTERN } from "../../src/config/index.ts";
+import type { IngestResult } from "../../src/ingest/ingest-object.ts";
+import type { ObjectRef } from "../../src/model.ts";
+import { handleMessage, type MessageDeps } from "../../src/worker/handle-message.ts";
+import { SqsWorker } from "../../src/worker/sqs-worker.ts";
+
+const logger = pino({ level: "silent" });
+const fixture = (name: string) =>
+  readFileSync(new URL(`../fixtures/notifications/${name}`, import.meta.url), "utf8");
+
+function s3Event(bucket: string, ...keys: string[]): string {
+  return JSON.stringify({
+    Records: keys.map((key) => ({
+      eventVersion: "2.1",
+      eventSource: "aws:s3",
+      awsRegion: "us-east-1",
+      eventTime: "2025-07-25T18:20:03.000Z",
+      eventName: "ObjectCreated:Put",
+      userIdentity: { principalId: "AWS:X" },
+      requestParameters: { sourceIPAddress: "1.2.3.4" },
+      responseElements: { "x-amz-request-id": "r", "x-amz-id-2": "i" },
+      s3: {
+        s3SchemaVersion: "1.0",
+        configurationId: "c",
+        bucket: { name: bucket, ownerIdentity: { principalId: "X" }, arn: `arn:aws:s3:::${bucket}` },
+        object: { key: encodeURIComponent(key).replace(/%20/g, "+"), size: 10, eTag: "e", sequencer: "0A" },
+      },
+    })),
+  });
+}
+
+function result(ref: ObjectRef): IngestResult {
+  return {
+    bucket: ref.bucket,
+    key: ref.key,
+    notFound: false,
+    records: 1,
+    indexed: 1,
+    duplicates: 0,
+    rejected: 0,
+    byEventType: { network_access: 1 },
+    rejectedByReason: {},
+    bytes: 10,
+    durationMs: 1,
+  };
+}
+
+function deps(ingest: (ref: ObjectRef, signal?: AbortSignal) => Promise<IngestResult>): MessageDeps {
+  return {
+    filter: {
+      bucketAllowlist: ["twingate-logs"],
+      keyPrefix: "",
+      keyPattern: new RegExp(TWINGATE_KEY_PATTERN),
+    },
+    ingest,
+    objects: new PQueue({ concurrency: 2 }),
+    logger,
+  };
+}
+
+describe("handleMessage", () => {
+  it("ingests every object of a message under its decoded key, then says delete", async () => {
+    const seen: string[] = [];
+    const d = await handleMessage(
+      s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json", "a b/2025-07-25T18:25:00+00:00.json.gz"),
+      "m1",
+      deps(async (ref) => {
+        seen.push(ref.key);
+        return result(ref);
+      }),
+    );
+    assert.equal(d.action, "delete");
+    assert.deepEqual(seen.sort(), [
+      "2025-07-25T18:20:00+00:00.json",
+      "a b/2025-07-25T18:25:00+00:00.json.gz",
+    ]);
+  });
+
+  it("says retry when any object fails, even if others succeeded", async () => {
+    const d = await handleMessage(
+      s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json", "2025-07-25T18:25:00+00:00.json"),
+      "m1",
+      deps(async (ref) => {
+        if (ref.key.includes("18:25")) throw new Error("boom");
+        return result(ref);
+      }),
+    );
+    assert.equal(d.action, "retry");
+  });
+
+  it("acknowledges test events and filtered objects without fetching", async () => {
+    const never = async (): Promise<IngestResult> => assert.fail("must not fetch");
+    assert.equal((await handleMessage(fixture("s3-test-event.json"), "t", deps(never))).action, "delete");
+    const foreign = await handleMessage(
+      s3Event("other-bucket", "2025-07-25T18:20:00+00:00.json"),
+      "f",
+      deps(never),
+    );
+    assert.deepEqual(
+      [foreign.action, foreign.action === "delete" && foreign.reason],
+      ["delete", "nothing_to_do"],
+    );
+    const notTwingate = await handleMessage(s3Event("twingate-logs", "notes/readme.txt"), "n", deps(never));
+    assert.equal(notTwingate.action, "delete");
+  });
+
+  it("leaves garbage for redrive", async () => {
+    const never = async (): Promise<IngestResult> => assert.fail("must not fetch");
+    const d = await handleMessage("this is not json", "g", deps(never));
+    assert.equal(d.action, "leave");
+  });
+});
+
+describe("SqsWorker", () => {
+  function message(id: string, body: string, receives = 1): Message {
+    return {
+      MessageId: id,
+      ReceiptHandle: `rh-${id}`,
+      Body: body,
+      Attributes: { ApproximateReceiveCount: String(receives), SentTimestamp: String(Date.now() - 5000) },
+    };
+  }
+
+  it("deletes done messages, returns failed ones with a backoff, leaves invalid ones", async () => {
+    const sqs = mockClient(SQSClient);
+    let served = false;
+    sqs.on(ReceiveMessageCommand).callsFake(async () => {
+      if (served) {
+        await new Promise((r) => setTimeout(r, 5));
+        return { Messages: [] };
+      }
+      served = true;
+      return {
+        Messages: [
+          message("ok", s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json")),
+          message("bad", s3Event("twingate-logs", "2025-07-25T18:25:00+00:00.json"), 3),
+          message("junk", "{}"),
+        ],
+      };
+    });
+    sqs.on(DeleteMessageCommand).resolves({});
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    const worker = new SqsWorker(
+      new SQSClient({ region: "us-east-1" }),
+      {
+        queueUrl: "http://q",
+        waitSeconds: 0,
+        maxMessages: 10,
+        visibilityTimeout: 30,
+        maxInFlightMessages: 4,
+        shutdownTimeoutMs: 1000,
+      },
+      deps(async (ref) => {
+        if (ref.key.includes("18:25")) throw new Error("opensearch down");
+        return result(ref);
+      }),
+      logger,
+    );
+    void worker.start();
+    while (
+      sqs.commandCalls(DeleteMessageCommand).length < 1 ||
+      sqs.commandCalls(ChangeMessageVisibilityCommand).length < 1
+    ) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await worker.stop();
+    const deleted = sqs.commandCalls(DeleteMessageCommand).map((c) => c.args[0].input.ReceiptHandle);
+    assert.deepEqual(deleted, ["rh-ok"]);
+    const vis = sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input);
+    assert.deepEqual(vis, [{ QueueUrl: "http://q", ReceiptHandle: "rh-bad", VisibilityTimeout: 20 }]);
+    sqs.restore();
+  });
+
+  it("extends visibility on a heartbeat while an object is slow, and releases it on shutdown", async () => {
+    const sqs = mockClient(SQSClient);
+    let served = false;
+    sqs.on(ReceiveMessageCommand).callsFake(async () => {
+      if (served) {
+        await new Promise((r) => setTimeout(r, 5));
+        return {};
+      }
+      served = true;
+      return { Messages: [message("slow", s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json"))] };
+    });
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    const worker = new SqsWorker(
+      new SQSClient({ region: "us-east-1" }),
+      {
+        queueUrl: "http://q",
+        waitSeconds: 0,
+        maxMessages: 10,
+        visibilityTimeout: 3, // heartbeat every 1 s
+        maxInFlightMessages: 1,
+        shutdownTimeoutMs: 50,
+      },
+      deps(
+        (ref, signal) =>
+          new Promise<IngestResult>((resolve, reject) => {
+            if (!signal) return resolve(result(ref));
+            signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+          }),
+      ),
+      logger,
+    );
+    void worker.start();
+    while (sqs.commandCalls(ChangeMessageVisibilityCommand).length < 2)
+      await new Promise((r) => setTimeout(r, 20));
+    await worker.stop();
+    const vis = sqs
+      .commandCalls(ChangeMessageVisibilityCommand)
+      .map((c) => c.args[0].input.VisibilityTimeout);
+    assert.deepEqual(vis.slice(0, 2), [3, 3], "heartbeat extends by the visibility timeout");
+    assert.equal(vis.at(-1), 0, "released at once on shutdown");
+    assert.equal(sqs.commandCalls(DeleteMessageCommand).length, 0);
+    sqs.restore();
+  });
+});
