@@ -16,7 +16,7 @@ import {
 } from "../opensearch/templates.ts";
 
 export interface SetupOptions {
-  prefix: string;
+  indexPrefix: string;
   /** Primary shards per daily index (default 1). */
   shards?: number;
   /** Replicas; default: 0 on a single data node, else 1. */
@@ -44,7 +44,7 @@ export interface SetupAction {
 }
 
 export interface SetupReport {
-  prefix: string;
+  indexPrefix: string;
   dryRun: boolean;
   dataNodes: number;
   replicas: number;
@@ -138,7 +138,7 @@ export async function runSetup(client: Client, opts: SetupOptions, logger: Logge
   }
   const actions: SetupAction[] = [];
   const objects = managedObjects({
-    prefix: opts.prefix,
+    prefix: opts.indexPrefix,
     shards,
     replicas,
     refreshInterval: opts.refreshInterval ?? "5s",
@@ -148,7 +148,7 @@ export async function runSetup(client: Client, opts: SetupOptions, logger: Logge
   const ism = await hasIsm(client);
   const days = opts.retentionDays ?? DEFAULT_RETENTION_DAYS;
   if (ism) {
-    actions.push(await applyIsm(client, opts.prefix, days, dryRun));
+    actions.push(await applyIsm(client, opts.indexPrefix, days, dryRun));
   } else {
     warnings.push(
       "The Index State Management plugin is not installed (e.g. the minimal distribution): no retention policy. " +
@@ -157,7 +157,7 @@ export async function runSetup(client: Client, opts: SetupOptions, logger: Logge
   }
   if (opts.pruneOlderThanDays !== undefined) {
     actions.push(
-      ...(await pruneIndices(client, opts.prefix, opts.pruneOlderThanDays, {
+      ...(await pruneIndices(client, opts.indexPrefix, opts.pruneOlderThanDays, {
         dryRun,
         now: opts.now ?? new Date(),
       })),
@@ -168,7 +168,7 @@ export async function runSetup(client: Client, opts: SetupOptions, logger: Logge
   }
   const changed = actions.filter((a) => a.result !== "unchanged" && a.result !== "skip").length;
   const report: SetupReport = {
-    prefix: opts.prefix,
+    indexPrefix: opts.indexPrefix,
     dryRun,
     dataNodes,
     replicas,

@@ -1,12 +1,138 @@
 import type { CommandModule } from "yargs";
-import { loadConfig } from "../../config/index.ts";
+import { loadConfig, OPENSEARCH_SETTINGS, settingOptions } from "../../config/index.ts";
+import { createLogger } from "../../logger.ts";
+import { createOpenSearchClient } from "../../opensearch/client.ts";
+import { buildSavedObjects, toNdjson } from "../../setup/dashboards-source.ts";
+import { importDashboards } from "../../setup/index.ts";
+import { DEFAULT_RETENTION_DAYS, parseDays, runSetup, type SetupReport } from "../../setup/setup.ts";
+import { UsageError } from "../errors.ts";
 
-// Placeholder until its issue lands: validates configuration, then refuses to run.
+function printReport(r: SetupReport, out: NodeJS.WritableStream): void {
+  const verb = r.dryRun ? "would " : "";
+  out.write(
+    `OpenSearch: ${r.dataNodes} data node(s) -> ${r.shards} shard(s), ${r.replicas} replica(s); ISM plugin: ${r.ism ? "yes" : "no"}\n`,
+  );
+  for (const a of r.actions) {
+    const label = a.result === "unchanged" ? "unchanged" : `${verb}${a.result}`;
+    out.write(`  ${label.padEnd(16)} ${a.kind.padEnd(19)} ${a.name}${a.detail ? `  (${a.detail})` : ""}\n`);
+  }
+  for (const w of r.warnings) out.write(`warning: ${w}\n`);
+  out.write(
+    r.changed === 0
+      ? "Nothing to change.\n"
+      : `${r.changed} object(s) ${r.dryRun ? "would change (dry run: nothing done)" : "changed"}.\n`,
+  );
+}
+
 export const setupCommand: CommandModule = {
   command: "setup",
-  describe: "setup (not implemented yet)",
+  describe: "Install index templates, mappings and retention in OpenSearch; optionally import dashboards",
+  builder: (y) =>
+    y
+      .options(settingOptions([...OPENSEARCH_SETTINGS, "awsRegion", "logLevel"]))
+      .option("dry-run", {
+        type: "boolean",
+        default: false,
+        describe: "Print what would change; change nothing",
+      })
+      .option("shards", { type: "number", default: 1, describe: "Primary shards per daily index" })
+      .option("replicas", {
+        type: "number",
+        describe: "Replicas per index (default: 0 on a single data node, else 1)",
+      })
+      .option("refresh-interval", { type: "string", default: "5s", describe: "Index refresh interval" })
+      .option("retention-days", {
+        type: "number",
+        default: DEFAULT_RETENTION_DAYS,
+        describe: "Days after which the ISM policy deletes an index (when the ISM plugin exists)",
+      })
+      .option("prune-older-than", {
+        type: "string",
+        describe: "Delete this tool's daily indices older than this (e.g. 90d) - for clusters without ISM",
+      })
+      .option("dashboards-url", {
+        type: "string",
+        describe: "OpenSearch Dashboards URL: import the bundled saved objects (overwrite)",
+      })
+      .option("dashboards-tenant", { type: "string", describe: "Dashboards tenant (security plugin)" })
+      .option("json", { type: "boolean", default: false, describe: "Print the report as JSON" }),
   handler: async (argv) => {
-    loadConfig(argv);
-    throw new Error("setup is not implemented yet");
+    const config = loadConfig(argv);
+    const logger = createLogger(config.logLevel);
+    const int = (name: string, min: number): number | undefined => {
+      const v = argv[name];
+      if (v === undefined) return undefined;
+      if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+        throw new UsageError(`--${name} must be an integer >= ${min}`);
+      }
+      return v;
+    };
+    let pruneDays: number | undefined;
+    if (typeof argv["prune-older-than"] === "string") {
+      try {
+        pruneDays = parseDays(argv["prune-older-than"]);
+      } catch (err) {
+        throw new UsageError(`--prune-older-than: ${(err as Error).message}`);
+      }
+    }
+    const interval = String(argv["refresh-interval"]);
+    if (!/^(-1|\d+(ms|s|m|h))$/.test(interval)) throw new UsageError("--refresh-interval: like 5s, 1m or -1");
+    const dryRun = argv["dry-run"] === true;
+    const shards = int("shards", 1);
+    const replicas = int("replicas", 0);
+    const retentionDays = int("retention-days", 1);
+    const client = createOpenSearchClient(config, logger);
+    try {
+      const report = await runSetup(
+        client,
+        {
+          indexPrefix: config.indexPrefix,
+          dryRun,
+          refreshInterval: interval,
+          ...(shards !== undefined ? { shards } : {}),
+          ...(replicas !== undefined ? { replicas } : {}),
+          ...(retentionDays !== undefined ? { retentionDays } : {}),
+          ...(pruneDays !== undefined ? { pruneOlderThanDays: pruneDays } : {}),
+        },
+        logger,
+      );
+      const dashboardsUrl = argv["dashboards-url"];
+      let imported: Awaited<ReturnType<typeof importDashboards>> | undefined;
+      if (typeof dashboardsUrl === "string" && dashboardsUrl.length > 0) {
+        const objects = buildSavedObjects(config.indexPrefix);
+        if (dryRun) {
+          process.stdout.write(`would import ${objects.length} saved objects into ${dashboardsUrl}\n`);
+        } else {
+          const tenant = argv["dashboards-tenant"];
+          imported = await importDashboards(dashboardsUrl, toNdjson(objects), {
+            ...(config.opensearchUsername ? { username: config.opensearchUsername } : {}),
+            ...(config.opensearchPassword ? { password: config.opensearchPassword } : {}),
+            ...(typeof tenant === "string" ? { tenant } : {}),
+            timeoutMs: config.opensearchTimeoutMs,
+          });
+        }
+      }
+      if (argv["json"] === true) {
+        process.stdout.write(
+          `${JSON.stringify({ ...report, ...(imported ? { dashboards: imported } : {}) })}\n`,
+        );
+      } else {
+        printReport(report, process.stdout);
+        if (imported) {
+          for (const r of imported.results) {
+            process.stdout.write(
+              `  ${r.result.padEnd(16)} ${r.type.padEnd(19)} ${r.id}${r.message ? `  (${r.message})` : ""}\n`,
+            );
+          }
+          process.stdout.write(
+            `Dashboards: ${imported.successCount} of ${imported.results.length} saved objects imported.\n`,
+          );
+        }
+      }
+      if (imported && !imported.success) argv["exitCode"] = 1;
+    } finally {
+      await client.close();
+      logger.flush();
+    }
   },
 };
