@@ -56,6 +56,9 @@ async function nextChunk(it: AsyncIterator<unknown>): Promise<Buffer | undefined
 
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
+/** Decompressed bytes queued before the gunzip is paused (it then stops reading its input). */
+const QUEUE_HIGH_BYTES = 256 * 1024;
+const GZIP_WRITE_SLICE = 16 * 1024;
 
 /**
  * Decompress: a pump writes input chunks into the gunzip (respecting its backpressure) while the
@@ -83,8 +86,12 @@ async function* gunzipChunks(
     try {
       let chunk: Buffer | undefined = head;
       while (chunk !== undefined && !stopped && !gunzip.destroyed) {
-        if (!gunzip.write(chunk)) await waitDrain();
-        if (stopped || gunzip.destroyed) return;
+        // Small writes: zlib drops the output of the call that hits a corruption, so this bounds
+        // what is lost before the file_error to the output of one slice.
+        for (let off = 0; off < chunk.length; off += GZIP_WRITE_SLICE) {
+          if (!gunzip.write(chunk.subarray(off, off + GZIP_WRITE_SLICE))) await waitDrain();
+          if (stopped || gunzip.destroyed) return;
+        }
         chunk = await nextChunk(it);
       }
       if (!stopped && !gunzip.destroyed) gunzip.end();
@@ -93,21 +100,53 @@ async function* gunzipChunks(
       gunzip.destroy();
     }
   })();
+  // Output is taken from 'data' events (not the async iterator, which drops buffered output when the
+  // stream errors), so everything decoded before a corruption reaches the scanner first.
+  const queue: Buffer[] = [];
+  let queued = 0;
+  let ended = false;
+  let gzError: Error | undefined;
+  let wake: (() => void) | undefined;
+  gunzip.on("data", (b: Buffer) => {
+    queue.push(b);
+    queued += b.length;
+    if (queued > QUEUE_HIGH_BYTES) gunzip.pause();
+    wake?.();
+  });
+  gunzip.on("end", () => {
+    ended = true;
+    wake?.();
+  });
+  gunzip.on("error", (e: Error) => {
+    gzError = e;
+    wake?.();
+  });
+  gunzip.on("close", () => {
+    ended = true;
+    wake?.();
+  });
   try {
-    for await (const out of gunzip) {
-      yield out as Buffer;
+    for (;;) {
+      const b = queue.shift();
+      if (b !== undefined) {
+        queued -= b.length;
+        if (queued <= QUEUE_HIGH_BYTES && gunzip.isPaused() && !gunzip.destroyed) gunzip.resume();
+        yield b;
+        continue;
+      }
+      if (gzError !== undefined || ended) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
     }
-  } catch (err) {
-    await pump;
-    if (inputError) throw inputError;
-    onContentError(`gzip data is corrupt or truncated: ${(err as Error).message}`);
-    return;
   } finally {
     stopped = true;
     if (!gunzip.destroyed) gunzip.destroy();
   }
   await pump;
   if (inputError) throw inputError;
+  if (gzError !== undefined) onContentError(`gzip data is corrupt or truncated: ${gzError.message}`);
 }
 
 async function* plainChunks(head: Buffer, it: AsyncIterator<unknown>): AsyncGenerator<Buffer> {

@@ -1,0 +1,304 @@
+import assert from "node:assert/strict";
+import { createReadStream } from "node:fs";
+import { join } from "node:path";
+import { PassThrough, Readable } from "node:stream";
+import { describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
+import { MAX_RAW_QUARANTINE_CHARS } from "../../src/model.ts";
+import { InputStreamError, type ReaderItem, type ReaderOptions, readRecords } from "../../src/parse/index.ts";
+
+const FIXTURES = join(import.meta.dirname, "..", "fixtures", "files");
+
+function chunked(data: Buffer | string, size: number): Readable {
+  const b = Buffer.isBuffer(data) ? data : Buffer.from(data);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < b.length; i += size) parts.push(b.subarray(i, i + size));
+  return Readable.from(parts);
+}
+
+async function collect(input: Readable, opts?: ReaderOptions): Promise<ReaderItem[]> {
+  const out: ReaderItem[] = [];
+  for await (const item of readRecords(input, opts)) out.push(item);
+  return out;
+}
+
+async function read(data: Buffer | string, chunk = 65536, opts?: ReaderOptions): Promise<ReaderItem[]> {
+  return collect(chunked(data, chunk), opts);
+}
+
+function values(items: ReaderItem[]): unknown[] {
+  return items.filter((i) => i.kind === "record").map((i) => (i as { value: unknown }).value);
+}
+
+const R = [
+  { event_type: "a", event: { n: 1, s: 'quote " brace } bracket ] backslash \\' } },
+  { event_type: "b", event: { arr: [1, [2, { x: "{" }]], u: "é😀" } },
+  { event_type: "c", event: {} },
+];
+
+describe("readRecords: layouts", () => {
+  it("reads NDJSON with line numbers and ordinals", async () => {
+    const items = await read(R.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    assert.deepEqual(values(items), R);
+    assert.deepEqual(
+      items.map((i) => (i.kind === "record" ? [i.ordinal, i.line] : null)),
+      [
+        [0, 1],
+        [1, 2],
+        [2, 3],
+      ],
+    );
+    assert.equal((items[0] as { raw: string }).raw, JSON.stringify(R[0]));
+  });
+
+  it("reads a JSON array (pretty and compact) and concatenated objects", async () => {
+    for (const text of [
+      JSON.stringify(R, null, 2),
+      JSON.stringify(R),
+      R.map((r) => JSON.stringify(r, null, 2)).join("\n"),
+      R.map((r) => JSON.stringify(r)).join(""),
+      R.map((r) => JSON.stringify(r, null, 1)).join(""),
+    ]) {
+      const items = await read(text);
+      assert.deepEqual(values(items), R, text.slice(0, 60));
+      assert.deepEqual(
+        items.map((i) => i.kind),
+        ["record", "record", "record"],
+      );
+    }
+  });
+
+  it("tolerates a BOM, CRLF, blank lines and a missing final newline", async () => {
+    const text = "\uFEFF\r\n" + R.map((r) => JSON.stringify(r)).join("\r\n\r\n  \r\n");
+    const items = await read(text);
+    assert.deepEqual(values(items), R);
+    assert.deepEqual(
+      items.map((i) => (i.kind === "record" ? i.line : 0)),
+      [2, 5, 8],
+    );
+    assert.ok(!(items[0] as { raw: string }).raw.endsWith("\r"));
+  });
+
+  it("treats empty, whitespace-only and BOM-only files as valid and empty", async () => {
+    for (const text of ["", "   \n\r\n", "\uFEFF", "\uFEFF\n"]) assert.deepEqual(await read(text), []);
+    assert.deepEqual(await read("[]"), []);
+    assert.deepEqual(await read(" [ ]\n"), []);
+  });
+
+  it("reads gzip by magic bytes, whatever the name", async () => {
+    const text = R.map((r) => JSON.stringify(r)).join("\n");
+    assert.deepEqual(values(await read(gzipSync(text), 7)), R);
+    assert.deepEqual(values(await read(gzipSync(JSON.stringify(R)), 1)), R);
+    // Two gzip members back to back (concatenated gzip files) read as one stream.
+    const two = Buffer.concat([gzipSync(JSON.stringify(R[0]) + "\n"), gzipSync(JSON.stringify(R[1]))]);
+    assert.deepEqual(values(await read(two, 5)), [R[0], R[1]]);
+  });
+
+  it("reads the seed fixtures in every layout to the same four records", async () => {
+    const expected = values(await collect(createReadStream(join(FIXTURES, "seed.ndjson"))));
+    assert.equal(expected.length, 4);
+    for (const f of ["seed-array.json", "seed-concatenated.json", "seed-crlf-bom.ndjson", "seed.ndjson.gz"]) {
+      const items = await collect(createReadStream(join(FIXTURES, f), { highWaterMark: 97 }));
+      assert.deepEqual(values(items), expected, f);
+      assert.equal(items.length, 4, f);
+    }
+    assert.deepEqual(await collect(createReadStream(join(FIXTURES, "empty.json"))), []);
+  });
+
+  it("accepts non-object array elements as records (the validator rejects them)", async () => {
+    assert.deepEqual(values(await read('["s", 12, -1.5e3, true, null, [1]]')), [
+      "s",
+      12,
+      -1500,
+      true,
+      null,
+      [1],
+    ]);
+    assert.deepEqual(values(await read('["s",12]', 1)), ["s", 12]);
+  });
+});
+
+describe("readRecords: chunk boundaries", () => {
+  const layouts: Record<string, string> = {
+    ndjson: R.map((r) => JSON.stringify(r)).join("\r\n"),
+    array: JSON.stringify(R, null, 2),
+    concatenated: R.map((r) => JSON.stringify(r, null, 2)).join(""),
+    backToBack: R.map((r) => JSON.stringify(r)).join(""),
+  };
+  for (const [name, text] of Object.entries(layouts)) {
+    it(`${name}: a record split at every byte offset reads back equal`, async () => {
+      const b = Buffer.from("\uFEFF" + text);
+      for (let cut = 1; cut < b.length; cut++) {
+        const input = Readable.from([b.subarray(0, cut), b.subarray(cut)]);
+        assert.deepEqual(values(await collect(input)), R, `cut at ${cut}`);
+      }
+    });
+  }
+  it("escaped quotes and backslash runs split across chunks", async () => {
+    const rec = { event_type: "x", event: { s: '\\\\"\\"\\\\\\' } };
+    for (const layout of [JSON.stringify([rec, rec]), `${JSON.stringify(rec)}${JSON.stringify(rec)}`]) {
+      for (let size = 1; size < 12; size++) assert.deepEqual(values(await read(layout, size)), [rec, rec]);
+    }
+  });
+});
+
+describe("readRecords: bad records and files", () => {
+  it("NDJSON: an invalid line is a rejection and the rest flows", async () => {
+    const items = await read('{"a":1}\n{"b": nope}\n{"c":3}');
+    assert.deepEqual(
+      items.map((i) => i.kind),
+      ["record", "rejected", "record"],
+    );
+    const rej = items[1]!;
+    assert.ok(rej.kind === "rejected");
+    assert.equal(rej.rejection.reason, "invalid_json");
+    assert.equal(rej.rejection.raw, '{"b": nope}');
+    assert.equal(rej.rejection.line, 2);
+    assert.equal(rej.rejection.ordinal, 1);
+    assert.equal((items[2] as { ordinal: number }).ordinal, 2);
+  });
+
+  it("array: a broken element with balanced brackets is rejected, the rest flows", async () => {
+    const items = await read('[{"a":1},{"b":tru},{"c":3}]');
+    assert.deepEqual(
+      items.map((i) => i.kind),
+      ["record", "rejected", "record"],
+    );
+  });
+
+  it("array/concatenated: a syntax error ends the file after what was read before", async () => {
+    for (const text of [
+      '[{"a":1},{"b":2} {"c":3}]',
+      '[{"a":1},{"b":2}]x',
+      '{\n"a":1}\n{"b":2}\n, {"c":3}',
+      '[{"a":1},{"b":2},{"c":',
+      '[{"a":1},{"b":2}',
+    ]) {
+      const items = await read(text, 3);
+      assert.deepEqual(values(items), [{ a: 1 }, { b: 2 }], text);
+      const last = items.at(-1)!;
+      assert.ok(last.kind === "file_error", text);
+      assert.equal(last.reason, "syntax_error");
+      assert.equal(last.ordinal, 2);
+    }
+  });
+
+  it("a file that does not start with { or [ is a file error", async () => {
+    const items = await read("hello world\n");
+    assert.equal(items.length, 1);
+    assert.ok(items[0]!.kind === "file_error" && items[0]!.reason === "syntax_error");
+  });
+
+  it("invalid UTF-8 inside a record rejects that record", async () => {
+    const bad = Buffer.concat([
+      Buffer.from('{"a":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}\n{"b":1}\n'),
+    ]);
+    const items = await read(bad);
+    assert.equal(items[0]!.kind, "rejected");
+    assert.equal((items[0] as { rejection: { reason: string } }).rejection.reason, "invalid_utf8");
+    assert.deepEqual(values(items), [{ b: 1 }]);
+  });
+
+  it("a record over maxRecordBytes is rejected without stopping the file (NDJSON and array)", async () => {
+    const big = JSON.stringify({ event_type: "x", event: { pad: "y".repeat(50_000) } });
+    for (const text of [`{"a":1}\n${big}\n{"c":3}\n`, `[{"a":1},${big},{"c":3}]`, `{"a":1}${big}{"c":3}`]) {
+      for (const chunk of [1000, 65536]) {
+        const items = await read(text, chunk, { maxRecordBytes: 10_000 });
+        assert.deepEqual(
+          items.map((i) => i.kind),
+          ["record", "rejected", "record"],
+          text.slice(0, 20),
+        );
+        const rej = (items[1] as { rejection: { reason: string; raw: string; rawTruncated?: boolean } })
+          .rejection;
+        assert.equal(rej.reason, "record_too_large");
+        assert.ok(rej.raw.startsWith('{"event_type":"x"'));
+        assert.ok(rej.raw.length <= MAX_RAW_QUARANTINE_CHARS);
+        assert.equal(rej.rawTruncated, true);
+      }
+    }
+  });
+
+  it("huge records under the limit read fine", async () => {
+    const big = { event_type: "x", event: { pad: "z".repeat(3_000_000) } };
+    const items = await read(JSON.stringify([big, big]), 65536, { maxRecordBytes: 4_000_000 });
+    assert.deepEqual(values(items), [big, big]);
+  });
+
+  it("a file over maxFileBytes ends with file_too_large", async () => {
+    const line = `${JSON.stringify({ a: "b".repeat(100) })}\n`;
+    const items = await read(line.repeat(100), 1000, { maxFileBytes: 5000 });
+    const last = items.at(-1)!;
+    assert.ok(last.kind === "file_error");
+    assert.equal(last.reason, "file_too_large");
+    assert.ok(items.length > 1 && items.length < 100);
+    assert.equal(last.ordinal, items.length - 1);
+  });
+
+  it("a gzip bomb stops at maxFileBytes of output", async () => {
+    const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x20));
+    const items = await read(bomb, 65536, { maxFileBytes: 1024 * 1024 });
+    assert.equal(items.length, 1);
+    assert.ok(items[0]!.kind === "file_error" && items[0]!.reason === "file_too_large");
+  });
+
+  it("truncated or corrupt gzip is a file error after the records before it", async () => {
+    // Records that do not compress to nothing, so half the gzip holds many of them.
+    let text = "";
+    for (let i = 0; i < 600; i++)
+      text += `${JSON.stringify({ event_type: "x", event: { id: (i * 7919) % 10007, h: (i * 104729).toString(36) } })}\n`;
+    const gz = gzipSync(text);
+    const items = await read(gz.subarray(0, Math.floor(gz.length / 2)), 100);
+    const last = items.at(-1)!;
+    assert.ok(last.kind === "file_error");
+    assert.equal(last.reason, "truncated_gzip");
+    assert.ok(items.length > 1);
+    assert.equal(last.ordinal, items.length - 1);
+    // A wrong CRC in the trailer: every record decodes, then the check fails.
+    const corrupt = Buffer.from(gz);
+    corrupt.writeUInt32LE((corrupt.readUInt32LE(corrupt.length - 8) ^ 0xffffffff) >>> 0, corrupt.length - 8);
+    const items2 = await read(corrupt, 100);
+    const last2 = items2.at(-1)!;
+    assert.ok(last2.kind === "file_error" && last2.reason === "truncated_gzip");
+    assert.equal(last2.ordinal, items2.length - 1);
+    assert.ok(last2.ordinal > 500, `${last2.ordinal} records before the error`);
+  });
+});
+
+describe("readRecords: input stream errors are thrown", () => {
+  for (const gz of [false, true]) {
+    it(`an input that fails mid-way throws InputStreamError (${gz ? "gzip" : "plain"})`, async () => {
+      const text = R.map((r) => JSON.stringify(r))
+        .join("\n")
+        .repeat(50);
+      const body = gz ? gzipSync(text) : Buffer.from(text);
+      const input = new PassThrough();
+      input.write(body.subarray(0, Math.floor(body.length / 2)));
+      setImmediate(() => input.destroy(new Error("ECONNRESET")));
+      const seen: ReaderItem[] = [];
+      await assert.rejects(
+        async () => {
+          for await (const item of readRecords(input)) seen.push(item);
+        },
+        (err: unknown) => {
+          assert.ok(err instanceof InputStreamError);
+          assert.match(err.message, /ECONNRESET/);
+          return true;
+        },
+      );
+      assert.ok(seen.every((i) => i.kind !== "file_error"));
+    });
+  }
+
+  it("stopping early destroys the input", async () => {
+    const input = new PassThrough();
+    input.write(`${JSON.stringify(R[0])}\n${JSON.stringify(R[1])}\n`);
+    for await (const item of readRecords(input)) {
+      assert.equal(item.kind, "record");
+      break;
+    }
+    assert.equal(input.destroyed, true);
+  });
+});
