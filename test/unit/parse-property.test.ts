@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { Readable } from "node:stream";
+import { describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
+import fc from "fast-check";
+import { type ReaderItem, readRecords } from "../../src/parse/index.ts";
+
+/** JSON values as JSON.parse returns them (no -0, no undefined). */
+const jsonValue = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+const record = fc
+  .record({
+    event_type: fc.string({ maxLength: 12, unit: "binary" }),
+    event: fc.dictionary(fc.string({ maxLength: 8, unit: "grapheme" }), jsonValue, { maxKeys: 5 }),
+  })
+  .map((r) => JSON.parse(JSON.stringify(r)) as unknown);
+
+type LayoutName = "ndjson" | "ndjson-crlf" | "array" | "array-pretty" | "concat-pretty" | "concat-compact";
+
+function write(records: unknown[], layout: LayoutName): string {
+  switch (layout) {
+    case "ndjson":
+      return records.map((r) => JSON.stringify(r)).join("\n") + (records.length ? "\n" : "");
+    case "ndjson-crlf":
+      return records.map((r) => JSON.stringify(r)).join("\r\n\r\n");
+    case "array":
+      return JSON.stringify(records);
+    case "array-pretty":
+      return JSON.stringify(records, null, 2);
+    case "concat-pretty":
+      return records.map((r) => JSON.stringify(r, null, "\t")).join("\n");
+    case "concat-compact":
+      return records.map((r) => JSON.stringify(r)).join("");
+  }
+}
+
+function split(b: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const p of points) {
+    if (p > prev) out.push(b.subarray(prev, p));
+    prev = Math.max(prev, p);
+  }
+  if (prev < b.length) out.push(b.subarray(prev));
+  return out;
+}
+
+async function readAll(chunks: Buffer[]): Promise<ReaderItem[]> {
+  const out: ReaderItem[] = [];
+  for await (const item of readRecords(Readable.from(chunks))) out.push(item);
+  return out;
+}
+
+describe("readRecords (property)", () => {
+  it("any records, any layout, gzipped or not, chunked anywhere, read back equal", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(record, { maxLength: 8 }),
+        fc.constantFrom<LayoutName>(
+          "ndjson",
+          "ndjson-crlf",
+          "array",
+          "array-pretty",
+          "concat-pretty",
+          "concat-compact",
+        ),
+        fc.boolean(),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        async (records, layout, gzip, bom, cuts) => {
+          const text = (bom ? "\uFEFF" : "") + write(records, layout);
+          const bytes = gzip ? gzipSync(text) : Buffer.from(text);
+          const items = await readAll(split(bytes, cuts));
+          assert.deepEqual(
+            items.map((i) => i.kind),
+            records.map(() => "record"),
+          );
+          assert.deepEqual(
+            items.map((i) => (i as { value: unknown }).value),
+            records,
+          );
+          assert.deepEqual(
+            items.map((i) => (i as { ordinal: number }).ordinal),
+            records.map((_, k) => k),
+          );
+          for (const item of items) {
+            const { raw, value } = item as { raw: string; value: unknown };
+            assert.deepEqual(JSON.parse(raw), value);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("arbitrary bytes never throw and a file_error is always last", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }),
+          fc.string({ maxLength: 200 }).map((s) => new TextEncoder().encode(s)),
+          fc
+            .array(fc.constantFrom("{", "}", "[", "]", '"', "\\", ",", ":", "\n", " ", "1", "a"), {
+              maxLength: 80,
+            })
+            .map((a) => new TextEncoder().encode(`{${a.join("")}`)),
+        ),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        async (bytes, cuts) => {
+          const items = await readAll(split(Buffer.from(bytes), cuts));
+          const errors = items.filter((i) => i.kind === "file_error");
+          assert.ok(errors.length <= 1);
+          if (errors.length === 1) assert.equal(items.at(-1)!.kind, "file_error");
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
