@@ -88,11 +88,13 @@ function assignKinds(rng: Rng, n: number, faults: FaultRates, oversized: number)
     ["corrupt", draw(faults.corrupt)],
     ["unknown_type", draw(faults.unknownType)],
   ];
+  // The first record stays valid: readers sniff the layout from it, and a broken first line would
+  // make an NDJSON file look like something else (and turn one bad record into a lost file).
   const total = Math.min(
-    n,
+    Math.max(0, n - 1),
     wanted.reduce((s, [, c]) => s + c, 0),
   );
-  const positions = rng.sample(n, total);
+  const positions = rng.sample(Math.max(0, n - 1), total).map((i) => i + 1);
   // Shuffle the chosen positions so kinds are not grouped by position.
   for (let i = positions.length - 1; i > 0; i--) {
     const j = rng.int(0, i);
