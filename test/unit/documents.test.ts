@@ -1,0 +1,305 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import {
+  canonicalJson,
+  documentId,
+  indexName,
+  parseTwingateKeyTime,
+  quarantineIndexName,
+  toIndexAction,
+  toQuarantineAction,
+} from "../../src/documents/index.ts";
+import { type TwingateRecord, validateRecord } from "../../src/events/index.ts";
+import type { Rejection } from "../../src/model.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: tests edit JSON fixtures freely
+type Doc = any;
+
+const FIXTURES = join(import.meta.dirname, "..", "fixtures", "files");
+const SEEDS = new Map<string, string>();
+const seed = (t: string) => {
+  if (!SEEDS.has(t)) SEEDS.set(t, readFileSync(join(FIXTURES, `${t}.json`), "utf8"));
+  return JSON.parse(SEEDS.get(t)!);
+};
+const OPTS = { indexPrefix: "twingate", ingestedAt: "2025-07-27T10:00:00.000Z" };
+const SRC = { bucket: "logs", key: "tg/2025-07-25T18:20:00+00:00.json", ordinal: 3, line: 4 };
+
+function valid(value: unknown): TwingateRecord {
+  const v = validateRecord(value);
+  if (!v.ok) throw new Error(v.message);
+  return v.record;
+}
+
+describe("toIndexAction", () => {
+  it("network_access: vendor paths, @timestamp, ECS fields, ingest", () => {
+    const a = toIndexAction(valid(seed("network_access")), SRC, OPTS);
+    assert.equal(a.index, "twingate-network_access-2025.07.25");
+    assert.equal(a.kind, "record");
+    assert.equal(a.eventType, "network_access");
+    const d = a.document as Doc;
+    assert.equal(d["@timestamp"], "2025-07-25T18:19:41.236597Z");
+    assert.equal(d.event_type, "network_access");
+    assert.equal(d.event.version, "1");
+    assert.equal(d.event.time, "2025-07-25T18:19:41.236597+00:00");
+    assert.equal(d.event.relays[0].name, "relaybalancer+https://relays-prm.twingate.com");
+    assert.deepEqual(d.source, { ip: "1.2.3.4", geo: { location: { lat: 39.84, lon: -100.04 } } });
+    assert.deepEqual(d.user, { id: "890123", email: "janedoe@twindemo.com" });
+    assert.deepEqual(d.host, { id: "1234567" });
+    assert.deepEqual(d.destination, { address: "argocd.eks.twindemo.int", ip: "10.11.12.13", port: 80 });
+    assert.deepEqual(d.network, { transport: "tcp" });
+    assert.deepEqual(d.ingest, {
+      bucket: "logs",
+      key: SRC.key,
+      ordinal: 3,
+      line: 4,
+      ingested_at: OPTS.ingestedAt,
+    });
+    assert.equal(d.dns, undefined);
+  });
+
+  it("empty resource.ip becomes null; no empty shells; the input is not mutated", () => {
+    const input = seed("network_access");
+    input.event.resource.ip = "";
+    input.event.connection.protocol = "UDP";
+    delete input.event.user;
+    delete input.event.location;
+    const record = valid(input);
+    const before = JSON.stringify(record);
+    const d = toIndexAction(record, { bucket: "b", key: "k", ordinal: 0 }, OPTS).document as Doc;
+    assert.equal(JSON.stringify(record), before);
+    assert.equal(d.event.resource.ip, null);
+    assert.deepEqual(d.destination, { address: "argocd.eks.twindemo.int", port: 80 });
+    assert.deepEqual(d.source, { ip: "1.2.3.4" });
+    assert.equal("user" in d, false);
+    assert.deepEqual(d.network, { transport: "udp" });
+    assert.equal("line" in d.ingest, false);
+  });
+
+  it("dns_filtering: source.ip, host with hostname, dns.question; string reasons become {id}", () => {
+    const input = seed("dns_filtering");
+    input.event.reasons = ["threat:malware", { id: "c:x", name: "X" }];
+    const d = toIndexAction(valid(input), SRC, OPTS).document as Doc;
+    assert.deepEqual(d.source, { ip: "12.34.56.78" });
+    assert.deepEqual(d.host, {
+      id: "RGV2aABCDEFGHIJKL=",
+      name: "Jane's MacBook Pro",
+      hostname: "jd-mbpro.local",
+    });
+    assert.deepEqual(d.dns, {
+      question: { name: "global.help-panel.docs.aws.a2z.com", registered_domain: "a2z.com" },
+    });
+    assert.deepEqual(d.event.reasons, [{ id: "threat:malware" }, { id: "c:x", name: "X" }]);
+    assert.equal(d.network, undefined);
+  });
+
+  it("audit_log: user from a User actor only; targets kept", () => {
+    const d = toIndexAction(valid(seed("audit_log")), SRC, OPTS).document as Doc;
+    assert.deepEqual(d.user, { id: "VXNlabcdefghi=", email: "janedoe@twindemo.com", name: "Jane Doe" });
+    assert.deepEqual(d.event.targets[0].allowedIpRanges, ["0.0.0.0/0", "::/0"]);
+    const api = seed("audit_log");
+    api.event.actor = { type: "API", id: "k", info: { name: "tf" } };
+    assert.equal(
+      (toIndexAction(valid(api), SRC, OPTS).document as Record<string, unknown>)["user"],
+      undefined,
+    );
+  });
+
+  it("data_loss_prevention: user, host, destination.address; next-day index by UTC", () => {
+    const a = toIndexAction(valid(seed("data_loss_prevention")), SRC, OPTS);
+    assert.equal(a.index, "twingate-data_loss_prevention-2025.07.26");
+    const d = a.document as Doc;
+    assert.deepEqual(d.destination, { address: "chatgpt.com" });
+    assert.deepEqual(d.host, { id: "1234567", name: "jd-mbpro" });
+    assert.deepEqual(d.user, { id: "8901234", email: "janedoe@twindemo.com" });
+  });
+});
+
+describe("index names", () => {
+  it("use the UTC day of the event, around midnight and across offsets", () => {
+    const cases: [string, string][] = [
+      ["2025-07-25T23:59:59.999999+00:00", "2025.07.25"],
+      ["2025-07-26T00:00:00+00:00", "2025.07.26"],
+      ["2025-07-26T01:30:00+02:00", "2025.07.25"],
+      ["2025-07-25T20:00:00-05:00", "2025.07.26"],
+      ["2025-12-31T23:30-01:00", "2026.01.01"],
+      ["2024-02-29T12:00Z", "2024.02.29"],
+    ];
+    for (const [time, day] of cases) {
+      assert.equal(indexName("tg", "audit_log", time), `tg-audit_log-${day}`, time);
+      const r = seed("audit_log");
+      r.event.time = time;
+      assert.equal(toIndexAction(valid(r), SRC, { ...OPTS, indexPrefix: "tg" }).index, `tg-audit_log-${day}`);
+    }
+  });
+
+  it("quarantine: by the file's slot when the key is a Twingate name, else by ingestion day", () => {
+    assert.equal(
+      quarantineIndexName("tg", "a/b/2025-07-25T23:55:00+00:00.json", OPTS.ingestedAt),
+      "tg-quarantine-2025.07.25",
+    );
+    assert.equal(
+      quarantineIndexName("tg", "2025-07-25T23:55:00+00:00.json.gz", OPTS.ingestedAt),
+      "tg-quarantine-2025.07.25",
+    );
+    assert.equal(quarantineIndexName("tg", "other.json", OPTS.ingestedAt), "tg-quarantine-2025.07.27");
+  });
+
+  it("parseTwingateKeyTime reads Twingate file names only", () => {
+    assert.equal(
+      parseTwingateKeyTime("x/2025-07-25T18:20:00+00:00.json")?.toISOString(),
+      "2025-07-25T18:20:00.000Z",
+    );
+    assert.equal(
+      parseTwingateKeyTime("2025-07-25T18:20:00+0000.json.gz")?.toISOString(),
+      "2025-07-25T18:20:00.000Z",
+    );
+    assert.equal(
+      parseTwingateKeyTime("2025-07-25T18%3A20%3A00%2B00%3A00.json")?.toISOString(),
+      "2025-07-25T18:20:00.000Z",
+    );
+    assert.equal(parseTwingateKeyTime("2025-07-25T18:20Z.json")?.toISOString(), "2025-07-25T18:20:00.000Z");
+    for (const k of [
+      "x/2025-07-25.json",
+      "2025-07-25T18:20:00+00:00.txt",
+      "notes.json",
+      "2025-13-25T18:20:00Z.json",
+    ]) {
+      assert.equal(parseTwingateKeyTime(k), undefined, k);
+    }
+  });
+});
+
+describe("document ids", () => {
+  it("are stable across layouts, key order, whitespace and sources", () => {
+    const a = valid(seed("network_access"));
+    const reverseKeys = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(reverseKeys)
+        : v !== null && typeof v === "object"
+          ? Object.fromEntries(
+              Object.entries(v)
+                .reverse()
+                .map(([k, x]) => [k, reverseKeys(x)]),
+            )
+          : v;
+    const reordered = reverseKeys(seed("network_access"));
+    assert.notEqual(JSON.stringify(reordered), JSON.stringify(seed("network_access")));
+    const b = valid(JSON.parse(JSON.stringify(reordered, null, 4)));
+    assert.equal(documentId(a), documentId(b));
+    const ia = toIndexAction(a, SRC, OPTS);
+    const ib = toIndexAction(
+      b,
+      { bucket: "other", key: "k", ordinal: 99 },
+      { ...OPTS, ingestedAt: "2030-01-01T00:00:00Z" },
+    );
+    assert.equal(ia.id, ib.id);
+    assert.match(ia.id, /^[A-Za-z0-9_-]{24}$/);
+  });
+
+  it("differ for any change of content (fields, event_type, version type)", () => {
+    const base = seed("network_access");
+    const variants = [
+      (r: Doc) => (r.event.connection.bytes_received += 1),
+      (r: Doc) => (r.event.time = "2025-07-25T18:19:41.236598+00:00"),
+      (r: Doc) => (r.event.version = "1"),
+      (r: Doc) => (r.event.extra = null),
+      (r: Doc) => (r.event.relays = []),
+    ];
+    const ids = new Set([documentId(valid(base))]);
+    for (const v of variants) {
+      const r = seed("network_access");
+      v(r);
+      ids.add(documentId(valid(r)));
+    }
+    assert.equal(ids.size, variants.length + 1);
+  });
+
+  it("canonical JSON sorts keys recursively and equals JSON for equal values (property)", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const c = canonicalJson(v);
+        assert.deepEqual(JSON.parse(c), JSON.parse(JSON.stringify(v)));
+        assert.equal(canonicalJson(JSON.parse(c)), c);
+      }),
+    );
+  });
+
+  it("no collisions among many distinct records (property)", () => {
+    const ids = new Map<string, string>();
+    fc.assert(
+      fc.property(fc.nat(), fc.string(), fc.integer({ min: 0, max: 65535 }), (bytes, email, port) => {
+        const r = seed("network_access");
+        r.event.connection.bytes_received = bytes;
+        r.event.user.email = email;
+        r.event.resource.port = port;
+        const canon = canonicalJson(r);
+        const id = documentId(valid(r));
+        const prev = ids.get(id);
+        if (prev !== undefined) assert.equal(prev, canon);
+        ids.set(id, canon);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("toQuarantineAction", () => {
+  const rejection: Rejection = {
+    reason: "schema_invalid",
+    message: "event.connection.client_ip: invalid IP address",
+    path: "event.connection.client_ip",
+    raw: '{"event_type":"network_access"}',
+    eventType: "network_access",
+    ordinal: 7,
+    line: 8,
+  };
+
+  it("builds the quarantine document", () => {
+    const a = toQuarantineAction(rejection, { bucket: "logs", key: SRC.key }, OPTS);
+    assert.equal(a.kind, "quarantine");
+    assert.equal(a.reason, "schema_invalid");
+    assert.equal(a.eventType, "network_access");
+    assert.equal(a.index, "twingate-quarantine-2025.07.25");
+    assert.deepEqual(a.document, {
+      "@timestamp": OPTS.ingestedAt,
+      event_type: "network_access",
+      quarantine: {
+        reason: "schema_invalid",
+        message: rejection.message,
+        path: rejection.path,
+        raw: rejection.raw,
+        raw_truncated: false,
+      },
+      ingest: { bucket: "logs", key: SRC.key, ordinal: 7, line: 8, ingested_at: OPTS.ingestedAt },
+    });
+  });
+
+  it("ids are the same on reprocessing and differ by file, ordinal and reason", () => {
+    const src = { bucket: "logs", key: SRC.key };
+    const a = toQuarantineAction(rejection, src, OPTS);
+    const again = toQuarantineAction(rejection, src, { ...OPTS, ingestedAt: "2031-01-01T00:00:00Z" });
+    assert.equal(a.id, again.id);
+    assert.equal(a.index, again.index);
+    const others = [
+      toQuarantineAction({ ...rejection, ordinal: 8 }, src, OPTS).id,
+      toQuarantineAction({ ...rejection, reason: "invalid_json" }, src, OPTS).id,
+      toQuarantineAction(rejection, { ...src, key: "tg/2025-07-25T18:25:00+00:00.json" }, OPTS).id,
+      toQuarantineAction(rejection, { ...src, bucket: "b2" }, OPTS).id,
+    ];
+    assert.equal(new Set([a.id, ...others]).size, 5);
+  });
+
+  it("bounds raw and says when it was cut; omits unknown event_type and path", () => {
+    const long: Rejection = { reason: "invalid_json", message: "bad", raw: "y".repeat(40_000), ordinal: 0 };
+    const d = toQuarantineAction(long, { bucket: "", key: "/tmp/x.json" }, OPTS).document as Doc;
+    assert.equal(d.quarantine.raw.length, 16 * 1024);
+    assert.equal(d.quarantine.raw_truncated, true);
+    assert.equal("event_type" in d, false);
+    assert.equal("path" in d.quarantine, false);
+    const cut = toQuarantineAction({ ...long, raw: "y", rawTruncated: true }, { bucket: "", key: "k" }, OPTS);
+    assert.equal((cut.document as Doc)["quarantine"].raw_truncated, true);
+  });
+});
