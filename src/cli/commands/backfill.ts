@@ -1,12 +1,219 @@
 import type { CommandModule } from "yargs";
-import { loadConfig } from "../../config/index.ts";
+import { createS3Client } from "../../aws/clients.ts";
+import {
+  CheckpointError,
+  CheckpointFile,
+  type CheckpointState,
+  checkpointId,
+  defaultCheckpointPath,
+} from "../../backfill/checkpoint.ts";
+import { createProgress } from "../../backfill/progress.ts";
+import { listPlan, parseRange, type TimeRange } from "../../backfill/range.ts";
+import { formatBackfillSummary, formatDryRun } from "../../backfill/report.ts";
+import { type BackfillSource, dryRunBackfill, runBackfill } from "../../backfill/run.ts";
+import {
+  AWS_SETTINGS,
+  BULK_SETTINGS,
+  loadConfig,
+  OPENSEARCH_SETTINGS,
+  READER_SETTINGS,
+  settingOptions,
+} from "../../config/index.ts";
+import { buildPipeline, objectSource } from "../../ingest/pipeline.ts";
+import { createLogger } from "../../logger.ts";
+import { createOpenSearchClient } from "../../opensearch/client.ts";
+import { ensureTemplates } from "../../worker/startup.ts";
+import { UsageError } from "../errors.ts";
 
-// Placeholder until its issue lands: validates configuration, then refuses to run.
-export const backfillCommand: CommandModule = {
+const KEYS = [
+  "logLevel",
+  "autoSetup",
+  ...OPENSEARCH_SETTINGS,
+  ...AWS_SETTINGS,
+  ...BULK_SETTINGS,
+  ...READER_SETTINGS,
+] as const;
+
+interface BackfillArgs {
+  bucket?: string;
+  prefix: string;
+  dir?: string;
+  from?: string;
+  to?: string;
+  since?: string;
+  "all-keys": boolean;
+  concurrency: number;
+  checkpoint?: string;
+  restart: boolean;
+  "dry-run": boolean;
+  json: boolean;
+  progress?: boolean;
+  exitCode?: number;
+  [k: string]: unknown;
+}
+
+export const backfillCommand: CommandModule<object, BackfillArgs> = {
   command: "backfill",
-  describe: "backfill (not implemented yet)",
+  describe:
+    "Ingest files already in a bucket (or a folder) by time range, through the worker's pipeline; resumable",
+  builder: (y) =>
+    y
+      .options({
+        bucket: { type: "string", describe: "Bucket to list (ListObjectsV2)", group: "Source:" },
+        prefix: { type: "string", default: "", describe: "Key prefix in the bucket", group: "Source:" },
+        dir: { type: "string", describe: "Local folder instead of a bucket (gzip or not)", group: "Source:" },
+        from: {
+          type: "string",
+          describe: "Start: a date, ISO time or now-2h (by the files' names)",
+          group: "Range:",
+        },
+        to: {
+          type: "string",
+          describe: "End (exclusive; a date-only --to includes that day)",
+          group: "Range:",
+        },
+        since: {
+          type: "string",
+          describe: "Last duration instead of --from/--to, e.g. 7d, 12h",
+          group: "Range:",
+        },
+        "all-keys": {
+          type: "boolean",
+          default: false,
+          describe: "Also read keys that are not Twingate file names",
+          group: "Range:",
+        },
+        concurrency: { type: "number", default: 4, describe: "Objects read in parallel" },
+        checkpoint: {
+          type: "string",
+          describe:
+            "Checkpoint file [default: .twingate-backfill-<hash of source and range>.json in the cwd]",
+        },
+        restart: { type: "boolean", default: false, describe: "Ignore (and replace) an existing checkpoint" },
+        "dry-run": {
+          type: "boolean",
+          default: false,
+          describe: "List what would be read and its size; read nothing",
+        },
+        json: { type: "boolean", default: false, describe: "Summary as JSON on stdout" },
+        progress: { type: "boolean", describe: "Progress bar (default: when stderr is a terminal)" },
+      })
+      .options(settingOptions(KEYS)) as never,
   handler: async (argv) => {
-    loadConfig(argv);
-    throw new Error("backfill is not implemented yet");
+    const config = loadConfig(argv);
+    if ((argv.bucket === undefined) === (argv.dir === undefined)) {
+      throw new UsageError("give exactly one source: --bucket B [--prefix P] or --dir PATH");
+    }
+    if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1 || argv.concurrency > 256) {
+      throw new UsageError("--concurrency must be an integer from 1 to 256");
+    }
+    if (argv.dir !== undefined && argv.prefix) throw new UsageError("--prefix applies to --bucket only");
+    const spec = {
+      ...(argv.from !== undefined ? { from: argv.from } : {}),
+      ...(argv.to !== undefined ? { to: argv.to } : {}),
+      ...(argv.since !== undefined ? { since: argv.since } : {}),
+    };
+    let range: TimeRange;
+    try {
+      range = parseRange(spec, Date.now());
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const logger = createLogger(config.logLevel);
+    const sourceLabel = argv.bucket !== undefined ? `s3://${argv.bucket}/${argv.prefix}` : `dir:${argv.dir}`;
+    const id = checkpointId({ source: sourceLabel, ...spec, allKeys: argv["all-keys"] });
+    const file = new CheckpointFile(argv.checkpoint ?? defaultCheckpointPath(id));
+
+    let resume: CheckpointState | undefined;
+    try {
+      if (argv.restart) await file.checkWritable();
+      else resume = await file.load();
+    } catch (err) {
+      if (err instanceof CheckpointError) throw new UsageError(err.message, true);
+      throw err;
+    }
+    if (resume && resume.id !== id) {
+      throw new UsageError(
+        `checkpoint ${file.path} belongs to another backfill (${resume.source}); use another --checkpoint or --restart`,
+        true,
+      );
+    }
+    // A resumed run keeps the range it started with (so `--since 7d` resumes the same files).
+    if (resume) range = { ...resume.range };
+    const plan = listPlan(argv.bucket !== undefined ? argv.prefix : "", range, argv["all-keys"]);
+
+    const s3 = argv.bucket !== undefined ? createS3Client(config) : undefined;
+    const source: BackfillSource =
+      argv.bucket !== undefined
+        ? { kind: "s3", s3: s3!, bucket: argv.bucket }
+        : { kind: "dir", dir: argv.dir! };
+
+    if (argv["dry-run"]) {
+      const dry = await dryRunBackfill({ source, plan, range, ...(resume ? { resume } : {}) });
+      process.stdout.write(argv.json ? `${JSON.stringify(dry, null, 2)}\n` : formatDryRun(dry));
+      s3?.destroy();
+      return;
+    }
+
+    const opensearch = createOpenSearchClient(config, logger);
+    await ensureTemplates(opensearch, config, logger);
+    const pipeline = buildPipeline({
+      config,
+      opensearch,
+      source: s3 ? objectSource("s3", s3) : objectSource("local"),
+      logger,
+    });
+    if (resume) {
+      logger.info(
+        { checkpoint: file.path, watermark: resume.watermark, doneAhead: resume.done.length },
+        "resuming from checkpoint",
+      );
+    }
+
+    const controller = new AbortController();
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        process.stderr.write("\nsecond signal: exiting now (the last saved checkpoint stands)\n");
+        process.exit(130);
+      }
+      process.stderr.write(`\n${sig}: finishing objects in flight, saving the checkpoint...\n`);
+      controller.abort(new Error(`stopped by ${sig}`));
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    const display = createProgress({ tty: argv.progress ?? Boolean(process.stderr.isTTY), logger });
+    let summary: Awaited<ReturnType<typeof runBackfill>>;
+    try {
+      summary = await runBackfill({
+        source,
+        plan,
+        range,
+        concurrency: argv.concurrency,
+        ingest: pipeline.ingest,
+        logger,
+        checkpoint: { file, id, sourceLabel, ...(resume ? { resume } : {}) },
+        signal: controller.signal,
+        onProgress: (p) => display.update(p),
+      });
+    } catch (err) {
+      if (err instanceof CheckpointError) throw new UsageError(err.message, true);
+      throw err;
+    } finally {
+      display.stop();
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      s3?.destroy();
+      await opensearch.close();
+    }
+    process.stdout.write(
+      argv.json
+        ? `${JSON.stringify({ ...summary, checkpoint: file.path }, null, 2)}\n`
+        : formatBackfillSummary(summary),
+    );
+    if (summary.stopReason !== undefined || summary.failed.length > 0) argv.exitCode = 1;
+    else if (summary.interrupted) argv.exitCode = 130;
+    logger.flush();
   },
 };

@@ -1,0 +1,112 @@
+/**
+ * Listing what a backfill (or the gaps report) has to look at: an S3 prefix, paged with
+ * ListObjectsV2 from the range's StartAfter and stopped at its upper bound, or a local folder.
+ */
+import { readdir, stat } from "node:fs/promises";
+import { join, relative, resolve, sep } from "node:path";
+import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { classifyKey, compareKeys, type KeyVerdict, type ListPlan, laterKey } from "./range.ts";
+
+export interface ListedObject {
+  /** S3 key, or the file's absolute path for a local folder. */
+  key: string;
+  size: number;
+  etag?: string;
+}
+
+export interface ListingStats {
+  /** ListObjectsV2 calls made (0 for a folder). */
+  pages: number;
+  /** Keys S3 returned (or files found), whatever their verdict. */
+  seen: number;
+  taken: number;
+  skippedName: number;
+  outOfRange: number;
+  /** True when listing stopped at the range's upper bound instead of the end of the prefix. */
+  stoppedEarly: boolean;
+}
+
+export function emptyListingStats(): ListingStats {
+  return { pages: 0, seen: 0, taken: 0, skippedName: 0, outOfRange: 0, stoppedEarly: false };
+}
+
+function count(stats: ListingStats, verdict: KeyVerdict): void {
+  if (verdict === "take") stats.taken++;
+  else if (verdict === "skip-name") stats.skippedName++;
+  else if (verdict === "out-of-range") stats.outOfRange++;
+}
+
+/**
+ * Keys to read from `bucket` under the plan, in S3's order. `resumeAfter` (a checkpoint's watermark)
+ * moves StartAfter forward. Pages are fetched one at a time, as the caller consumes.
+ */
+export async function* listS3(
+  s3: S3Client,
+  bucket: string,
+  plan: ListPlan,
+  stats: ListingStats,
+  opts: { resumeAfter?: string; signal?: AbortSignal; pageSize?: number } = {},
+): AsyncGenerator<ListedObject> {
+  const startAfter = laterKey(plan.startAfter, opts.resumeAfter);
+  let token: string | undefined;
+  do {
+    opts.signal?.throwIfAborted();
+    const res = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        ...(plan.prefix ? { Prefix: plan.prefix } : {}),
+        ...(token ? { ContinuationToken: token } : startAfter ? { StartAfter: startAfter } : {}),
+        ...(opts.pageSize ? { MaxKeys: opts.pageSize } : {}),
+      }),
+      opts.signal ? { abortSignal: opts.signal } : {},
+    );
+    stats.pages++;
+    for (const o of res.Contents ?? []) {
+      if (o.Key === undefined) continue;
+      stats.seen++;
+      const verdict = classifyKey(o.Key, plan);
+      if (verdict === "stop") {
+        stats.stoppedEarly = true;
+        return;
+      }
+      count(stats, verdict);
+      if (verdict === "take") {
+        yield { key: o.Key, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag } : {}) };
+      }
+    }
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/**
+ * Files under `dir` (recursively) selected by the plan on their path relative to `dir`, sorted the
+ * way S3 sorts keys. Keys of the result are absolute paths (what the local source opens).
+ */
+export async function listDir(dir: string, plan: ListPlan, stats: ListingStats): Promise<ListedObject[]> {
+  const root = resolve(dir);
+  const info = await stat(root).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`--dir ${dir}: ${err.code === "ENOENT" ? "no such folder" : err.message}`);
+  });
+  if (!info.isDirectory()) throw new Error(`--dir ${dir}: not a folder`);
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  const files: { rel: string; abs: string }[] = [];
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const abs = join(e.parentPath, e.name);
+    const rel = relative(root, abs).split(sep).join("/");
+    // Skip our own state files and partial writes.
+    if (e.name.startsWith(".twingate-backfill-") || e.name.includes(".partial-")) continue;
+    files.push({ rel, abs });
+  }
+  files.sort((a, b) => compareKeys(a.rel, b.rel));
+  const out: ListedObject[] = [];
+  for (const f of files) {
+    stats.seen++;
+    const verdict = classifyKey(f.rel, plan, false);
+    count(stats, verdict);
+    if (verdict !== "take") continue;
+    const s = await stat(f.abs);
+    out.push({ key: f.abs, size: s.size });
+  }
+  return out;
+}

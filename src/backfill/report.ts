@@ -1,0 +1,83 @@
+/** Text for a backfill's final summary and dry run (pure). */
+import type { Totals } from "./checkpoint.ts";
+import type { BackfillSummary, DryRunSummary } from "./run.ts";
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${(ms / 1000).toFixed(1)}s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(s % 60).padStart(2, "0")}s`;
+}
+
+function counts(title: string, c: Record<string, number>): string[] {
+  const entries = Object.entries(c).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (entries.length === 0) return [`${title}: none`];
+  const w = Math.max(...entries.map(([k]) => k.length));
+  return [`${title}:`, ...entries.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`)];
+}
+
+function totalsLines(t: Totals): string[] {
+  return [
+    `files ingested: ${t.files}${t.notFound ? ` (+${t.notFound} gone before they were read)` : ""}${t.fileErrors ? `, ${t.fileErrors} with a file-level error` : ""}`,
+    `records: ${t.records}  indexed: ${t.indexed} (${t.duplicates} already there)  rejected: ${t.rejected}`,
+    `bytes read: ${formatBytes(t.bytes)}`,
+    ...counts("indexed by event type", t.byEventType),
+    ...counts("rejected by reason", t.rejectedByReason),
+  ];
+}
+
+function rangeText(r: { from?: string; to?: string }): string {
+  return `${r.from ?? "the beginning"} .. ${r.to ?? "the end"}`;
+}
+
+export function formatBackfillSummary(s: BackfillSummary): string {
+  const status = s.stopReason
+    ? `STOPPED: ${s.stopReason}`
+    : s.interrupted
+      ? "INTERRUPTED (checkpoint saved; run the same command again to resume)"
+      : s.failed.length > 0
+        ? `${s.failed.length} object(s) FAILED (checkpoint kept; run again to retry them)`
+        : "complete";
+  const l = s.listing;
+  const lines = [
+    `backfill ${s.source}  ${rangeText(s.range)}: ${status}`,
+    `listed: ${l.taken} in range, ${l.skippedName} not Twingate file names (skipped), ${l.outOfRange} out of range; ${l.pages} list page(s)${l.stoppedEarly ? ", stopped at the range's end" : ""}`,
+  ];
+  if (s.resumed) lines.push(`resumed: ${s.alreadyDone} listed object(s) were already done by an earlier run`);
+  lines.push(
+    `duration: ${formatDuration(s.durationMs)}`,
+    "",
+    "this run:",
+    ...totalsLines(s.run).map((x) => `  ${x}`),
+  );
+  if (s.resumed) lines.push("", "including earlier runs:", ...totalsLines(s.total).map((x) => `  ${x}`));
+  if (s.failed.length > 0) {
+    lines.push("", "failed objects:");
+    for (const f of s.failed.slice(0, 50)) lines.push(`  ${f.key}: ${f.error}`);
+    if (s.failed.length > 50) lines.push(`  ... and ${s.failed.length - 50} more`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export function formatDryRun(s: DryRunSummary): string {
+  const lines = s.objects.map((o) => `${String(o.size).padStart(12)}  ${o.key}`);
+  const l = s.listing;
+  lines.push(
+    "",
+    `${s.objects.length} object(s), ${formatBytes(s.bytes)} would be read from ${s.source} (${rangeText(s.range)})`,
+    `${l.skippedName} not Twingate file names skipped, ${l.outOfRange} out of range${s.alreadyDone ? `, ${s.alreadyDone} already done (checkpoint)` : ""}; ${l.pages} list page(s)`,
+  );
+  return `${lines.join("\n")}\n`;
+}

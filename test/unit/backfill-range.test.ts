@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  classifyKey,
+  compareKeys,
+  folderOf,
+  laterKey,
+  listPlan,
+  minuteName,
+  parseRange,
+  slotLabel,
+} from "../../src/backfill/range.ts";
+
+const NOW = Date.parse("2025-08-10T12:34:56Z");
+const ms = (iso: string) => Date.parse(iso);
+
+describe("parseRange", () => {
+  it("a date-only --to includes that day", () => {
+    const r = parseRange({ from: "2025-07-01", to: "2025-07-31" }, NOW);
+    assert.equal(r.fromMs, ms("2025-07-01T00:00:00Z"));
+    assert.equal(r.toMs, ms("2025-08-01T00:00:00Z"));
+  });
+  it("a time --to is exclusive, as given", () => {
+    const r = parseRange({ from: "2025-07-01T10:00:00Z", to: "2025-07-01T12:00:00+00:00" }, NOW);
+    assert.equal(r.toMs, ms("2025-07-01T12:00:00Z"));
+  });
+  it("--since is [now - d, now)", () => {
+    assert.deepEqual(parseRange({ since: "7d" }, NOW), { fromMs: NOW - 7 * 86_400_000, toMs: NOW });
+  });
+  it("either side may be open", () => {
+    assert.deepEqual(parseRange({}, NOW), {});
+    assert.deepEqual(parseRange({ from: "2025-07-01" }, NOW), { fromMs: ms("2025-07-01T00:00:00Z") });
+  });
+  it("refuses empty ranges and mixed forms", () => {
+    assert.throws(
+      () => parseRange({ from: "2025-07-02", to: "2025-07-01T00:00:00Z" }, NOW),
+      /empty time range/,
+    );
+    assert.throws(() => parseRange({ since: "1d", from: "2025-07-01" }, NOW), /cannot be combined/);
+    assert.throws(() => parseRange({ since: "soon" }, NOW), /duration/);
+    assert.throws(() => parseRange({ from: "yesterday" }, NOW), /not a time/);
+  });
+});
+
+describe("names", () => {
+  it("slot labels and minute prefixes", () => {
+    assert.equal(slotLabel(ms("2025-07-25T18:20:00Z")), "2025-07-25T18:20:00+00:00");
+    assert.equal(minuteName(ms("2025-07-25T18:20:59Z")), "2025-07-25T18:20");
+    assert.equal(folderOf("a/b/c"), "a/b/");
+    assert.equal(folderOf("a/b/"), "a/b/");
+    assert.equal(folderOf("abc"), "");
+  });
+  it("compares as UTF-8 bytes like S3", () => {
+    // U+FF5E sorts before U+1F600 in UTF-16 code units? No: surrogates (D83D) sort before FF5E in JS,
+    // but after it in UTF-8 bytes (EF.. < F0..).
+    assert.ok("\u{1F600}" < "\uFF5E");
+    assert.ok(compareKeys("\u{1F600}", "\uFF5E") > 0);
+    assert.equal(laterKey(undefined, "b"), "b");
+    assert.equal(laterKey("c", "b"), "c");
+    assert.equal(laterKey("a", undefined), "a");
+  });
+});
+
+describe("listPlan and classifyKey", () => {
+  const july = parseRange({ from: "2025-07-10", to: "2025-07-10" }, NOW); // the whole day
+
+  it("starts just below the first slot's names and stops at the upper bound's minute", () => {
+    const p = listPlan("twingate/", july);
+    assert.equal(p.startAfter, "twingate/2025-07-10T00:00");
+    assert.equal(p.stopAt, "twingate/2025-07-11T00:00");
+    const first = "twingate/2025-07-10T00:00:00+00:00.json";
+    assert.ok(compareKeys(first, p.startAfter!) > 0, "the first slot sorts after StartAfter");
+    assert.ok(compareKeys("twingate/2025-07-10T00:00Z.json", p.startAfter!) > 0);
+    assert.ok(compareKeys("twingate/2025-07-09T23:55:00+00:00.json", p.startAfter!) < 0);
+  });
+
+  it("takes in-range names (json and json.gz), skips others, stops past the end", () => {
+    const p = listPlan("twingate/", july);
+    const verdicts = [
+      "twingate/2025-07-10T00:00:00+00:00.json",
+      "twingate/2025-07-10T00:05:00+00:00.json.gz",
+      "twingate/2025-07-10T00:07-notes.txt",
+      "twingate/2025-07-10T23:55:00+00:00.json",
+      "twingate/2025-07-10T23:59:59Z.json",
+      "twingate/2025-07-11T00:00:00+00:00.json",
+      "twingate/README.md",
+    ].map((k) => classifyKey(k, p));
+    assert.deepEqual(verdicts, ["take", "take", "skip-name", "take", "take", "stop", "stop"]);
+  });
+
+  it("a name in the window whose instant is outside (another offset) is out of range", () => {
+    const p = listPlan("", july);
+    assert.equal(classifyKey("2025-07-10T01:00:00+02:00.json", p), "out-of-range");
+    assert.equal(classifyKey("2025-07-10T03:00:00+02:00.json", p), "take");
+  });
+
+  it("the lower bound is the slot holding --from", () => {
+    const p = listPlan("", { fromMs: ms("2025-07-10T00:07:30Z"), toMs: ms("2025-07-10T01:00:00Z") });
+    assert.equal(p.startAfter, "2025-07-10T00:05");
+    assert.equal(classifyKey("2025-07-10T00:05:00+00:00.json", p), "take");
+    assert.equal(classifyKey("2025-07-10T00:00:00+00:00.json", p), "out-of-range");
+  });
+
+  it("an upper bound inside a minute keeps that minute's names and filters by instant", () => {
+    const p = listPlan("", { toMs: ms("2025-07-10T00:00:30Z") });
+    assert.equal(p.stopAt, "2025-07-10T00:01");
+    assert.equal(p.startAfter, undefined);
+    assert.equal(classifyKey("2025-07-10T00:00:00+00:00.json", p), "take");
+    assert.equal(classifyKey("2025-07-10T00:00:45Z.json", p), "out-of-range");
+    assert.equal(classifyKey("2025-07-10T00:01:00+00:00.json", p), "stop");
+  });
+
+  it("--all-keys takes names that are not Twingate's", () => {
+    const p = listPlan("logs/", july, true);
+    assert.equal(classifyKey("logs/2025-07-10-export.ndjson", p), "take");
+    assert.equal(classifyKey("logs/2025-07-10T00:05:00+00:00.json", p), "take");
+  });
+
+  it("a partial-name prefix bounds on its folder", () => {
+    const p = listPlan("logs/2025-07", july);
+    assert.equal(p.startAfter, "logs/2025-07-10T00:00");
+    assert.equal(p.stopAt, "logs/2025-07-11T00:00");
+    // A prefix already past the lower bound needs no StartAfter.
+    const q = listPlan("logs/2025-07-20", july);
+    assert.equal(q.startAfter, undefined);
+  });
+
+  it("no range: the whole prefix, no stop", () => {
+    const p = listPlan("x/", {});
+    assert.equal(p.startAfter, undefined);
+    assert.equal(p.stopAt, undefined);
+    assert.equal(classifyKey("x/zzz/2019-01-01T00:00:00+00:00.json", p), "take");
+    assert.equal(classifyKey("x/zzz/notes.txt", p), "skip-name");
+  });
+
+  it("local folders do not stop (paths are walked, not listed in range order)", () => {
+    const p = listPlan("", july);
+    assert.equal(classifyKey("sub/2025-07-10T00:00:00+00:00.json", p, false), "take");
+    assert.equal(classifyKey("zzz.json", p, false), "skip-name");
+  });
+});
