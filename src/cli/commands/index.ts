@@ -1,5 +1,6 @@
 import type { CommandModule } from "yargs";
 import { backfillCommand } from "./backfill.ts";
+import { doctorCommand } from "./doctor.ts";
 import { gapsCommand } from "./gaps.ts";
 import { produceCommand } from "./produce.ts";
 import { replayCommand } from "./replay.ts";
@@ -12,6 +13,7 @@ export const commands: CommandModule<any, any>[] = [
   workerCommand,
   backfillCommand,
   setupCommand,
+  doctorCommand,
   produceCommand,
   validateCommand,
   replayCommand,
