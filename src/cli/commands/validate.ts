@@ -1,12 +1,81 @@
-import type { CommandModule } from "yargs";
-import { loadConfig } from "../../config/index.ts";
+import type { Argv, CommandModule } from "yargs";
+import { loadConfig, READER_SETTINGS, settingOptions } from "../../config/index.ts";
+import {
+  addFileError,
+  expandPaths,
+  formatFileLine,
+  formatTotal,
+  isClean,
+  mergeSummary,
+  newSummary,
+  toJson,
+  validateFile,
+} from "../../validate/index.ts";
+import { UsageError } from "../errors.ts";
 
-// Placeholder until its issue lands: validates configuration, then refuses to run.
-export const validateCommand: CommandModule = {
-  command: "validate",
-  describe: "validate (not implemented yet)",
+interface ValidateArgs {
+  paths: string[];
+  json: boolean;
+  exitCode?: number;
+}
+
+function builder(y: Argv) {
+  return y
+    .positional("paths", {
+      type: "string",
+      array: true,
+      describe: "Files (gzip or not, any layout) or directories (walked recursively)",
+    })
+    .options({
+      json: {
+        type: "boolean",
+        default: false,
+        describe: "Print one JSON summary on stdout instead of the per-file report",
+      },
+      ...settingOptions(READER_SETTINGS),
+    })
+    .example("$0 validate ./export/", "Check every file under ./export")
+    .example("$0 validate --json 2025-07-25T18:20:00+00:00.json.gz", "Machine-readable summary")
+    .epilog(
+      "Exit 0 when every record is valid, 1 when a record or a file was rejected, 2 on a usage or I/O error.\n" +
+        "File-level errors (syntax_error, truncated_gzip, file_too_large) are listed in file_errors with their\n" +
+        "reason and are not counted in rejected/rejected_by_reason, which count records only.",
+    );
+}
+
+export const validateCommand: CommandModule<object, ValidateArgs> = {
+  command: "validate <paths..>",
+  describe: "Validate local Twingate export files and print a summary (no indexing)",
+  builder: builder as unknown as CommandModule<object, ValidateArgs>["builder"],
   handler: async (argv) => {
-    loadConfig(argv);
-    throw new Error("validate is not implemented yet");
+    const config = loadConfig(argv as unknown as Record<string, unknown>);
+    const opts = { maxRecordBytes: config.maxRecordBytes, maxFileBytes: config.maxFileBytes };
+    let files: string[];
+    try {
+      files = await expandPaths(argv.paths);
+    } catch (err) {
+      throw new UsageError(
+        `cannot read ${(err as NodeJS.ErrnoException).path ?? "path"}: ${(err as Error).message}`,
+        true,
+      );
+    }
+    const total = newSummary();
+    let ioError = false;
+    for (const file of files) {
+      try {
+        const s = await validateFile(file, opts);
+        mergeSummary(total, s);
+        if (!argv.json) process.stdout.write(`${formatFileLine(file, s)}\n`);
+      } catch (err) {
+        ioError = true;
+        const message = err instanceof Error ? err.message : String(err);
+        total.files++;
+        addFileError(total, file, "io_error", message);
+        process.stderr.write(`twingate-ingest: cannot read ${file}: ${message}\n`);
+      }
+    }
+    if (argv.json) process.stdout.write(`${JSON.stringify(toJson(total))}\n`);
+    else process.stdout.write(`${formatTotal(total)}\n`);
+    argv.exitCode = ioError ? 2 : isClean(total) ? 0 : 1;
   },
 };
