@@ -324,7 +324,8 @@ export async function produceLoop(
         const truncated = written < opts.truncatedGzip;
         const oversized = truncated ? 0 : Math.min(oversizedLeft, 1);
         const file = planFile(pools, opts, slot, slot, count, { truncated, oversized });
-        await target.put(file.key, file.body, contentType(file.report.gzip), hooks.signal);
+        // Not cancelled by the signal: a file being written is finished, so the summary stays exact.
+        await target.put(file.key, file.body, contentType(file.report.gzip));
         oversizedLeft -= file.report.faults.oversized;
         written++;
         summary.add(file);
