@@ -241,7 +241,7 @@ describe("document ids", () => {
         if (prev !== undefined) assert.equal(prev, canon);
         ids.set(id, canon);
       }),
-      { numRuns: 2000 },
+      { numRuns: 400 },
     );
   });
 });

@@ -43,39 +43,57 @@ function builder(y: Argv) {
     );
 }
 
+export interface ValidateIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const processIo: ValidateIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+/** The command's work; returns the exit code (0 clean, 1 rejections or file errors, 2 I/O error). */
+export async function runValidate(
+  argv: { paths: string[]; json: boolean } & Record<string, unknown>,
+  io: ValidateIo = processIo,
+): Promise<number> {
+  const config = loadConfig(argv);
+  const opts = { maxRecordBytes: config.maxRecordBytes, maxFileBytes: config.maxFileBytes };
+  let files: string[];
+  try {
+    files = await expandPaths(argv.paths);
+  } catch (err) {
+    throw new UsageError(
+      `cannot read ${(err as NodeJS.ErrnoException).path ?? "path"}: ${(err as Error).message}`,
+      true,
+    );
+  }
+  const total = newSummary();
+  let ioError = false;
+  for (const file of files) {
+    try {
+      const s = await validateFile(file, opts);
+      mergeSummary(total, s);
+      if (!argv.json) io.out(`${formatFileLine(file, s)}\n`);
+    } catch (err) {
+      ioError = true;
+      const message = err instanceof Error ? err.message : String(err);
+      total.files++;
+      addFileError(total, file, "io_error", message);
+      io.err(`twingate-ingest: cannot read ${file}: ${message}\n`);
+    }
+  }
+  if (argv.json) io.out(`${JSON.stringify(toJson(total))}\n`);
+  else io.out(`${formatTotal(total)}\n`);
+  return ioError ? 2 : isClean(total) ? 0 : 1;
+}
+
 export const validateCommand: CommandModule<object, ValidateArgs> = {
   command: "validate <paths..>",
   describe: "Validate local Twingate export files and print a summary (no indexing)",
   builder: builder as unknown as CommandModule<object, ValidateArgs>["builder"],
   handler: async (argv) => {
-    const config = loadConfig(argv as unknown as Record<string, unknown>);
-    const opts = { maxRecordBytes: config.maxRecordBytes, maxFileBytes: config.maxFileBytes };
-    let files: string[];
-    try {
-      files = await expandPaths(argv.paths);
-    } catch (err) {
-      throw new UsageError(
-        `cannot read ${(err as NodeJS.ErrnoException).path ?? "path"}: ${(err as Error).message}`,
-        true,
-      );
-    }
-    const total = newSummary();
-    let ioError = false;
-    for (const file of files) {
-      try {
-        const s = await validateFile(file, opts);
-        mergeSummary(total, s);
-        if (!argv.json) process.stdout.write(`${formatFileLine(file, s)}\n`);
-      } catch (err) {
-        ioError = true;
-        const message = err instanceof Error ? err.message : String(err);
-        total.files++;
-        addFileError(total, file, "io_error", message);
-        process.stderr.write(`twingate-ingest: cannot read ${file}: ${message}\n`);
-      }
-    }
-    if (argv.json) process.stdout.write(`${JSON.stringify(toJson(total))}\n`);
-    else process.stdout.write(`${formatTotal(total)}\n`);
-    argv.exitCode = ioError ? 2 : isClean(total) ? 0 : 1;
+    argv.exitCode = await runValidate(argv as unknown as ValidateArgs & Record<string, unknown>);
   },
 };

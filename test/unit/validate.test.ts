@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { describe, it } from "node:test";
+import { runValidate } from "../../src/cli/commands/validate.ts";
+import { UsageError } from "../../src/cli/errors.ts";
+import {
+  addFileError,
+  addRejected,
+  addValid,
+  EXAMPLES_PER_REASON,
+  formatTotal,
+  isClean,
+  mergeSummary,
+  newSummary,
+  toJson,
+  validateStream,
+} from "../../src/validate/index.ts";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const FIXTURES = join(ROOT, "test", "fixtures", "files");
+
+describe("summary", () => {
+  it("counts records, reasons, unknown types and keeps the first few examples", () => {
+    const s = newSummary();
+    addValid(s, "audit_log");
+    for (let i = 0; i < 5; i++) {
+      addRejected(s, "f", {
+        reason: "unknown_event_type",
+        eventType: "vpn",
+        message: "m",
+        raw: "",
+        ordinal: i,
+      });
+    }
+    assert.equal(s.records, 6);
+    assert.equal(s.rejected, 5);
+    assert.deepEqual(s.unknown_event_types, { vpn: 5 });
+    assert.equal(s.examples["unknown_event_type"]!.length, EXAMPLES_PER_REASON);
+    assert.equal(isClean(s), false);
+    assert.match(formatTotal(s), /unknown_event_type \(first 3 of 5\)/);
+  });
+
+  it("file errors do not count as rejected records but make the run unclean", () => {
+    const s = newSummary();
+    addValid(s, "dns_filtering");
+    addFileError(s, "f", "syntax_error", "broken");
+    assert.equal(s.rejected, 0);
+    assert.deepEqual(s.rejected_by_reason, {});
+    assert.equal(isClean(s), false);
+    assert.deepEqual(toJson(s).file_errors, [{ file: "f", error: "broken", reason: "syntax_error" }]);
+    assert.equal("examples" in toJson(s), false);
+  });
+
+  it("merges", () => {
+    const a = newSummary();
+    const b = newSummary();
+    addValid(a, "audit_log");
+    addValid(b, "audit_log");
+    addValid(b, "network_access");
+    addRejected(b, "g", { reason: "invalid_json", message: "m", raw: "", ordinal: 0 });
+    mergeSummary(a, b);
+    assert.deepEqual(a.by_event_type, { audit_log: 2, network_access: 1 });
+    assert.equal(a.records, 4);
+    assert.deepEqual(a.rejected_by_reason, { invalid_json: 1 });
+  });
+});
+
+describe("validateStream", () => {
+  it("counts a mixed file", async () => {
+    const text = [
+      '{"event_type":"audit_log","event":{"version":1,"time":"2021-08-15T14:30Z","action":"create","actor":{"type":"API"}}}',
+      '{"event_type":"new_stream","event":{}}',
+      "{oops",
+    ].join("\n");
+    const s = await validateStream(Readable.from([Buffer.from(text)]), "mem");
+    assert.deepEqual(toJson(s), {
+      files: 1,
+      records: 3,
+      valid: 1,
+      rejected: 2,
+      by_event_type: { audit_log: 1 },
+      rejected_by_reason: { unknown_event_type: 1, invalid_json: 1 },
+      unknown_event_types: { new_stream: 1 },
+      file_errors: [],
+    });
+    assert.equal(s.examples["invalid_json"]![0]!.line, 3);
+  });
+});
+
+describe("validate command", () => {
+  /** Run the command's work as its handler does, capturing its output. */
+  async function run(paths: string[], extra: Record<string, unknown> = {}) {
+    let stdout = "";
+    let stderr = "";
+    let error: unknown;
+    let exitCode: number | undefined;
+    try {
+      exitCode = await runValidate(
+        { paths, json: true, ...extra },
+        { out: (t) => (stdout += t), err: (t) => (stderr += t) },
+      );
+    } catch (err) {
+      error = err;
+    }
+    return { exitCode, stdout, stderr, error };
+  }
+
+  it("exit 0 and a JSON summary for valid files; a directory is walked", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tg-validate-"));
+    const rec = {
+      event_type: "audit_log",
+      event: { version: "1", time: "2021-08-15T14:30Z", action: "edit", actor: { type: "User" } },
+    };
+    writeFileSync(join(dir, "a.json"), JSON.stringify([rec]));
+    writeFileSync(join(dir, ".hidden"), "not json");
+    const r = await run([dir, join(FIXTURES, "seed.ndjson.gz")]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.files, 2);
+    assert.equal(out.valid, 5);
+    assert.equal(out.by_event_type.audit_log, 2);
+  });
+
+  it("exit 1 when a record or a file is rejected", async () => {
+    const bad = await run([join(FIXTURES, "mixed-bad.ndjson")]);
+    assert.equal(bad.exitCode, 1);
+    assert.equal(JSON.parse(bad.stdout).rejected, 5);
+    const dir = mkdtempSync(join(tmpdir(), "tg-validate-"));
+    writeFileSync(join(dir, "t.json"), '[{"event_type":"x"},');
+    const trunc = await run([join(dir, "t.json")]);
+    assert.equal(trunc.exitCode, 1);
+    assert.equal(JSON.parse(trunc.stdout).file_errors[0].reason, "syntax_error");
+    const small = await run([join(FIXTURES, "seed.ndjson")], { "max-record-bytes": "1kb" });
+    assert.equal(small.exitCode, 0, "the seed records are under 1 KiB each");
+  });
+
+  it("a missing path is a usage/I-O error (exit 2 through main)", async () => {
+    const r = await run([join(FIXTURES, "nope.json")]);
+    assert.ok(r.error instanceof UsageError);
+  });
+
+  it("human output lists each file and the total", async () => {
+    const r = await run([join(FIXTURES, "mixed-bad.ndjson")], { json: false });
+    assert.match(r.stdout, /^FAIL {2}.*mixed-bad.ndjson: 9 records, 4 valid/m);
+    assert.match(r.stdout, /Total: 1 file, 9 records, 4 valid, 5 rejected, 0 file errors/);
+    assert.match(r.stdout, /unknown event types: vpn_session=1/);
+  });
+});
