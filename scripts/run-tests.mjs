@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+/**
+ * The test runner behind `npm test` (unit + end-to-end) and `npm run test:unit` (--unit).
+ *
+ *   node scripts/run-tests.mjs [--unit] [filter...] [-- node-test-flags...]
+ *
+ * - Finds test/unit/**\/*.test.ts, and test/e2e/**\/*.test.ts unless --unit (node 20's --test does not
+ *   expand globs). Each filter keeps the files whose path contains it (`npm test -- smoke`).
+ * - For end-to-end files it is the global setup: the endpoints are those of scripts/stack.sh (ports from
+ *   STACK_OPENSEARCH_PORT / STACK_MOTO_PORT); when they do not answer it runs `scripts/stack.sh up`, and it
+ *   passes the endpoints (OPENSEARCH_URL, S3_ENDPOINT, ...) to the tests. A stack it started keeps running
+ *   for fast reruns, unless STACK_STOP_AFTER=1.
+ * - One `node --test` run with the spec reporter (its closing `ℹ pass N` / `ℹ fail N` lines are the
+ *   summary); files run one at a time when end-to-end files are included (they share the stack, 2 cores).
+ * - Exit code: the runner's.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const STACK = path.join(ROOT, "scripts", "stack.sh");
+const STACK_ENV_NAMES = [
+  "OPENSEARCH_URL",
+  "S3_ENDPOINT",
+  "SQS_ENDPOINT",
+  "SNS_ENDPOINT",
+  "AWS_REGION",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+];
+
+function parseArgs(argv) {
+  const opts = { unit: false, filters: [], nodeArgs: [] };
+  let passthrough = false;
+  for (const arg of argv) {
+    if (passthrough) opts.nodeArgs.push(arg);
+    else if (arg === "--") passthrough = true;
+    else if (arg === "--unit") opts.unit = true;
+    else if (arg === "--help" || arg === "-h") {
+      process.stdout.write(
+        "usage: node scripts/run-tests.mjs [--unit] [filter...] [-- node-test-flags...]\n",
+      );
+      process.exit(0);
+    } else if (arg.startsWith("--")) opts.nodeArgs.push(arg);
+    else opts.filters.push(arg);
+  }
+  return opts;
+}
+
+/** test files under dir (relative to the repo root, sorted); none when dir is missing */
+export function findTests(dir) {
+  const abs = path.join(ROOT, dir);
+  let entries;
+  try {
+    entries = readdirSync(abs, { withFileTypes: true });
+  } catch (err) {
+    if (err.code === "ENOENT") return [];
+    throw err;
+  }
+  const out = [];
+  for (const e of entries) {
+    const rel = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...findTests(rel));
+    else if (e.name.endsWith(".test.ts") && statSync(path.join(ROOT, rel)).isFile()) out.push(rel);
+  }
+  return out.sort();
+}
+
+/** The stack's endpoints as scripts/stack.sh prints them (`export NAME=value` lines). */
+function stackEnv() {
+  const res = spawnSync("bash", [STACK, "env"], { cwd: ROOT, encoding: "utf8", env: process.env });
+  if (res.status !== 0) throw new Error(`scripts/stack.sh env failed: ${res.stderr}`);
+  const env = {};
+  for (const line of res.stdout.split("\n")) {
+    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]] = m[2];
+  }
+  for (const name of STACK_ENV_NAMES) {
+    if (!env[name]) throw new Error(`scripts/stack.sh env did not print ${name}`);
+  }
+  return env;
+}
+
+async function answers(url, accept) {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    return accept(res, await res.text());
+  } catch {
+    return false;
+  }
+}
+
+async function stackHealthy(env) {
+  const [os, moto] = await Promise.all([
+    answers(`${env.OPENSEARCH_URL}/_cluster/health`, (res, text) => {
+      if (!res.ok) return false;
+      const status = JSON.parse(text).status;
+      return status === "green" || status === "yellow";
+    }),
+    answers(`${env.S3_ENDPOINT}/moto-api/`, (res) => res.ok),
+  ]);
+  return os && moto;
+}
+
+function runStack(command) {
+  const res = spawnSync("bash", [STACK, command], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+  return res.status ?? 1;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const dirs = opts.unit ? ["test/unit"] : ["test/unit", "test/e2e"];
+  const all = dirs.flatMap(findTests);
+  const files = opts.filters.length ? all.filter((f) => opts.filters.some((s) => f.includes(s))) : all;
+  if (files.length === 0) {
+    process.stderr.write(`no test files match ${opts.filters.join(", ") || "(none found)"}\n`);
+    process.exit(1);
+  }
+  const e2e = files.some((f) => f.startsWith(`test${path.sep}e2e${path.sep}`));
+
+  const env = { ...process.env };
+  let started = false;
+  if (e2e) {
+    const endpoints = stackEnv();
+    if (await stackHealthy(endpoints)) {
+      process.stderr.write(
+        `[tests] using the running stack: ${endpoints.OPENSEARCH_URL}, ${endpoints.S3_ENDPOINT}\n`,
+      );
+    } else {
+      process.stderr.write("[tests] starting the local stack (scripts/stack.sh up)\n");
+      const t0 = Date.now();
+      if (runStack("up") !== 0) {
+        process.stderr.write("[tests] the local stack did not start; see the log above\n");
+        process.exit(1);
+      }
+      started = true;
+      process.stderr.write(`[tests] stack up in ${Math.round((Date.now() - t0) / 1000)}s\n`);
+    }
+    Object.assign(env, endpoints);
+  }
+
+  const args = [
+    "--import",
+    "tsx",
+    "--test",
+    "--test-reporter=spec",
+    ...(e2e ? ["--test-concurrency=1"] : []),
+    ...opts.nodeArgs,
+    ...files,
+  ];
+  process.stderr.write(`[tests] ${files.length} file(s)${e2e ? ", end-to-end included" : ""}\n`);
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: "inherit" });
+  for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+  const code = await new Promise((resolve) => {
+    child.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+  });
+
+  if (started && process.env.STACK_STOP_AFTER === "1") runStack("down");
+  process.exit(code);
+}
+
+await main();
