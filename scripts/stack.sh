@@ -123,7 +123,7 @@ install_opensearch() {
   zip="$dl/opensearch-$OPENSEARCH_VERSION.zip"
   if [ ! -s "$zip" ]; then
     log "downloading OpenSearch $OPENSEARCH_VERSION ($OPENSEARCH_ARTIFACT)"
-    mvn -B -q -Dstyle.color=never dependency:copy -Dartifact="$OPENSEARCH_ARTIFACT" -DoutputDirectory="$dl" >&2 ||
+    mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" dependency:copy -Dartifact="$OPENSEARCH_ARTIFACT" -DoutputDirectory="$dl" >&2 ||
       die "could not download $OPENSEARCH_ARTIFACT with mvn"
   fi
   log "unpacking OpenSearch into $home"
