@@ -1,12 +1,122 @@
 import type { CommandModule } from "yargs";
-import { loadConfig } from "../../config/index.ts";
+import { parseRange } from "../../backfill/range.ts";
+import {
+  BULK_SETTINGS,
+  loadConfig,
+  OPENSEARCH_SETTINGS,
+  READER_SETTINGS,
+  settingOptions,
+} from "../../config/index.ts";
+import { createLogger } from "../../logger.ts";
+import { createOpenSearchClient } from "../../opensearch/client.ts";
+import { type ReplaySummary, runReplay } from "../../replay/run.ts";
+import { UsageError } from "../errors.ts";
 
-// Placeholder until its issue lands: validates configuration, then refuses to run.
-export const replayCommand: CommandModule = {
+const KEYS = ["logLevel", ...OPENSEARCH_SETTINGS, ...BULK_SETTINGS, ...READER_SETTINGS] as const;
+
+interface ReplayArgs {
+  from?: string;
+  to?: string;
+  since?: string;
+  reason?: string[];
+  "event-type"?: string[];
+  "dry-run": boolean;
+  json: boolean;
+  exitCode?: number;
+  [k: string]: unknown;
+}
+
+function lines(title: string, c: Record<string, number>): string[] {
+  const e = Object.entries(c).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return e.length === 0 ? [] : [`${title}:`, ...e.map(([k, v]) => `  ${k}  ${v}`)];
+}
+
+export function formatReplay(s: ReplaySummary): string {
+  const out = [
+    `${s.dryRun ? "replay (dry run)" : "replay"}: ${s.scanned} quarantined document(s) matched`,
+    `${s.dryRun ? "would pass" : "passed and moved to their index"}: ${s.passed}${s.alreadyIndexed ? ` (${s.alreadyIndexed} were already indexed)` : ""}`,
+    ...lines("  by event type", s.passedByEventType),
+    `still failing: ${Object.values(s.stillFailingByReason).reduce((a, b) => a + b, 0)}${s.rewritten ? ` (${s.rewritten} with a new reason or message${s.dryRun ? " to write" : ", rewritten"})` : ""}`,
+    ...lines("  by reason", s.stillFailingByReason),
+  ];
+  if (s.refusedByOpenSearch)
+    out.push(`refused by OpenSearch (kept as index_rejected): ${s.refusedByOpenSearch}`);
+  if (s.skipped.raw_truncated || s.skipped.file_level) {
+    out.push(
+      `not replayable: ${s.skipped.raw_truncated} with a cut raw text, ${s.skipped.file_level} file-level errors (backfill those files again)`,
+    );
+  }
+  if (!s.dryRun) out.push(`quarantine documents deleted: ${s.deleted}`);
+  out.push(`duration: ${(s.durationMs / 1000).toFixed(1)}s`);
+  return `${out.join("\n")}\n`;
+}
+
+export const replayCommand: CommandModule<object, ReplayArgs> = {
   command: "replay",
-  describe: "replay (not implemented yet)",
+  describe:
+    "Re-validate quarantined records with today's schemas: those that pass move to their index, the rest keep their new reason",
+  builder: (y) =>
+    y
+      .options({
+        from: { type: "string", describe: "Quarantined at or after (a date, ISO time or now-2h)" },
+        to: { type: "string", describe: "Quarantined before (a date-only --to includes that day)" },
+        since: { type: "string", describe: "Quarantined in the last duration, e.g. 7d" },
+        reason: {
+          type: "string",
+          array: true,
+          describe: "Only these reasons (schema_invalid, unknown_event_type, invalid_json, ...)",
+        },
+        "event-type": { type: "string", array: true, describe: "Only these event types" },
+        "dry-run": { type: "boolean", default: false, describe: "Count what would pass; change nothing" },
+        json: { type: "boolean", default: false, describe: "Summary as JSON on stdout" },
+      })
+      .options(settingOptions(KEYS)) as never,
   handler: async (argv) => {
-    loadConfig(argv);
-    throw new Error("replay is not implemented yet");
+    const config = loadConfig(argv);
+    let range: { fromMs?: number; toMs?: number };
+    try {
+      range = parseRange(
+        {
+          ...(argv.from !== undefined ? { from: argv.from } : {}),
+          ...(argv.to !== undefined ? { to: argv.to } : {}),
+          ...(argv.since !== undefined ? { since: argv.since } : {}),
+        },
+        Date.now(),
+      );
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const logger = createLogger(config.logLevel);
+    const client = createOpenSearchClient(config, logger);
+    const controller = new AbortController();
+    const onSignal = () => controller.abort(new Error("stopped by a signal"));
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+      const summary = await runReplay({
+        client,
+        indexPrefix: config.indexPrefix,
+        bulk: {
+          maxDocs: config.bulkMaxDocs,
+          maxBytes: config.bulkMaxBytes,
+          concurrency: config.bulkConcurrency,
+        },
+        maxRecordBytes: config.maxRecordBytes,
+        filter: {
+          ...range,
+          ...(argv.reason ? { reasons: argv.reason.flatMap((r) => r.split(",")) } : {}),
+          ...(argv["event-type"] ? { eventTypes: argv["event-type"].flatMap((r) => r.split(",")) } : {}),
+        },
+        dryRun: argv["dry-run"],
+        logger,
+        signal: controller.signal,
+      });
+      process.stdout.write(argv.json ? `${JSON.stringify(summary, null, 2)}\n` : formatReplay(summary));
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      await client.close();
+      logger.flush();
+    }
   },
 };

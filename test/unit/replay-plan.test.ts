@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { documentId, toQuarantineAction } from "../../src/documents/index.ts";
+import { type ValidationResult, validateRecord } from "../../src/events/index.ts";
+import { type PlanOptions, planReplay, type QuarantineHit, quarantineQuery } from "../../src/replay/plan.ts";
+
+const KEY = "tg/2025-07-25T18:20:00+00:00.json";
+const RECORD = {
+  event_type: "dns_filtering",
+  event: {
+    version: 1,
+    time: "2025-07-25T18:21:41.236597+00:00",
+    domain: "example.com",
+    root: "example.com",
+    status: "ALLOWED",
+  },
+};
+const RAW = JSON.stringify(RECORD);
+const INGESTED = "2025-07-25T18:26:00.000Z";
+const NOW = "2025-08-01T00:00:00.000Z";
+
+/** A validator that rejects dns_filtering (the double used to put records in quarantine). */
+const rejectDns = (value: unknown): ValidationResult => {
+  const v = validateRecord(value);
+  if (v.ok && v.record.event_type === "dns_filtering") {
+    return {
+      ok: false,
+      reason: "schema_invalid",
+      message: "event.domain: refused by the test double",
+      path: "event.domain",
+      eventType: "dns_filtering",
+    };
+  }
+  return v;
+};
+
+/** The hit as ingestion stored it, via the real document builder. */
+function storedHit(
+  raw: string,
+  reason: "schema_invalid" | "invalid_json",
+  message: string,
+  path?: string,
+): QuarantineHit {
+  const a = toQuarantineAction(
+    { reason, message, raw, ordinal: 3, line: 4, eventType: "dns_filtering", ...(path ? { path } : {}) },
+    { bucket: "b", key: KEY },
+    { indexPrefix: "tw", ingestedAt: INGESTED },
+  );
+  return { _index: a.index, _id: a.id, _source: a.document as QuarantineHit["_source"] };
+}
+
+const opts = (o: Partial<PlanOptions> = {}): PlanOptions => ({
+  indexPrefix: "tw",
+  maxRecordBytes: 1024 * 1024,
+  ingestedAt: NOW,
+  ...o,
+});
+
+describe("planReplay", () => {
+  it("a record that passes today goes to its normal index and id, with its origin", () => {
+    const hit = storedHit(RAW, "schema_invalid", "event.domain: refused by the test double", "event.domain");
+    const d = planReplay(hit, opts());
+    assert.equal(d.kind, "pass");
+    if (d.kind !== "pass") return;
+    assert.equal(d.action.index, "tw-dns_filtering-2025.07.25");
+    assert.equal(d.action.id, documentId(RECORD));
+    assert.deepEqual((d.action.document as { ingest: unknown }).ingest, {
+      bucket: "b",
+      key: KEY,
+      ordinal: 3,
+      line: 4,
+      ingested_at: NOW,
+    });
+  });
+
+  it("still failing for the same reason and message: unchanged, same place", () => {
+    const hit = storedHit(RAW, "schema_invalid", "event.domain: refused by the test double", "event.domain");
+    const d = planReplay(hit, opts({ validate: rejectDns }));
+    assert.equal(d.kind, "fail");
+    if (d.kind !== "fail") return;
+    assert.equal(d.unchanged, true);
+    assert.equal(d.action.index, hit._index);
+    assert.equal(d.action.id, hit._id);
+  });
+
+  it("still failing with a new message: rewritten in place (same index, id keeps the reason)", () => {
+    const hit = storedHit(RAW, "schema_invalid", "an older message", "event.domain");
+    const d = planReplay(hit, opts({ validate: rejectDns }));
+    assert.equal(d.kind, "fail");
+    if (d.kind !== "fail") return;
+    assert.equal(d.unchanged, false);
+    assert.equal(d.action.index, hit._index);
+    assert.equal(d.action.id, hit._id);
+    assert.equal(
+      (d.action.document as { quarantine: { message: string } }).quarantine.message,
+      "event.domain: refused by the test double",
+    );
+    assert.equal((d.action.document as { "@timestamp": string })["@timestamp"], INGESTED);
+  });
+
+  it("a new reason gives a new id (as ingestion would) in the same daily index", () => {
+    const bad = JSON.stringify({ event_type: "dns_filtering", event: { ...RECORD.event, domain: "" } });
+    const hit = storedHit(bad, "invalid_json", "not JSON: old parser");
+    const d = planReplay(hit, opts());
+    assert.equal(d.kind, "fail");
+    if (d.kind !== "fail") return;
+    assert.equal(d.reason, "schema_invalid");
+    assert.equal(d.action.index, hit._index);
+    assert.notEqual(d.action.id, hit._id);
+  });
+
+  it("text that is still not JSON stays invalid_json", () => {
+    const hit = storedHit('{"event_type": "dns_filtering", ', "invalid_json", "x");
+    const d = planReplay(hit, opts());
+    assert.equal(d.kind, "fail");
+    if (d.kind === "fail") assert.equal(d.reason, "invalid_json");
+  });
+
+  it("applies today's record size limit", () => {
+    const hit = storedHit(RAW, "schema_invalid", "x");
+    const d = planReplay(hit, opts({ maxRecordBytes: 10 }));
+    assert.equal(d.kind, "fail");
+    if (d.kind === "fail") assert.equal(d.reason, "record_too_large");
+  });
+
+  it("skips cut raw texts and file-level errors", () => {
+    const cut = storedHit(RAW, "schema_invalid", "x");
+    cut._source.quarantine!.raw_truncated = true;
+    assert.deepEqual(planReplay(cut, opts()), { kind: "skip", why: "raw_truncated" });
+    const file = storedHit("", "invalid_json", "x");
+    assert.deepEqual(planReplay(file, opts()), { kind: "skip", why: "file_level" });
+  });
+});
+
+describe("quarantineQuery", () => {
+  it("filters by ingestion time and reasons", () => {
+    assert.deepEqual(quarantineQuery({}), { match_all: {} });
+    assert.deepEqual(
+      quarantineQuery({
+        fromMs: Date.parse(INGESTED),
+        reasons: ["schema_invalid"],
+        eventTypes: ["audit_log"],
+      }),
+      {
+        bool: {
+          filter: [
+            { range: { "@timestamp": { gte: INGESTED } } },
+            { terms: { "quarantine.reason": ["schema_invalid"] } },
+            { terms: { event_type: ["audit_log"] } },
+          ],
+        },
+      },
+    );
+  });
+});
