@@ -1,0 +1,155 @@
+# ---- worker ---------------------------------------------------------------------------------------
+
+# Least privilege for the worker (ECS task, Lambda, or any role it runs with): consume the queue, read
+# Twingate's files (GetObject; ListBucket for backfill), and decrypt them when the bucket uses SSE-KMS.
+data "aws_iam_policy_document" "worker" {
+  statement {
+    sid = "ConsumeNotifications"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+    ]
+    resources = [aws_sqs_queue.notifications.arn]
+  }
+
+  statement {
+    sid       = "ReadTwingateFiles"
+    actions   = ["s3:GetObject"]
+    resources = [local.objects_arn]
+  }
+
+  statement {
+    sid       = "ListTwingateFiles"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+
+    dynamic "condition" {
+      for_each = var.key_prefix != "" ? [var.key_prefix] : []
+      content {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${condition.value}*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.kms_key_arn != null ? [local.kms_key_arn] : []
+    content {
+      sid       = "DecryptTwingateFiles"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_policy" "worker" {
+  name        = "${var.name}-worker"
+  description = "twingate-ingest worker: consume ${aws_sqs_queue.notifications.name}, read s3://${var.bucket_name}/${var.key_prefix}"
+  policy      = data.aws_iam_policy_document.worker.json
+  tags        = local.tags
+}
+
+data "aws_iam_policy_document" "worker_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = var.worker_role_services
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "worker" {
+  count = var.create_worker_role ? 1 : 0
+
+  name               = "${var.name}-worker"
+  assume_role_policy = data.aws_iam_policy_document.worker_trust.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy_attachment" "worker" {
+  count = var.create_worker_role ? 1 : 0
+
+  role       = aws_iam_role.worker[0].name
+  policy_arn = aws_iam_policy.worker.arn
+}
+
+# ---- Twingate's writer role (the vendor's OIDC option) -------------------------------------------
+
+locals {
+  twingate_oidc_host = var.twingate_network != null ? "${var.twingate_network}.twingate.com/oidc" : ""
+  twingate_oidc_arn  = var.twingate_oidc_provider_arn != null ? var.twingate_oidc_provider_arn : try(aws_iam_openid_connect_provider.twingate[0].arn, null)
+}
+
+resource "aws_iam_openid_connect_provider" "twingate" {
+  count = var.create_twingate_oidc && var.twingate_oidc_provider_arn == null ? 1 : 0
+
+  url            = "https://${local.twingate_oidc_host}"
+  client_id_list = [var.twingate_network]
+  tags           = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.twingate_network != null
+      error_message = "create_twingate_oidc needs twingate_network (the slug of <slug>.twingate.com)."
+    }
+  }
+}
+
+resource "aws_iam_role" "twingate_sync" {
+  count = var.create_twingate_oidc ? 1 : 0
+
+  name = "${var.name}-twingate-s3-sync"
+  tags = local.tags
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = local.twingate_oidc_arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "${local.twingate_oidc_host}:aud" = var.twingate_network
+          "${local.twingate_oidc_host}:sub" = "events_sync"
+        }
+      }
+    }]
+  })
+}
+
+# What Twingate needs: PutObject, and with SSE-KMS GenerateDataKey* and Decrypt on the key.
+data "aws_iam_policy_document" "twingate_sync" {
+  statement {
+    sid       = "TwingateS3Sync"
+    actions   = ["s3:PutObject"]
+    resources = [local.objects_arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.kms_key_arn != null ? [local.kms_key_arn] : []
+    content {
+      sid       = "TwingateS3SyncKms"
+      actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "twingate_sync" {
+  count = var.create_twingate_oidc ? 1 : 0
+
+  name   = "twingate-s3-sync"
+  role   = aws_iam_role.twingate_sync[0].id
+  policy = data.aws_iam_policy_document.twingate_sync.json
+}
