@@ -7,7 +7,7 @@
  * by the event's UTC day and its id a hash of the record's canonical JSON: the same record read again,
  * from any file and in any layout, lands on the same index and id.
  */
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { type ParsedTime, parseEventTime, type TwingateRecord, utcDay } from "../events/index.ts";
 import { type IndexAction, MAX_RAW_QUARANTINE_CHARS, type RecordSource, type Rejection } from "../model.ts";
 import { parseTwingateKeyTime } from "./keys.ts";
@@ -28,36 +28,67 @@ export interface DocumentOptions {
   raw?: string;
 }
 
-/** JSON with object keys sorted recursively (undefined members dropped, as JSON.stringify does). */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") {
-    return JSON.stringify(value) ?? "null";
+/** Quoted keys ("key":) seen so far: keys repeat across records, quoting them once saves time. */
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 10_000;
+
+function quoteKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = `${JSON.stringify(k)}:`;
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(k, q);
   }
-  if (Array.isArray(value)) {
-    let out = "[";
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ",";
-      const v = value[i];
-      out += v === undefined || typeof v === "function" ? "null" : canonicalJson(v);
-    }
-    return `${out}]`;
-  }
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
-  let out = "{";
-  let first = true;
-  for (const k of keys) {
-    const v = obj[k];
-    if (v === undefined || typeof v === "function") continue;
-    if (!first) out += ",";
-    first = false;
-    out += `${JSON.stringify(k)}:${canonicalJson(v)}`;
-  }
-  return `${out}}`;
+  return q;
 }
 
+/**
+ * JSON with object keys sorted recursively (undefined and function members dropped, non-finite numbers
+ * as null, as JSON.stringify does). Equal values give equal text whatever their key order or layout.
+ */
+export function canonicalJson(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      return Number.isFinite(value) ? JSON.stringify(value) : "null";
+    case "boolean":
+      return value ? "true" : "false";
+    case "object": {
+      if (value === null) return "null";
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ",";
+          const v = value[i];
+          out += v === undefined || typeof v === "function" ? "null" : canonicalJson(v);
+        }
+        return `${out}]`;
+      }
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj).sort();
+      let out = "{";
+      let first = true;
+      for (const k of keys) {
+        const v = obj[k];
+        if (v === undefined || typeof v === "function") continue;
+        if (!first) out += ",";
+        first = false;
+        out += quoteKey(k) + canonicalJson(v);
+      }
+      return `${out}}`;
+    }
+    default:
+      return "null"; // bigint, symbol, undefined at the top: not JSON values
+  }
+}
+
+const oneShotHash = (crypto as { hash?: (alg: string, data: string, enc: "base64url") => string }).hash;
+
 function hashId(text: string): string {
-  return createHash("sha256").update(text).digest("base64url").slice(0, ID_CHARS);
+  const digest = oneShotHash
+    ? oneShotHash("sha256", text, "base64url")
+    : crypto.createHash("sha256").update(text).digest("base64url");
+  return digest.slice(0, ID_CHARS);
 }
 
 /** Deterministic id of a record: a hash of its canonical JSON (event_type included). */

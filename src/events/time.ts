@@ -9,19 +9,31 @@ const TIME_RE =
 
 export interface ParsedTime {
   /** Milliseconds since the epoch (UTC), fraction below a millisecond dropped. */
-  epochMs: number;
+  readonly epochMs: number;
   /** The fraction digits as written ("" when none). */
-  fraction: string;
+  readonly fraction: string;
   /** UTC ISO string with the source precision: 2025-07-25T18:19:41.236597Z; minutes-only -> :00. */
-  utc: string;
+  readonly utc: string;
 }
 
 function pad(n: number, width = 2): string {
   return String(n).padStart(width, "0");
 }
 
+// One-entry memo: validation and then the document parse the same record's time back to back.
+let lastInput: string | undefined;
+let lastResult: ParsedTime | undefined;
+
 /** Parse an event time; undefined when it is not one of the accepted forms or not a real instant. */
 export function parseEventTime(input: string): ParsedTime | undefined {
+  if (input === lastInput) return lastResult;
+  const result = parse(input);
+  lastInput = input;
+  lastResult = result;
+  return result;
+}
+
+function parse(input: string): ParsedTime | undefined {
   const m = TIME_RE.exec(input);
   if (!m) return undefined;
   const year = Number(m[1]);

@@ -1,0 +1,353 @@
+/**
+ * Parse benchmark: reader + validate + normalize (index documents) vs bare JSON.parse of the same
+ * NDJSON lines, on a generated file; plus gzip vs plain, and peak RSS of a large file in a child process.
+ *
+ *   npm run bench:parse                      # 200 MB, results into docs/BENCHMARKS.md
+ *   npm run bench:parse -- --mb 20           # smoke run
+ *   npm run bench:parse -- --rss-mb 1024     # peak RSS on a 1 GB file (also generated)
+ *   npm run bench:parse -- --no-write        # print only
+ */
+import { spawnSync } from "node:child_process";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import { toIndexAction } from "../src/documents/index.ts";
+import { validateRecord } from "../src/events/index.ts";
+import { readRecords } from "../src/parse/index.ts";
+
+const MB = 1024 * 1024;
+const HERE = import.meta.dirname;
+const DOC = join(HERE, "..", "docs", "BENCHMARKS.md");
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+// ---- data ---------------------------------------------------------------------------------------
+
+function pick<T>(xs: readonly T[], i: number): T {
+  return xs[i % xs.length]!;
+}
+
+function record(i: number, base: number): string {
+  const time = new Date(base + i * 37)
+    .toISOString()
+    .replace("Z", `${String(i % 1000).padStart(3, "0")}+00:00`);
+  const ip = `${10 + (i % 200)}.${(i >> 8) & 255}.${(i >> 3) & 255}.${i & 255}`;
+  const k = i % 20;
+  if (k < 14) {
+    return JSON.stringify({
+      event_type: "network_access",
+      event: {
+        version: 1,
+        time,
+        status: pick(
+          ["established_connection", "closed_connection", "denied_access", "failed_to_connect"],
+          i,
+        ),
+        connection: {
+          client_ip: ip,
+          protocol: pick(["tcp", "udp", "icmp"], i),
+          bytes_received: i * 13,
+          bytes_transferred: i * 7,
+        },
+        connector: {
+          id: String(100000 + (i % 50)),
+          name: pick(["faithful-pigeon", "brave-otter", "calm-heron"], i),
+        },
+        remote_network: { id: String(789000 + (i % 9)), name: "aws-us-east-1-dev" },
+        resource: {
+          address: `svc-${i % 300}.eks.twindemo.int`,
+          applied_rule: "*.eks.twindemo.int",
+          id: String(1234567 + (i % 300)),
+          ip: `10.11.${(i >> 8) & 255}.${i & 255}`,
+          port: pick([80, 443, 5432, 22], i),
+        },
+        relays: [{ ip: "1.2.3.4", name: "relaybalancer+https://relays-prm.twingate.com", port: 30501 }],
+        device: { id: String(5000000 + (i % 2000)) },
+        user: { id: String(890000 + (i % 500)), email: `user${i % 500}@twindemo.com` },
+        location: { lat: ((i % 1800) - 900) / 10, lon: ((i % 3600) - 1800) / 10 },
+      },
+    });
+  }
+  if (k < 18) {
+    return JSON.stringify({
+      event_type: "dns_filtering",
+      event: {
+        version: 1,
+        time,
+        domain: `host${i % 1000}.help-panel.docs.example${i % 40}.com`,
+        root: `example${i % 40}.com`,
+        device: {
+          id: `RGV2a${i % 2000}=`,
+          name: "Jane's MacBook Pro",
+          model: {
+            hostname: "jd-mbpro.local",
+            local_name: "MacBook Pro (16-inch, M1 Pro, Late 2021)",
+            serial_number: "XYZABC1",
+          },
+        },
+        connection: { client_ip: ip, protocol: "DNS-over-HTTPS" },
+        status: pick(["default", "blocked", "allowed"], i),
+        reasons: i % 3 === 1 ? [{ id: "category:social-networks", name: "Social Networks" }] : [],
+      },
+    });
+  }
+  if (k < 19) {
+    return JSON.stringify({
+      event_type: "audit_log",
+      event: {
+        version: "1",
+        time,
+        action: pick(["create", "edit", "delete"], i),
+        targets: [
+          {
+            version: "1.0",
+            type: "PublicAPIKey",
+            name: `Key${i % 10}`,
+            id: `UHVi${i}`,
+            permission: "read only",
+            allowedIpRanges: ["0.0.0.0/0", "::/0"],
+          },
+        ],
+        actor: {
+          type: "User",
+          id: "VXNlabcdefghi=",
+          info: { email: "janedoe@twindemo.com", name: "Jane Doe" },
+        },
+      },
+    });
+  }
+  return JSON.stringify({
+    event_type: "data_loss_prevention",
+    event: {
+      version: 1,
+      time,
+      action: "block_upload",
+      status: "blocked",
+      data_loss_prevention_policies: [
+        { id: "RGF0YUxabcd123efghijklmn456", name: "DLP-AllActions-AllContent" },
+      ],
+      device: { id: String(i % 2000), name: "jd-mbpro" },
+      user: { id: String(8901234 + (i % 500)), email: `user${i % 500}@twindemo.com` },
+      resource: { address: "chatgpt.com", applied_rule: "*chatgpt.com", id: "123456" },
+    },
+  });
+}
+
+async function generate(path: string, bytes: number): Promise<void> {
+  const out = createWriteStream(path);
+  const base = Date.UTC(2025, 6, 25, 18, 0, 0);
+  let written = 0;
+  let i = 0;
+  while (written < bytes) {
+    let batch = "";
+    for (let j = 0; j < 2000; j++) batch += `${record(i++, base)}\n`;
+    written += Buffer.byteLength(batch);
+    if (!out.write(batch)) await new Promise<void>((r) => out.once("drain", () => r()));
+  }
+  await new Promise<void>((resolve, reject) =>
+    out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+  );
+}
+
+// ---- runs ---------------------------------------------------------------------------------------
+
+interface Result {
+  name: string;
+  bytes: number;
+  records: number;
+  seconds: number;
+}
+
+/** Bare: stream the file, split lines, JSON.parse each. */
+async function bare(path: string): Promise<Result> {
+  const t0 = process.hrtime.bigint();
+  let records = 0;
+  let rest: Buffer | undefined;
+  for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
+    const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+    let pos = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, pos);
+      if (nl === -1) break;
+      if (nl > pos) {
+        JSON.parse(buf.toString("utf8", pos, nl));
+        records++;
+      }
+      pos = nl + 1;
+    }
+    rest = pos < buf.length ? buf.subarray(pos) : undefined;
+  }
+  if (rest?.length) {
+    JSON.parse(rest.toString("utf8"));
+    records++;
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { name: "bare JSON.parse", bytes: statSync(path).size, records, seconds };
+}
+
+/** Full: readRecords + validateRecord + toIndexAction. */
+async function full(path: string, name: string, plainBytes: number): Promise<Result & { rejected: number }> {
+  const t0 = process.hrtime.bigint();
+  let records = 0;
+  let rejected = 0;
+  let sink = 0;
+  const ingestedAt = new Date().toISOString();
+  for await (const item of readRecords(createReadStream(path, { highWaterMark: 64 * 1024 }))) {
+    if (item.kind !== "record") {
+      rejected++;
+      continue;
+    }
+    const v = validateRecord(item.value);
+    if (!v.ok) {
+      rejected++;
+      continue;
+    }
+    const a = toIndexAction(
+      v.record,
+      { bucket: "bench", key: path, ordinal: item.ordinal, line: item.line },
+      { indexPrefix: "twingate", ingestedAt },
+    );
+    sink += a.id.length;
+    records++;
+  }
+  if (sink === 0 && records > 0) throw new Error("unreachable");
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { name, bytes: plainBytes, records, seconds, rejected };
+}
+
+function fmt(r: Result): { mbps: string; rps: string } {
+  return {
+    mbps: (r.bytes / MB / r.seconds).toFixed(1),
+    rps: Math.round(r.records / r.seconds).toLocaleString("en-US"),
+  };
+}
+
+/** Peak RSS of the full pipeline over a file, measured in a fresh process. */
+function peakRss(path: string): number {
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(HERE, "parse.ts"), "--child-rss", path], {
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!).maxRssMb;
+}
+
+async function childRss(path: string): Promise<void> {
+  const r = await full(path, "rss", statSync(path).size);
+  process.stdout.write(
+    `${JSON.stringify({ records: r.records, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+  );
+}
+
+// ---- main ---------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const child = arg("child-rss");
+  if (child) return childRss(child);
+  const mb = Number(arg("mb") ?? 200);
+  const rssMb = arg("rss-mb") ? Number(arg("rss-mb")) : undefined;
+  const write = !process.argv.includes("--no-write");
+  const dir = mkdtempSync(join(tmpdir(), "tg-bench-"));
+  try {
+    const plain = join(dir, "2025-07-25T18:20:00+00:00.json");
+    const gz = `${plain}.gz`;
+    process.stderr.write(`generating ${mb} MB of NDJSON...\n`);
+    await generate(plain, mb * MB);
+    const size = statSync(plain).size;
+    await pipeline(createReadStream(plain), createGzip(), createWriteStream(gz));
+    const gzSize = statSync(gz).size;
+
+    // Warm-up (JIT, zod's compiled parsers), then measured runs; best of 2 for each.
+    await bare(plain);
+    await full(plain, "warm-up", size);
+    const best = <T extends Result>(a: T, b: T) => (a.seconds <= b.seconds ? a : b);
+    const b = best(await bare(plain), await bare(plain));
+    const f = best(
+      await full(plain, "reader + validate + normalize", size),
+      await full(plain, "reader + validate + normalize", size),
+    );
+    const g = await full(gz, "same, gzip input", size);
+    if (f.records !== b.records)
+      throw new Error(`record count differs: ${f.records} vs ${b.records} (rejected ${f.rejected})`);
+    const ratio = b.seconds / f.seconds;
+
+    let rssLine = "";
+    const smallPath = join(dir, "small.json");
+    await generate(smallPath, 5 * MB);
+    const rssSmall = peakRss(smallPath);
+    const rssPlain = peakRss(plain);
+    const rows: string[] = [
+      `| ${5} MB | ${rssSmall.toFixed(0)} MB |`,
+      `| ${mb} MB | ${rssPlain.toFixed(0)} MB |`,
+    ];
+    if (rssMb) {
+      const big = join(dir, "big.json");
+      process.stderr.write(`generating ${rssMb} MB for the RSS run...\n`);
+      await generate(big, rssMb * MB);
+      rows.push(`| ${rssMb} MB | ${peakRss(big).toFixed(0)} MB |`);
+      rmSync(big);
+    }
+    rssLine = rows.join("\n");
+
+    const fb = fmt(b);
+    const ff = fmt(f);
+    const fg = fmt(g);
+    const cpu = cpus()[0]?.model ?? "unknown CPU";
+    const section = `## Parse
+
+Reader + validate + normalize (\`readRecords\` → \`validateRecord\` → \`toIndexAction\`) against bare
+\`JSON.parse\` of the same NDJSON lines (streamed, split on newlines), on a generated file of Twingate-like
+records (70% network_access, 20% dns_filtering, 5% audit_log, 5% data_loss_prevention). Best of two runs
+after a warm-up. Run: \`npm run bench:parse\` (\`--mb N\` for the file size, \`--rss-mb 1024\` for a 1 GB RSS run).
+
+- Date: ${new Date().toISOString().slice(0, 10)}
+- Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM
+- Node: ${process.version}
+- File: ${(size / MB).toFixed(0)} MB NDJSON, ${b.records.toLocaleString("en-US")} records (gzip: ${(gzSize / MB).toFixed(1)} MB)
+
+| Run | MB/s (decompressed) | records/s |
+| --- | ---: | ---: |
+| bare \`JSON.parse\` | ${fb.mbps} | ${fb.rps} |
+| reader + validate + normalize | ${ff.mbps} | ${ff.rps} |
+| same, gzip input | ${fg.mbps} | ${fg.rps} |
+
+**Ratio (full / bare): ${ratio.toFixed(2)}** (goal ≥ 0.5). Gzip input: ${(g.seconds / f.seconds).toFixed(2)}× the time of plain.
+
+Peak RSS of the full pipeline in a fresh process (includes Node, zod and the SDK-free modules it loads):
+
+| File | Peak RSS |
+| --- | ---: |
+${rssLine}
+`;
+    process.stdout.write(`${section}\n`);
+    if (write) {
+      const current = existsSync(DOC) ? readFileSync(DOC, "utf8") : "# Benchmarks\n";
+      const start = current.indexOf("## Parse\n");
+      let next: string;
+      if (start === -1) next = `${current.trimEnd()}\n\n${section}`;
+      else {
+        const after = current.indexOf("\n## ", start + 1);
+        next = current.slice(0, start) + section + (after === -1 ? "" : `\n${current.slice(after + 1)}`);
+      }
+      writeFileSync(DOC, next);
+      process.stderr.write(`wrote ${DOC}\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
