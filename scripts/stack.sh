@@ -334,7 +334,16 @@ with_lock() {
 
 cmd_up() {
   with_lock
+  # first use: fetch OpenSearch while pip installs moto
+  local bg=""
+  if [ ! -x "$OS_BASE/opensearch-$OPENSEARCH_VERSION/bin/opensearch" ]; then
+    install_opensearch >/dev/null 9>&- &
+    bg=$!
+  fi
   start_moto
+  if [ -n "$bg" ]; then
+    wait "$bg" || die "OpenSearch could not be installed (see above)"
+  fi
   start_opensearch
   log "stack is up:"
   log "  OpenSearch  $OS_URL"
