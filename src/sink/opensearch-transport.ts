@@ -11,7 +11,11 @@ export function openSearchBulkTransport(client: Client): BulkTransport {
       { method: "POST", path: "/_bulk", bulkBody: body, querystring: { filter_path: FILTER_PATH } },
       { headers: { "content-type": "application/x-ndjson" } },
     );
-    const onAbort = () => req.abort();
+    // No return value: abort() returns the request (a thenable), and an EventTarget listener that returns
+    // a thenable gets its rejection rethrown as an uncaught exception (which killed the process on Ctrl-C).
+    const onAbort = () => {
+      req.abort();
+    };
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const res = await req;
