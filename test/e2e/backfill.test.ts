@@ -1,0 +1,386 @@
+/**
+ * Backfill against the real stack: a producer-written "month" (every slot of one day, then a sparse
+ * rest of the month, a few records per file, with invalid records) is ingested with exact counts; a
+ * second run adds nothing; a run stopped by Ctrl-C and then killed mid-way resumes and ends with the same
+ * exact counts; a --from/--to backfill lists and fetches only the files in range.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import type { Client } from "@opensearch-project/opensearch";
+import type { CheckpointState } from "../../src/backfill/checkpoint.ts";
+import { listPlan, parseRange } from "../../src/backfill/range.ts";
+import type { BackfillSummary } from "../../src/backfill/run.ts";
+import { runBackfill } from "../../src/backfill/run.ts";
+import { buildPipeline, objectSource } from "../../src/ingest/pipeline.ts";
+import { createLogger } from "../../src/logger.ts";
+import { EVENT_TYPES, type ObjectRef } from "../../src/model.ts";
+import { buildPools } from "../../src/produce/pools.ts";
+import { type ProduceSummary, produceRange } from "../../src/produce/run.ts";
+import { type Slot, slotsInRange } from "../../src/produce/slots.ts";
+import { s3Target } from "../../src/produce/targets.ts";
+import { runSetup } from "../../src/setup/setup.ts";
+import { CLI, countDocs } from "../helpers/processes.ts";
+import {
+  type AwsClients,
+  awsClients,
+  opensearchClient,
+  stackAvailable,
+  uniqueName,
+} from "../helpers/stack.ts";
+
+const silent = createLogger("silent");
+const DAY = 86_400_000;
+const JULY = Date.parse("2025-07-01T00:00:00Z");
+
+let aws: AwsClients;
+let os: Client;
+let bucket: string;
+let produced: ProduceSummary;
+let outside: string[];
+let dir: string;
+
+/** Every 5-minute slot of July 1st's first 6 hours, then one slot every 12 hours to the end of the month. */
+function monthSlots(): Slot[] {
+  const dense = slotsInRange(JULY, JULY + 6 * 3_600_000);
+  const sparse: Slot[] = [];
+  for (let t = JULY + DAY; t < JULY + 31 * DAY; t += 12 * 3_600_000)
+    sparse.push({ startMs: t, endMs: t + 300_000 });
+  return [...dense, ...sparse];
+}
+
+async function produceTo(bucketName: string, slots: Slot[], seed: number): Promise<ProduceSummary> {
+  return produceRange(
+    buildPools(seed),
+    {
+      seed,
+      mix: { network_access: 3, dns_filtering: 2, audit_log: 1, data_loss_prevention: 1 },
+      eventsPerFile: 3,
+      layout: "ndjson",
+      gzip: true,
+      prefix: "tg/",
+      faults: { invalid: 0.1, corrupt: 0, unknownType: 0 },
+      oversized: 0,
+      oversizedBytes: 1024 * 1024,
+      truncatedGzip: 0,
+      emptySlotRate: 0,
+    },
+    s3Target(aws.s3, bucketName),
+    { fromMs: slots[0]!.startMs, toMs: slots.at(-1)!.endMs, slots },
+  );
+}
+
+interface CliRun {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface CliHandle {
+  done: Promise<CliRun>;
+  kill: (s: NodeJS.Signals) => void;
+  exited: () => boolean;
+}
+
+function startBackfill(args: string[]): CliHandle {
+  const child = spawn(process.execPath, [CLI, "backfill", "--json", ...args], {
+    env: { ...process.env, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => {
+    stdout += c;
+  });
+  child.stderr.on("data", (c: Buffer) => {
+    stderr += c;
+  });
+  const exit = once(child, "exit") as Promise<[number | null, string | null]>;
+  return {
+    done: exit.then(([code, signal]) => ({ code, signal, stdout, stderr })),
+    kill: (s) => child.kill(s),
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+  };
+}
+
+function backfillCli(args: string[]): Promise<CliRun> {
+  return startBackfill(args).done;
+}
+
+async function readCheckpoint(path: string): Promise<CheckpointState | undefined> {
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as CheckpointState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls the checkpoint file (progress, not time) until it records at least `files` objects done. */
+async function untilCheckpointHas(run: CliHandle, path: string, files: number): Promise<void> {
+  for (;;) {
+    const cp = await readCheckpoint(path);
+    if (cp && cp.totals.files >= files) return;
+    if (run.exited()) throw new Error(`backfill exited before ${files} files:\n${(await run.done).stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function assertIndexedExactly(prefix: string): Promise<void> {
+  for (const t of EVENT_TYPES) {
+    assert.equal(await countDocs(os, `${prefix}-${t}-*`), produced.by_event_type[t], `documents of ${t}`);
+  }
+  assert.equal(
+    await countDocs(os, `${prefix}-quarantine-*`),
+    produced.faults["invalid"],
+    "quarantine documents",
+  );
+}
+
+function assertSummaryMatches(t: BackfillSummary["total"]): void {
+  assert.equal(t.records, produced.records);
+  assert.equal(t.indexed, produced.valid);
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(t.byEventType).sort()),
+    Object.fromEntries(
+      Object.entries(produced.by_event_type)
+        .filter(([, n]) => n > 0)
+        .sort(),
+    ),
+  );
+  assert.deepEqual(
+    t.rejectedByReason,
+    produced.faults["invalid"] ? { schema_invalid: produced.faults["invalid"] } : {},
+  );
+}
+
+describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm test)" }, () => {
+  before(async () => {
+    aws = awsClients();
+    os = opensearchClient();
+    bucket = uniqueName("e2e-backfill");
+    await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    produced = await produceTo(bucket, monthSlots(), 7);
+    // Keys the July range must not read: a June and an August file, and a name that is not Twingate's.
+    const extra = await produceTo(
+      bucket,
+      [
+        { startMs: JULY - 300_000, endMs: JULY },
+        { startMs: JULY + 31 * DAY, endMs: JULY + 31 * DAY + 300_000 },
+      ],
+      8,
+    );
+    outside = extra.files.map((f) => f.key);
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "tg/README.txt", Body: "not a sync file" }),
+    );
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "tg/2025-07-05-notes.txt", Body: "not a sync file" }),
+    );
+    dir = await mkdtemp(join(tmpdir(), "e2e-backfill-"));
+  });
+
+  after(async () => {
+    aws?.destroy();
+    await os?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function freshPrefix(what: string): Promise<string> {
+    const prefix = uniqueName(`e2e-bf-${what}`);
+    await runSetup(os, { indexPrefix: prefix, replicas: 0 }, silent);
+    return prefix;
+  }
+
+  it("ingests a month exactly; a second run adds nothing", async () => {
+    const prefix = await freshPrefix("month");
+    const checkpoint = join(dir, "month.json");
+    const args = ["--bucket", bucket, "--prefix", "tg/", "--from", "2025-07-01", "--to", "2025-07-31"];
+    const first = await backfillCli([
+      ...args,
+      "--index-prefix",
+      prefix,
+      "--checkpoint",
+      checkpoint,
+      "--concurrency",
+      "8",
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    const s1 = JSON.parse(first.stdout) as BackfillSummary;
+    assert.equal(s1.listing.taken, produced.files.length);
+    assert.equal(s1.listing.skippedName, 1, "the notes file inside the range is skipped and counted");
+    assert.equal(s1.run.files, produced.files.length);
+    assertSummaryMatches(s1.run);
+    assert.equal(s1.run.duplicates, 0);
+    await assertIndexedExactly(prefix);
+    await assert.rejects(stat(checkpoint), /ENOENT/, "a complete run removes its checkpoint");
+
+    const second = await backfillCli([
+      ...args,
+      "--index-prefix",
+      prefix,
+      "--checkpoint",
+      checkpoint,
+      "--concurrency",
+      "8",
+    ]);
+    assert.equal(second.code, 0, second.stderr);
+    const s2 = JSON.parse(second.stdout) as BackfillSummary;
+    assert.equal(s2.run.files, produced.files.length);
+    assert.equal(
+      s2.run.duplicates,
+      produced.valid + (produced.faults["invalid"] ?? 0),
+      "everything was already there",
+    );
+    await assertIndexedExactly(prefix);
+  });
+
+  it("stopped with Ctrl-C, then killed mid-way, resumes and ends with the same exact counts", async () => {
+    const prefix = await freshPrefix("resume");
+    const checkpoint = join(dir, "resume.json");
+    const args = [
+      "--bucket",
+      bucket,
+      "--prefix",
+      "tg/",
+      "--from",
+      "2025-07-01",
+      "--to",
+      "2025-07-31",
+      "--index-prefix",
+      prefix,
+      "--checkpoint",
+      checkpoint,
+      "--concurrency",
+      "1",
+    ];
+    const total = produced.files.length;
+
+    // 1. Ctrl-C: stops cleanly, checkpoint saved, exit 130.
+    const interrupted = startBackfill(args);
+    await untilCheckpointHas(interrupted, checkpoint, 10);
+    interrupted.kill("SIGINT");
+    const r1 = await interrupted.done;
+    assert.equal(r1.code, 130, r1.stderr);
+    const s1 = JSON.parse(r1.stdout) as BackfillSummary;
+    assert.equal(s1.interrupted, true);
+    assert.ok(s1.run.files < total, "stopped before the end");
+    const cp1 = (await readCheckpoint(checkpoint))!;
+    assert.equal(cp1.totals.files, s1.run.files, "the checkpoint holds exactly what was done");
+
+    // 2. Resumed, then SIGKILLed mid-way: no chance to save anything at exit.
+    const killed = startBackfill(args);
+    await untilCheckpointHas(killed, checkpoint, s1.run.files + 10);
+    killed.kill("SIGKILL");
+    const r2 = await killed.done;
+    assert.equal(r2.signal, "SIGKILL");
+    const cp2 = (await readCheckpoint(checkpoint))!;
+    assert.ok(cp2.totals.files < total, "killed before the end");
+
+    // 3. Resumes where it stopped and finishes.
+    const r3 = await backfillCli(args);
+    assert.equal(r3.code, 0, r3.stderr);
+    const s3 = JSON.parse(r3.stdout) as BackfillSummary;
+    assert.equal(s3.resumed, true);
+    assert.ok(s3.run.files < total, `resumed, not restarted (${s3.run.files} of ${total})`);
+    assert.ok(s3.run.files >= total - cp2.totals.files);
+    await assertIndexedExactly(prefix);
+    await assert.rejects(stat(checkpoint), /ENOENT/);
+  });
+
+  it("--from/--to lists from the range's start, stops past its end, and fetches only files in range", async () => {
+    const prefix = await freshPrefix("range");
+    const range = parseRange({ from: "2025-07-10", to: "2025-07-11T12:00:01Z" }, Date.now());
+    const inRange = produced.files
+      .map((f) => f.key)
+      .filter((k) => {
+        const t = Date.parse(k.slice(3, 28));
+        return t >= range.fromMs! && t < range.toMs!;
+      });
+    assert.equal(inRange.length, 4, "two files on the 10th, two on the 11th up to 12:00");
+
+    const listCalls: { StartAfter?: string; ContinuationToken?: string }[] = [];
+    aws.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "ListObjectsV2Command") listCalls.push({ ...(args.input as object) });
+        return next(args);
+      },
+      { step: "initialize", name: "recordListCalls" },
+    );
+    const pipeline = buildPipeline({
+      config: {
+        indexPrefix: prefix,
+        bulkMaxDocs: 500,
+        bulkMaxBytes: 5 * 1024 * 1024,
+        bulkConcurrency: 2,
+        maxRecordBytes: 1024 * 1024,
+        maxFileBytes: 1024 ** 3,
+      },
+      opensearch: os,
+      source: objectSource("s3", aws.s3),
+      logger: silent,
+    });
+    const fetched: string[] = [];
+    const ingest = (ref: ObjectRef, signal?: AbortSignal) => {
+      fetched.push(ref.key);
+      return pipeline.ingest(ref, signal);
+    };
+    try {
+      const summary = await runBackfill({
+        source: { kind: "s3", s3: aws.s3, bucket },
+        plan: listPlan("tg/", range),
+        range,
+        concurrency: 2,
+        ingest,
+        logger: silent,
+        pageSize: 3,
+      });
+      assert.deepEqual(fetched.sort(), inRange);
+      assert.equal(summary.listing.taken, 4);
+      assert.equal(summary.listing.stoppedEarly, true);
+      // Paged from the range's start; stopped at the first key past its end (3 keys a page: 2 pages).
+      assert.equal(listCalls[0]!.StartAfter, "tg/2025-07-10T00:00");
+      assert.equal(summary.listing.pages, 2);
+      assert.equal(summary.listing.seen, 5, "four in range and the first one after it");
+      assert.equal(summary.run.files, 4);
+    } finally {
+      aws.s3.middlewareStack.remove("recordListCalls");
+    }
+    for (const k of outside) assert.ok(!fetched.includes(k));
+  });
+
+  it("refuses an unwritable checkpoint before reading anything", async () => {
+    const r = await backfillCli([
+      "--bucket",
+      bucket,
+      "--prefix",
+      "tg/",
+      "--from",
+      "2025-07-01",
+      "--checkpoint",
+      join(dir, "no-such-folder", "cp.json"),
+      "--index-prefix",
+      "unused-prefix-never-written",
+    ]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /cannot write the checkpoint .*no-such-folder/);
+    assert.equal(await countDocs(os, "unused-prefix-never-written-*"), 0);
+  });
+
+  it("--dry-run lists what would be read and its size, and reads nothing", async () => {
+    const r = await backfillCli(["--bucket", bucket, "--prefix", "tg/", "--since", "36500d", "--dry-run"]);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as { objects: { key: string; size: number }[]; bytes: number };
+    assert.equal(s.objects.length, produced.files.length + outside.length);
+    assert.equal(
+      s.bytes,
+      [...produced.files].reduce((n, f) => n + f.bytes, 0) +
+        s.objects.filter((o) => outside.includes(o.key)).reduce((n, o) => n + o.size, 0),
+    );
+  });
+});
