@@ -83,7 +83,8 @@ VENV="$CACHE/venv"
 
 opensearch_health() {
   # prints the cluster status (green/yellow/red) or nothing
-  curl -fsS --max-time 3 "$OS_URL/_cluster/health" 2>/dev/null | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
+  { curl -fsS --max-time 3 "$OS_URL/_cluster/health" 2>/dev/null || true; } |
+    sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
 }
 opensearch_healthy() {
   local s
@@ -123,8 +124,11 @@ install_opensearch() {
   zip="$dl/opensearch-$OPENSEARCH_VERSION.zip"
   if [ ! -s "$zip" ]; then
     log "downloading OpenSearch $OPENSEARCH_VERSION ($OPENSEARCH_ARTIFACT)"
-    mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" dependency:copy -Dartifact="$OPENSEARCH_ARTIFACT" -DoutputDirectory="$dl" >&2 ||
+    if ! mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" dependency:copy \
+      -Dartifact="$OPENSEARCH_ARTIFACT" -DoutputDirectory="$dl" >"$dl/mvn.log" 2>&1; then
+      tail -n 40 "$dl/mvn.log" >&2
       die "could not download $OPENSEARCH_ARTIFACT with mvn"
+    fi
   fi
   log "unpacking OpenSearch into $home"
   rm -rf "$home.partial"
