@@ -1,0 +1,158 @@
+/**
+ * Replay against a real OpenSearch: records a validator (a test double) rejected are quarantined; after
+ * "fixing the schema" (today's validators), replay moves them to their index exactly once, removes them from
+ * quarantine, and leaves the records that still fail where they were. A second replay changes nothing.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Client } from "@opensearch-project/opensearch";
+import { type ValidationResult, validateRecord } from "../../src/events/index.ts";
+import { ingestObject } from "../../src/ingest/ingest-object.ts";
+import { buildPipeline, objectSource } from "../../src/ingest/pipeline.ts";
+import { createLogger } from "../../src/logger.ts";
+import { EVENT_TYPES } from "../../src/model.ts";
+import { buildPools } from "../../src/produce/pools.ts";
+import { type ProduceSummary, produceRange } from "../../src/produce/run.ts";
+import { slotsInRange } from "../../src/produce/slots.ts";
+import { dirTarget } from "../../src/produce/targets.ts";
+import { runReplay } from "../../src/replay/run.ts";
+import { runSetup } from "../../src/setup/setup.ts";
+import { countDocs } from "../helpers/processes.ts";
+import { opensearchClient, stackAvailable, uniqueName } from "../helpers/stack.ts";
+
+const silent = createLogger("silent");
+const DOUBLE_MESSAGE = "event.domain: refused by the strict test schema";
+
+/** The "old" schema: refuses every dns_filtering record. */
+function strictValidator(value: unknown): ValidationResult {
+  const v = validateRecord(value);
+  if (v.ok && v.record.event_type === "dns_filtering") {
+    return {
+      ok: false,
+      reason: "schema_invalid",
+      message: DOUBLE_MESSAGE,
+      path: "event.domain",
+      eventType: "dns_filtering",
+    };
+  }
+  return v;
+}
+
+describe("replay", { skip: !stackAvailable() && "needs the local stack (npm test)" }, () => {
+  let os: Client;
+  let dir: string;
+  let prefix: string;
+  let produced: ProduceSummary;
+  const config = (indexPrefix: string) => ({
+    indexPrefix,
+    bulkMaxDocs: 50,
+    bulkMaxBytes: 5 * 1024 * 1024,
+    bulkConcurrency: 2,
+    maxRecordBytes: 1024 * 1024,
+    maxFileBytes: 1024 ** 3,
+  });
+  const dns = () => countDocs(os, `${prefix}-dns_filtering-*`);
+  const quarantine = (q?: Record<string, unknown>) => countDocs(os, `${prefix}-quarantine-*`, q);
+  const replay = (dryRun: boolean, validate?: typeof validateRecord) =>
+    runReplay({
+      client: os,
+      indexPrefix: prefix,
+      bulk: { maxDocs: 50, maxBytes: 5 * 1024 * 1024, concurrency: 2 },
+      maxRecordBytes: 1024 * 1024,
+      filter: { reasons: ["schema_invalid"] },
+      dryRun,
+      logger: silent,
+      pageSize: 7, // several scroll pages
+      ...(validate ? { validate } : {}),
+    });
+
+  before(async () => {
+    os = opensearchClient();
+    dir = await mkdtemp(join(tmpdir(), "e2e-replay-"));
+    prefix = uniqueName("e2e-replay");
+    await runSetup(os, { indexPrefix: prefix, replicas: 0 }, silent);
+    const slots = slotsInRange(Date.parse("2025-07-25T18:00:00Z"), Date.parse("2025-07-25T19:00:00Z"));
+    produced = await produceRange(
+      buildPools(11),
+      {
+        seed: 11,
+        mix: { network_access: 2, dns_filtering: 2, audit_log: 1, data_loss_prevention: 1 },
+        eventsPerFile: 6,
+        layout: "ndjson",
+        gzip: false,
+        prefix: "tg/",
+        faults: { invalid: 0.1, corrupt: 0.05, unknownType: 0 },
+        oversized: 0,
+        oversizedBytes: 1024 * 1024,
+        truncatedGzip: 0,
+        emptySlotRate: 0,
+      },
+      dirTarget(dir),
+      { fromMs: slots[0]!.startMs, toMs: slots.at(-1)!.endMs, slots },
+    );
+    assert.ok(produced.by_event_type.dns_filtering > 5, "enough dns_filtering records to move");
+    // Ingest through the one pipeline function with the strict schema double.
+    const pipeline = buildPipeline({
+      config: config(prefix),
+      opensearch: os,
+      source: objectSource("local"),
+      logger: silent,
+    });
+    for (const f of produced.files) {
+      await ingestObject(
+        { bucket: "", key: join(dir, f.key) },
+        { ...pipeline.deps, validate: strictValidator },
+      );
+    }
+  });
+
+  after(async () => {
+    await os?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("moves records that pass today from quarantine to their index, exactly once", async () => {
+    const invalid = produced.faults["invalid"] ?? 0;
+    const corrupt = produced.faults["corrupt"] ?? 0;
+    const movable = produced.by_event_type.dns_filtering;
+    assert.equal(await dns(), 0);
+    assert.equal(await quarantine(), movable + invalid + corrupt);
+    assert.equal(await quarantine({ term: { "quarantine.message.keyword": DOUBLE_MESSAGE } }), movable);
+
+    // Still the strict schema: nothing passes; nothing changes.
+    const same = await replay(false, strictValidator);
+    assert.equal(same.passed, 0);
+    assert.equal(same.rewritten, 0);
+    assert.equal(same.deleted, 0);
+    assert.equal(same.scanned, movable + invalid);
+
+    // Dry run with today's schemas: counts what would pass, changes nothing.
+    const dry = await replay(true);
+    assert.equal(dry.passed, movable);
+    assert.deepEqual(dry.passedByEventType, { dns_filtering: movable });
+    assert.deepEqual(dry.stillFailingByReason, invalid ? { schema_invalid: invalid } : {});
+    assert.equal(await dns(), 0);
+    assert.equal(await quarantine(), movable + invalid + corrupt);
+
+    const done = await replay(false);
+    assert.equal(done.passed, movable);
+    assert.equal(done.alreadyIndexed, 0);
+    assert.equal(done.deleted, movable);
+    assert.equal(await dns(), movable);
+    assert.equal(await quarantine(), invalid + corrupt, "only the records that still fail stay");
+    assert.equal(await quarantine({ term: { "quarantine.message.keyword": DOUBLE_MESSAGE } }), 0);
+
+    // Again: nothing left to move, nothing duplicated.
+    const again = await replay(false);
+    assert.equal(again.passed, 0);
+    assert.equal(again.scanned, invalid);
+    assert.equal(await dns(), movable);
+    assert.equal(await quarantine(), invalid + corrupt);
+    for (const t of EVENT_TYPES) {
+      assert.equal(await countDocs(os, `${prefix}-${t}-*`), produced.by_event_type[t], `documents of ${t}`);
+    }
+  });
+});
