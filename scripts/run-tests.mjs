@@ -121,6 +121,8 @@ async function main() {
   const e2e = files.some((f) => f.startsWith(`test${path.sep}e2e${path.sep}`));
 
   const env = { ...process.env };
+  // as in src/cli/main.ts: the SDK's once-per-process notice that its 2027 releases need Node 22
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   let started = false;
   if (e2e) {
     const endpoints = stackEnv();
