@@ -1,0 +1,187 @@
+/**
+ * Gaps against the real stack: a producer range with slots deleted on purpose reports exactly those slots
+ * (runs longest first), and files put in S3 after the backfill are reported as having no documents.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { after, before, describe, it } from "node:test";
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import type { Client } from "@opensearch-project/opensearch";
+import { listPlan } from "../../src/backfill/range.ts";
+import { runBackfill } from "../../src/backfill/run.ts";
+import type { GapsReport } from "../../src/gaps/index.ts";
+import { buildPipeline, objectSource } from "../../src/ingest/pipeline.ts";
+import { createLogger } from "../../src/logger.ts";
+import { buildPools } from "../../src/produce/pools.ts";
+import { produceRange } from "../../src/produce/run.ts";
+import { slotsInRange } from "../../src/produce/slots.ts";
+import { s3Target } from "../../src/produce/targets.ts";
+import { runSetup } from "../../src/setup/setup.ts";
+import { CLI } from "../helpers/processes.ts";
+import {
+  type AwsClients,
+  awsClients,
+  opensearchClient,
+  stackAvailable,
+  uniqueName,
+} from "../helpers/stack.ts";
+
+const silent = createLogger("silent");
+const FROM = Date.parse("2025-07-25T00:00:00Z");
+const TO = Date.parse("2025-07-25T04:00:00Z");
+const key = (slot: string) => `tg/${slot}+00:00.json`;
+
+async function gapsCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, "gaps", ...args], {
+    env: { ...process.env, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => {
+    stdout += c;
+  });
+  child.stderr.on("data", (c: Buffer) => {
+    stderr += c;
+  });
+  const [code] = (await once(child, "exit")) as [number | null];
+  return { code, stdout, stderr };
+}
+
+describe("gaps", { skip: !stackAvailable() && "needs the local stack (npm test)" }, () => {
+  let aws: AwsClients;
+  let os: Client;
+  let bucket: string;
+  let prefix: string;
+  // Deleted on purpose: the first slot, a run of 4, a run of 2, a single slot and the last slot.
+  const deleted = [
+    "2025-07-25T00:00:00",
+    "2025-07-25T01:00:00",
+    "2025-07-25T01:05:00",
+    "2025-07-25T01:10:00",
+    "2025-07-25T01:15:00",
+    "2025-07-25T02:30:00",
+    "2025-07-25T02:35:00",
+    "2025-07-25T03:00:00",
+    "2025-07-25T03:55:00",
+  ];
+  // Put after the backfill: in S3, not in OpenSearch (one fills a deleted slot, one is a second name for a slot).
+  const late = [key("2025-07-25T03:00:00"), "tg/2025-07-25T03:20:00Z.json"];
+
+  before(async () => {
+    aws = awsClients();
+    os = opensearchClient();
+    bucket = uniqueName("e2e-gaps");
+    prefix = uniqueName("e2e-gaps");
+    await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await runSetup(os, { indexPrefix: prefix, replicas: 0 }, silent);
+    const slots = slotsInRange(FROM, TO);
+    const produced = await produceRange(
+      buildPools(3),
+      {
+        seed: 3,
+        mix: { network_access: 1, dns_filtering: 1, audit_log: 1, data_loss_prevention: 1 },
+        eventsPerFile: 1,
+        layout: "ndjson",
+        gzip: false,
+        prefix: "tg/",
+        faults: { invalid: 0, corrupt: 0, unknownType: 0 },
+        oversized: 0,
+        oversizedBytes: 1024 * 1024,
+        truncatedGzip: 0,
+        emptySlotRate: 0,
+      },
+      s3Target(aws.s3, bucket),
+      { fromMs: FROM, toMs: TO, slots },
+    );
+    assert.equal(produced.files.length, 48);
+    for (const s of deleted) await aws.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key(s) }));
+    const pipeline = buildPipeline({
+      config: {
+        indexPrefix: prefix,
+        bulkMaxDocs: 500,
+        bulkMaxBytes: 5 * 1024 * 1024,
+        bulkConcurrency: 2,
+        maxRecordBytes: 1024 * 1024,
+        maxFileBytes: 1024 ** 3,
+      },
+      opensearch: os,
+      source: objectSource("s3", aws.s3),
+      logger: silent,
+    });
+    const range = { fromMs: FROM, toMs: TO };
+    const done = await runBackfill({
+      source: { kind: "s3", s3: aws.s3, bucket },
+      plan: listPlan("tg/", range),
+      range,
+      concurrency: 4,
+      ingest: pipeline.ingest,
+      logger: silent,
+    });
+    assert.equal(done.run.files, 48 - deleted.length);
+    await os.indices.refresh({ index: `${prefix}-*` });
+    for (const k of late) {
+      await aws.s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: k,
+          Body: '{"event_type":"audit_log","event":{}}\n',
+        }),
+      );
+    }
+  });
+
+  after(async () => {
+    aws?.destroy();
+    await os?.close();
+  });
+
+  it("reports exactly the deleted slots, runs longest first, and the files with no documents", async () => {
+    const r = await gapsCli([
+      "--bucket",
+      bucket,
+      "--prefix",
+      "tg/",
+      "--from",
+      "2025-07-25T00:00:00Z",
+      "--to",
+      "2025-07-25T04:00:00Z",
+      "--index-prefix",
+      prefix,
+      "--json",
+    ]);
+    assert.equal(r.code, 1, `files without documents make the exit code 1\n${r.stderr}`);
+    const report = JSON.parse(r.stdout) as GapsReport;
+    const stillMissing = deleted.filter((s) => !late.includes(key(s))).map((s) => `${s}+00:00`);
+    assert.deepEqual(report.missingSlots, stillMissing);
+    assert.equal(report.expectedSlots, 48);
+    assert.equal(report.presentSlots, 48 - stillMissing.length);
+    assert.deepEqual(
+      report.runs.map((x) => [x.start, x.slots]),
+      [
+        ["2025-07-25T01:00:00+00:00", 4],
+        ["2025-07-25T02:30:00+00:00", 2],
+        ["2025-07-25T00:00:00+00:00", 1],
+        ["2025-07-25T03:55:00+00:00", 1],
+      ],
+    );
+    assert.deepEqual(report.filesWithoutDocuments, late);
+    assert.equal(report.files, 48 - deleted.length + late.length);
+
+    const text = await gapsCli([
+      "--bucket",
+      bucket,
+      "--prefix",
+      "tg/",
+      "--from",
+      "2025-07-25T00:00:00Z",
+      "--to",
+      "2025-07-25T04:00:00Z",
+      "--index-prefix",
+      prefix,
+    ]);
+    assert.match(text.stdout, /2025-07-25T01:00:00\+00:00 +2025-07-25T01:20:00\+00:00 +4 +20/);
+    assert.match(text.stdout, /no document in OpenSearch \(2\)/);
+  });
+});
