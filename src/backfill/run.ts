@@ -193,7 +193,8 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     allKeys: opts.plan.allKeys,
     ...(tracker.watermark !== undefined ? { watermark: tracker.watermark } : {}),
     done: tracker.doneKeys(),
-    totals: total,
+    // A copy: the write serialises later, while objects keep completing.
+    totals: addTotals(emptyTotals(), total),
     updatedAt: new Date().toISOString(),
   });
   const saver = cp
