@@ -8,7 +8,10 @@ import type { Config } from "../config/index.ts";
  * (environment, profile, web identity / IRSA, ECS and instance roles); only region and
  * endpoint overrides (for emulators) are ours.
  */
-type AwsSettings = Pick<Config, "awsRegion" | "s3Endpoint" | "sqsEndpoint" | "snsEndpoint" | "s3ForcePathStyle">;
+type AwsSettings = Pick<
+  Config,
+  "awsRegion" | "s3Endpoint" | "sqsEndpoint" | "snsEndpoint" | "s3ForcePathStyle"
+>;
 
 const common = (config: AwsSettings) => ({
   ...(config.awsRegion ? { region: config.awsRegion } : {}),
@@ -25,9 +28,15 @@ export function createS3Client(config: AwsSettings): S3Client {
 }
 
 export function createSqsClient(config: AwsSettings): SQSClient {
-  return new SQSClient({ ...common(config), ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
+  return new SQSClient({
+    ...common(config),
+    ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}),
+  });
 }
 
 export function createSnsClient(config: AwsSettings): SNSClient {
-  return new SNSClient({ ...common(config), ...(config.snsEndpoint ? { endpoint: config.snsEndpoint } : {}) });
+  return new SNSClient({
+    ...common(config),
+    ...(config.snsEndpoint ? { endpoint: config.snsEndpoint } : {}),
+  });
 }

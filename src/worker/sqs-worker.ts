@@ -60,8 +60,14 @@ export class SqsWorker {
       this.receiveAbort.abort(new Error("worker stopping"));
     }
     const drained = Promise.allSettled([...this.inFlight]).then(() => true);
-    const timedOut = sleep(deadlineMs).then(() => false);
-    if (!(await Promise.race([drained, timedOut]))) {
+    const deadline = new AbortController();
+    const timedOut = sleep(deadlineMs, deadline.signal).then(
+      () => false,
+      () => true,
+    );
+    const finished = await Promise.race([drained, timedOut]);
+    deadline.abort(); // never keep the process alive for the deadline timer
+    if (!finished) {
       this.logger.warn(
         { inFlight: this.inFlight.size },
         "shutdown deadline reached; releasing unfinished messages",
