@@ -211,9 +211,14 @@ function ecsFields(record: TwingateRecord): Json {
       const e = record.event;
       out["source"] = compact({ ip: present(e.connection?.client_ip) });
       out["host"] = hostOf(e.device);
-      out["dns"] = {
+      // One keyword per reason (its id, or the string itself) for "top reasons" aggregations.
+      const reasons = (e.reasons ?? [])
+        .map((r) => (typeof r === "string" ? r : (r.id ?? r.name)))
+        .filter((r): r is string => typeof r === "string" && r !== "");
+      out["dns"] = compact({
         question: compact({ name: e.domain, registered_domain: present(e.root) }),
-      };
+        reasons: reasons.length > 0 ? reasons : undefined,
+      });
       break;
     }
     case "audit_log": {
@@ -255,7 +260,11 @@ export function toIndexAction(
   for (const k of ["source", "user", "host", "destination", "dns", "network"]) {
     if (ecs[k] !== undefined) document[k] = ecs[k];
   }
-  document["ingest"] = ingestOf(source, opts.ingestedAt);
+  const ingest = ingestOf(source, opts.ingestedAt);
+  // How late the record reached the index (Twingate's delay + ours): the Overview's lag panel.
+  const ingestedMs = Date.parse(opts.ingestedAt);
+  if (!Number.isNaN(ingestedMs)) ingest["lag_ms"] = ingestedMs - time.epochMs;
+  document["ingest"] = ingest;
   return {
     index: `${opts.indexPrefix}-${record.event_type}-${utcDay(time.epochMs)}`,
     id: documentId(record),

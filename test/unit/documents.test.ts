@@ -56,6 +56,8 @@ describe("toIndexAction", () => {
       ordinal: 3,
       line: 4,
       ingested_at: OPTS.ingestedAt,
+      // 2025-07-27T10:00:00Z minus the event's 2025-07-25T18:19:41.236597Z
+      lag_ms: Date.parse(OPTS.ingestedAt) - Date.parse("2025-07-25T18:19:41.236Z"),
     });
     assert.equal(d.dns, undefined);
   });
@@ -90,6 +92,7 @@ describe("toIndexAction", () => {
     });
     assert.deepEqual(d.dns, {
       question: { name: "global.help-panel.docs.aws.a2z.com", registered_domain: "a2z.com" },
+      reasons: ["threat:malware", "c:x"],
     });
     assert.deepEqual(d.event.reasons, [{ id: "threat:malware" }, { id: "c:x", name: "X" }]);
     assert.equal(d.network, undefined);
