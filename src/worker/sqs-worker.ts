@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -41,7 +42,10 @@ export class SqsWorker {
     private readonly deps: MessageDeps,
     private readonly logger: Logger,
     private readonly metrics?: Metrics,
-  ) {}
+  ) {
+    // Every object in flight listens on these signals (GetObject, bulk retries): not a leak.
+    setMaxListeners(0, this.workAbort.signal, this.receiveAbort.signal);
+  }
 
   start(): Promise<void> {
     this.loop ??= this.run();

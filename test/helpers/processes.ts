@@ -72,6 +72,9 @@ export function startWorker(opts: {
       "1",
       "--metrics-port",
       "0",
+      // Short, so a receive whose answer was lost on the way (moto, like SQS, may hide a message
+      // from a response that never arrived) comes back within the tests' patience.
+      ...(opts.args?.includes("--visibility-timeout") ? [] : ["--visibility-timeout", "20"]),
       ...(opts.args ?? []),
     ],
     { env: { ...process.env, LOG_LEVEL: "info", ...opts.env }, stdio: ["ignore", "ignore", "pipe"] },
