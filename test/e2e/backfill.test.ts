@@ -5,8 +5,6 @@
  * exact counts; a --from/--to backfill lists and fetches only the files in range.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +23,7 @@ import { type ProduceSummary, produceRange } from "../../src/produce/run.ts";
 import { type Slot, slotsInRange } from "../../src/produce/slots.ts";
 import { s3Target } from "../../src/produce/targets.ts";
 import { runSetup } from "../../src/setup/setup.ts";
-import { CLI, countDocs } from "../helpers/processes.ts";
+import { type CliHandle, type CliRun, countDocs, startCli } from "../helpers/processes.ts";
 import {
   type AwsClients,
   awsClients,
@@ -75,38 +73,8 @@ async function produceTo(bucketName: string, slots: Slot[], seed: number): Promi
   );
 }
 
-interface CliRun {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface CliHandle {
-  done: Promise<CliRun>;
-  kill: (s: NodeJS.Signals) => void;
-  exited: () => boolean;
-}
-
 function startBackfill(args: string[]): CliHandle {
-  const child = spawn(process.execPath, [CLI, "backfill", "--json", ...args], {
-    env: { ...process.env, LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => {
-    stdout += c;
-  });
-  child.stderr.on("data", (c: Buffer) => {
-    stderr += c;
-  });
-  const exit = once(child, "exit") as Promise<[number | null, string | null]>;
-  return {
-    done: exit.then(([code, signal]) => ({ code, signal, stdout, stderr })),
-    kill: (s) => child.kill(s),
-    exited: () => child.exitCode !== null || child.signalCode !== null,
-  };
+  return startCli(["backfill", "--json", ...args]);
 }
 
 function backfillCli(args: string[]): Promise<CliRun> {

@@ -3,8 +3,6 @@
  * (runs longest first), and files put in S3 after the backfill are reported as having no documents.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Client } from "@opensearch-project/opensearch";
@@ -18,7 +16,7 @@ import { produceRange } from "../../src/produce/run.ts";
 import { slotsInRange } from "../../src/produce/slots.ts";
 import { s3Target } from "../../src/produce/targets.ts";
 import { runSetup } from "../../src/setup/setup.ts";
-import { CLI } from "../helpers/processes.ts";
+import { type CliRun, startCli } from "../helpers/processes.ts";
 import {
   type AwsClients,
   awsClients,
@@ -32,21 +30,8 @@ const FROM = Date.parse("2025-07-25T00:00:00Z");
 const TO = Date.parse("2025-07-25T04:00:00Z");
 const key = (slot: string) => `tg/${slot}+00:00.json`;
 
-async function gapsCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, "gaps", ...args], {
-    env: { ...process.env, LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => {
-    stdout += c;
-  });
-  child.stderr.on("data", (c: Buffer) => {
-    stderr += c;
-  });
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { code, stdout, stderr };
+async function gapsCli(args: string[]): Promise<CliRun> {
+  return startCli(["gaps", ...args]).done;
 }
 
 describe("gaps", { skip: !stackAvailable() && "needs the local stack (npm test)" }, () => {

@@ -21,23 +21,47 @@ export interface ProduceSummary {
   topic_arn?: string;
 }
 
-/** Runs the CLI to completion; resolves with stdout, rejects with stderr on a non-zero exit. */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+export interface CliRun {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliHandle {
+  done: Promise<CliRun>;
+  kill: (signal: NodeJS.Signals) => void;
+  exited: () => boolean;
+}
+
+/** Starts the CLI with stdout and stderr captured (LOG_LEVEL warn unless the env says otherwise). */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliHandle {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let out = "";
-  let err = "";
+  let stdout = "";
+  let stderr = "";
   child.stdout.on("data", (c: Buffer) => {
-    out += c;
+    stdout += c;
   });
   child.stderr.on("data", (c: Buffer) => {
-    err += c;
+    stderr += c;
   });
-  const [code] = (await once(child, "exit")) as [number | null];
-  if (code !== 0) throw new Error(`twingate-ingest ${args.join(" ")} exited ${code}:\n${err.slice(-4000)}`);
-  return out;
+  const exit = once(child, "exit") as Promise<[number | null, string | null]>;
+  return {
+    done: exit.then(([code, signal]) => ({ code, signal, stdout, stderr })),
+    kill: (signal) => child.kill(signal),
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+  };
+}
+
+/** Runs the CLI to completion; resolves with stdout, rejects with stderr on a non-zero exit. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const r = await startCli(args, env).done;
+  if (r.code !== 0)
+    throw new Error(`twingate-ingest ${args.join(" ")} exited ${r.code}:\n${r.stderr.slice(-4000)}`);
+  return r.stdout;
 }
 
 export async function produce(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ProduceSummary> {
