@@ -41,6 +41,13 @@ function quoteKey(k: string): string {
   return q;
 }
 
+/** An object's own keys in sorted order; sorted only when they are not already (no copy otherwise). */
+function sortedKeys(obj: object): string[] {
+  const keys = Object.keys(obj);
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return keys.sort();
+  return keys;
+}
+
 /**
  * JSON with object keys sorted recursively (undefined and function members dropped, non-finite numbers
  * as null, as JSON.stringify does). Equal values give equal text whatever their key order or layout.
@@ -65,7 +72,7 @@ export function canonicalJson(value: unknown): string {
         return `${out}]`;
       }
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).sort();
+      const keys = sortedKeys(obj);
       let out = "{";
       let first = true;
       for (const k of keys) {

@@ -33,7 +33,60 @@ export function parseEventTime(input: string): ParsedTime | undefined {
   return result;
 }
 
+/** Two ASCII digits at i as a number, or -1. */
+function d2(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * Fast path for the form Twingate writes, already in UTC: `YYYY-MM-DDTHH:MM:SS[.f{1,9}](+00:00|Z)`.
+ * Same result as the general path for these inputs (the UTC text is the input with `Z` as the zone);
+ * returns null for anything else, which then takes the general path.
+ */
+function parseUtcFast(input: string): ParsedTime | undefined | null {
+  const n = input.length;
+  if (n < 20 || input.charCodeAt(4) !== 45 || input.charCodeAt(7) !== 45 || input.charCodeAt(10) !== 84)
+    return null;
+  if (input.charCodeAt(13) !== 58 || input.charCodeAt(16) !== 58) return null;
+  let zone: number;
+  if (input.charCodeAt(n - 1) === 90)
+    zone = n - 1; // Z
+  else if (n >= 25 && input.endsWith("+00:00")) zone = n - 6;
+  else return null;
+  let fraction = "";
+  if (zone > 19) {
+    if (input.charCodeAt(19) !== 46 || zone - 20 < 1 || zone - 20 > 9) return null;
+    for (let i = 20; i < zone; i++) {
+      const c = input.charCodeAt(i);
+      if (c < 48 || c > 57) return null;
+    }
+    fraction = input.slice(20, zone);
+  } else if (zone !== 19) return null;
+  const y1 = d2(input, 0);
+  const y2 = d2(input, 2);
+  const month = d2(input, 5);
+  const day = d2(input, 8);
+  const hour = d2(input, 11);
+  const minute = d2(input, 14);
+  const second = d2(input, 17);
+  if (y1 < 0 || y2 < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return null;
+  const year = y1 * 100 + y2;
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  // Date.UTC maps years 0..99 to 1900..1999: leave those to the general path.
+  if (year < 100) return null;
+  const whole = Date.UTC(year, month - 1, day, hour, minute, second);
+  const check = new Date(whole);
+  if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
+  const ms = fraction ? Number(fraction.slice(0, 3).padEnd(3, "0")) : 0;
+  const utc = zone === n - 1 ? input : `${input.slice(0, zone)}Z`;
+  return { epochMs: whole + ms, fraction, utc };
+}
+
 function parse(input: string): ParsedTime | undefined {
+  const fast = parseUtcFast(input);
+  if (fast !== null) return fast;
   const m = TIME_RE.exec(input);
   if (!m) return undefined;
   const year = Number(m[1]);
@@ -68,8 +121,19 @@ function parse(input: string): ParsedTime | undefined {
   return { epochMs: wholeSeconds + ms, fraction, utc };
 }
 
+const DAY_MS = 86_400_000;
+// One-entry memo: a file's records are mostly from the same day.
+let lastDayStart = Number.NaN;
+let lastDay = "";
+
 /** `YYYY.MM.DD` of the instant's UTC day. */
 export function utcDay(epochMs: number): string {
+  if (epochMs >= lastDayStart && epochMs < lastDayStart + DAY_MS) return lastDay;
   const d = new Date(epochMs);
-  return `${pad(d.getUTCFullYear(), 4)}.${pad(d.getUTCMonth() + 1)}.${pad(d.getUTCDate())}`;
+  const day = `${pad(d.getUTCFullYear(), 4)}.${pad(d.getUTCMonth() + 1)}.${pad(d.getUTCDate())}`;
+  if (!Number.isNaN(d.getTime())) {
+    lastDayStart = epochMs - (((epochMs % DAY_MS) + DAY_MS) % DAY_MS);
+    lastDay = day;
+  }
+  return day;
 }

@@ -2,8 +2,8 @@ import { parseTwingateKeyTime, toIndexAction, toQuarantineAction } from "../docu
 import { validateRecord } from "../events/index.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
-import type { IndexAction, ObjectRef, Rejection } from "../model.ts";
-import { readRecords } from "../parse/index.ts";
+import type { IndexAction, ObjectRef, RecordSource, Rejection } from "../model.ts";
+import { readRecordBatches } from "../parse/index.ts";
 import type { BulkBatch } from "../sink/bulk-body.ts";
 import { type BatchOutcome, type BulkSink, mergeOutcome } from "../sink/bulk-sink.ts";
 import type { ObjectSource } from "../sources/types.ts";
@@ -108,43 +108,41 @@ export async function ingestObject(
     const tracked = p.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
   };
-  const add = async (action: IndexAction) => {
-    batch.add(action);
-    if (deps.sink.isFull(batch)) await flush();
-  };
   const quarantine = (rejection: Rejection) => toQuarantineAction(rejection, source, docOpts);
 
   try {
-    for await (const item of readRecords(body, {
+    for await (const items of readRecordBatches(body, {
       maxRecordBytes: deps.maxRecordBytes,
       maxFileBytes: deps.maxFileBytes,
     })) {
-      if (failure) throw failure;
-      if (item.kind === "record") {
-        result.records++;
-        const v = validate(item.value);
-        if (v.ok) {
-          const where = { ordinal: item.ordinal, ...(item.line !== undefined ? { line: item.line } : {}) };
-          try {
-            // Built and serialised here so that one record that cannot be (e.g. nested too deep for the
-            // call stack) goes to quarantine instead of failing its whole file on every delivery.
-            batch.add(toIndexAction(v.record, { ...source, ...where }, { ...docOpts, raw: item.raw }));
-          } catch (err) {
-            const why = err instanceof Error ? err.message : String(err);
-            batch.add(
-              quarantine({
+      for (const item of items) {
+        if (failure) throw failure;
+        let action: IndexAction | undefined;
+        if (item.kind === "record") {
+          result.records++;
+          const v = validate(item.value);
+          if (v.ok) {
+            const src: RecordSource = { bucket: ref.bucket, key: ref.key, ordinal: item.ordinal };
+            if (item.line !== undefined) src.line = item.line;
+            try {
+              // Built and serialised (batch.add) here, so that one record that cannot be (e.g. nested too
+              // deep for the call stack) goes to quarantine alone instead of failing its whole file on
+              // every delivery.
+              batch.add(toIndexAction(v.record, src, docOpts));
+              action = undefined;
+            } catch (err) {
+              const why = err instanceof Error ? err.message : String(err);
+              action = quarantine({
                 reason: "schema_invalid",
                 message: `the record cannot be stored as a document: ${why}`,
                 eventType: v.record.event_type,
                 raw: item.raw,
-                ...where,
-              }),
-            );
-          }
-          if (deps.sink.isFull(batch)) await flush();
-        } else {
-          await add(
-            quarantine({
+                ordinal: item.ordinal,
+                ...(item.line !== undefined ? { line: item.line } : {}),
+              });
+            }
+          } else {
+            action = quarantine({
               reason: v.reason,
               message: v.message,
               ...(v.path !== undefined ? { path: v.path } : {}),
@@ -152,20 +150,23 @@ export async function ingestObject(
               raw: item.raw,
               ordinal: item.ordinal,
               ...(item.line !== undefined ? { line: item.line } : {}),
-            }),
+            });
+          }
+        } else if (item.kind === "rejected") {
+          result.records++;
+          action = quarantine(item.rejection);
+        } else {
+          // A file-level problem: what was read before it is kept; the file itself is recorded in quarantine.
+          result.fileError = { reason: item.reason, message: item.message };
+          log.warn(
+            { reason: item.reason, error: item.message },
+            "file-level error; the rest of the file is unreadable",
           );
+          action = quarantine({ reason: item.reason, message: item.message, raw: "", ordinal: item.ordinal });
         }
-      } else if (item.kind === "rejected") {
-        result.records++;
-        await add(quarantine(item.rejection));
-      } else {
-        // A file-level problem: what was read before it is kept; the file itself is recorded in quarantine.
-        result.fileError = { reason: item.reason, message: item.message };
-        log.warn(
-          { reason: item.reason, error: item.message },
-          "file-level error; the rest of the file is unreadable",
-        );
-        await add(quarantine({ reason: item.reason, message: item.message, raw: "", ordinal: item.ordinal }));
+        // Awaits only when a batch is full (one microtask hop per batch, not per record).
+        if (action !== undefined) batch.add(action);
+        if (deps.sink.isFull(batch)) await flush();
       }
     }
     await flush();

@@ -1,0 +1,64 @@
+/**
+ * Before/after for parse optimisations, in ONE process, interleaved rounds, medians:
+ * bare JSON.parse vs the full parse pipeline (reader + validate + normalize + id) of this tree and
+ * of a baseline tree (e.g. `git archive <commit> src | tar -x -C /tmp/base`, with node_modules linked).
+ *
+ *   node --import tsx bench/compare-parse.ts --base /tmp/base [--mb 20] [--rounds 5]
+ */
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { bare, type FullRun, fullRun, median } from "./lib/parse-runs.ts";
+import { generate } from "./lib/records.ts";
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+async function load(root: string): Promise<FullRun> {
+  const u = (p: string) => pathToFileURL(join(root, p)).href;
+  const parse = await import(u("src/parse/index.ts"));
+  const events = await import(u("src/events/index.ts"));
+  const documents = await import(u("src/documents/index.ts"));
+  return fullRun(parse, events, documents);
+}
+
+const mb = Number(arg("mb") ?? 20);
+const rounds = Number(arg("rounds") ?? 5);
+const baseRoot = resolve(arg("base") ?? "/tmp/base");
+const dir = mkdtempSync(join(tmpdir(), "tg-cmp-"));
+try {
+  const file = join(dir, "f.json");
+  await generate(file, mb * 1024 * 1024);
+  const size = statSync(file).size;
+  const runs: Record<string, (path: string) => Promise<{ records: number; seconds: number }>> = {
+    bare: (p) => bare(p),
+    baseline: await load(baseRoot),
+    candidate: await load(resolve(import.meta.dirname, "..")),
+  };
+  for (const run of Object.values(runs)) await run(file); // warm-up
+  const secs: Record<string, number[]> = {};
+  let records = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, run] of Object.entries(runs)) {
+      const res = await run(file);
+      records = res.records;
+      secs[name] = [...(secs[name] ?? []), res.seconds];
+    }
+  }
+  const m = Object.fromEntries(Object.entries(secs).map(([k, v]) => [k, median(v)]));
+  for (const [k, s] of Object.entries(m)) {
+    console.log(
+      `${k.padEnd(10)} ${(size / 1048576 / s!).toFixed(1).padStart(6)} MB/s ${Math.round(records / s!)
+        .toLocaleString("en-US")
+        .padStart(9)} rec/s  ratio vs bare ${(m["bare"]! / s!).toFixed(2)}`,
+    );
+  }
+  console.log(
+    `candidate / baseline speed: ${(m["baseline"]! / m["candidate"]!).toFixed(2)}x (median of ${rounds})`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
