@@ -43,11 +43,11 @@ let produced: ProduceSummary;
 let outside: string[];
 let dir: string;
 
-/** Every 5-minute slot of July 1st's first 6 hours, then one slot every 12 hours to the end of the month. */
+/** Every 5-minute slot of July 1st's first 3 hours, then one slot a day to the end of the month. */
 function monthSlots(): Slot[] {
-  const dense = slotsInRange(JULY, JULY + 6 * 3_600_000);
+  const dense = slotsInRange(JULY, JULY + 3 * 3_600_000);
   const sparse: Slot[] = [];
-  for (let t = JULY + DAY; t < JULY + 31 * DAY; t += 12 * 3_600_000)
+  for (let t = JULY + DAY; t < JULY + 31 * DAY; t += 24 * 3_600_000)
     sparse.push({ startMs: t, endMs: t + 300_000 });
   return [...dense, ...sparse];
 }

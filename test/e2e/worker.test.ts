@@ -212,7 +212,7 @@ describe("worker end to end", { timeout: 600_000 }, () => {
       "--to",
       "2025-07-25T13:05:00Z",
       "--events-per-file",
-      "60000",
+      "30000",
     ]);
     const queueUrl = s.queue_url!;
     const args = ["--visibility-timeout", "10", "--bulk-max-docs", "500", "--bulk-concurrency", "1"];

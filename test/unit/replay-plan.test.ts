@@ -70,6 +70,7 @@ describe("planReplay", () => {
       ordinal: 3,
       line: 4,
       ingested_at: NOW,
+      lag_ms: Date.parse(NOW) - Date.parse((RECORD as { event: { time: string } }).event.time),
     });
   });
 
