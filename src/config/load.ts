@@ -25,6 +25,8 @@ export function loadConfig(argv: Record<string, unknown> = {}, env: NodeJS.Proce
       raw = e === undefined || e === "" ? def.default : e;
     }
     if (raw === undefined) continue;
+    // A flag given twice arrives as an array: lists take them all, other settings the last one.
+    if (Array.isArray(raw) && !def.list) raw = raw.at(-1);
     const parsed = def.schema.safeParse(raw);
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => i.message).join("; ");

@@ -54,6 +54,8 @@ export interface SettingDef {
   default?: unknown;
   secret?: boolean;
   boolean?: boolean;
+  /** Comma-separated list; a repeated flag adds to it (others: the last one wins). */
+  list?: boolean;
 }
 
 export const SETTINGS = {
@@ -74,6 +76,7 @@ export const SETTINGS = {
     describe: "OpenSearch node URL(s), comma separated",
     schema: list.pipe(z.array(url).min(1, "at least one URL")),
     default: "http://127.0.0.1:9200",
+    list: true,
   },
   opensearchUsername: { env: "OPENSEARCH_USERNAME", describe: "Basic auth user", schema: z.string().min(1) },
   opensearchPassword: {
@@ -143,6 +146,7 @@ export const SETTINGS = {
     describe: "Buckets the worker may fetch from, comma separated (empty: any, with a warning)",
     schema: list,
     default: "",
+    list: true,
   },
   keyPrefix: { env: "KEY_PREFIX", describe: "Only keys under this prefix", schema: z.string(), default: "" },
   keyPattern: {

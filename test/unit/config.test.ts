@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { ConfigError, loadConfig, requireSetting } from "../../src/config/index.ts";
+
+const CLI = fileURLToPath(new URL("../../bin/twingate-ingest.js", import.meta.url));
+
+describe("loadConfig", () => {
+  it("applies defaults, then environment, then flags", () => {
+    assert.equal(loadConfig({}, {}).bulkMaxDocs, 2000);
+    assert.equal(loadConfig({}, { BULK_MAX_DOCS: "500" }).bulkMaxDocs, 500);
+    assert.equal(loadConfig({ "bulk-max-docs": "7" }, { BULK_MAX_DOCS: "500" }).bulkMaxDocs, 7);
+    assert.equal(loadConfig({ bulkMaxDocs: "8" }, {}).bulkMaxDocs, 8);
+  });
+
+  it("parses sizes, lists, booleans and path-style defaults", () => {
+    const c = loadConfig(
+      {},
+      {
+        BULK_MAX_BYTES: "2mb",
+        BUCKET_ALLOWLIST: " a, b ,,",
+        OPENSEARCH_URL: "http://h1:9200,https://h2:9200",
+        AUTO_SETUP: "yes",
+        S3_ENDPOINT: "http://127.0.0.1:4566",
+      },
+    );
+    assert.equal(c.bulkMaxBytes, 2 * 1024 * 1024);
+    assert.deepEqual(c.bucketAllowlist, ["a", "b"]);
+    assert.deepEqual(c.opensearchUrl, ["http://h1:9200", "https://h2:9200"]);
+    assert.equal(c.autoSetup, true);
+    assert.equal(c.s3ForcePathStyle, true);
+  });
+
+  it("takes the last of a repeated flag, and all of a repeated list flag", () => {
+    const c = loadConfig({ "visibility-timeout": ["20", "10"], "bucket-allowlist": ["a", "b"] }, {});
+    assert.equal(c.visibilityTimeout, 10);
+    assert.deepEqual(c.bucketAllowlist, ["a", "b"]);
+  });
+
+  it("names every bad setting, by flag and variable", () => {
+    assert.throws(
+      () => loadConfig({}, { SQS_WAIT_SECONDS: "30", OPENSEARCH_URL: "ftp://x", KEY_PATTERN: "([" }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /--sqs-wait-seconds \/ SQS_WAIT_SECONDS/);
+        assert.match(err.message, /--opensearch-url \/ OPENSEARCH_URL: .*http/);
+        assert.match(err.message, /--key-pattern \/ KEY_PATTERN: must be a valid regular expression/);
+        return true;
+      },
+    );
+  });
+
+  it("never repeats a secret's value in an error", () => {
+    const canary = "s3cr3t-canary-\u0000-value";
+    assert.throws(
+      () => loadConfig({}, { OPENSEARCH_PASSWORD: canary, LOG_LEVEL: "loud" }),
+      (err: unknown) => !(err as Error).message.includes("s3cr3t-canary"),
+    );
+  });
+
+  it("says which required setting is missing", () => {
+    assert.throws(() => requireSetting(loadConfig({}, {}), "queueUrl"), /--queue-url \/ SQS_QUEUE_URL/);
+  });
+});
+
+describe("the CLI", () => {
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: "utf8" });
+
+  it("--help lists every command", () => {
+    const r = run(["--help"]);
+    assert.equal(r.status, 0);
+    for (const c of ["worker", "backfill", "setup", "produce", "validate", "replay", "gaps", "doctor"]) {
+      assert.match(r.stdout, new RegExp(`twingate-ingest ${c}\\b`));
+    }
+  });
+
+  it("a bad setting stops start-up with exit 2 and a message naming it", () => {
+    const r = run(["worker"], { SQS_QUEUE_URL: "http://127.0.0.1:9/q", BULK_MAX_DOCS: "lots" });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--bulk-max-docs \/ BULK_MAX_DOCS/);
+  });
+
+  it("a missing required setting is a usage error (exit 2)", () => {
+    const r = run(["worker"], { SQS_QUEUE_URL: "" });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /SQS_QUEUE_URL/);
+  });
+});
