@@ -1,9 +1,41 @@
 import type { IndexAction } from "../model.ts";
 
 /**
+ * An action once serialised: the metadata the sink reads (index, id, kind, type, reason) and its NDJSON
+ * lines, without the document object. The document is rebuilt from the text only if asked for (a record
+ * OpenSearch refused, turned into quarantine: rare). Dropping the object right after serialising lets it
+ * die young instead of being promoted with the batch, which keeps the heap (and the GC's work) small.
+ */
+class SerialisedAction implements IndexAction {
+  readonly index: string;
+  readonly id: string;
+  readonly kind: IndexAction["kind"];
+  readonly eventType?: string;
+  readonly reason?: IndexAction["reason"];
+
+  constructor(
+    action: IndexAction,
+    /** `{"create":...}\n<document>\n` */
+    readonly line: string,
+    private readonly docStart: number,
+  ) {
+    this.index = action.index;
+    this.id = action.id;
+    this.kind = action.kind;
+    if (action.eventType !== undefined) this.eventType = action.eventType;
+    if (action.reason !== undefined) this.reason = action.reason;
+  }
+
+  get document(): Record<string, unknown> {
+    return JSON.parse(this.line.slice(this.docStart, -1)) as Record<string, unknown>;
+  }
+}
+
+/**
  * One bulk batch: actions serialised once, as they arrive, into NDJSON lines; the byte count is
- * known without a second serialisation. `create` (not `index`) makes a second copy of the same
- * deterministic id a 409 conflict, which the sink counts as "already indexed".
+ * known without a second serialisation, and a retried action reuses its lines. `create` (not `index`)
+ * makes a second copy of the same deterministic id a 409 conflict, which the sink counts as "already
+ * indexed".
  */
 export class BulkBatch {
   readonly actions: IndexAction[] = [];
@@ -11,10 +43,15 @@ export class BulkBatch {
   bytes = 0;
 
   add(action: IndexAction): void {
-    const line = `{"create":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n${JSON.stringify(action.document)}\n`;
-    this.actions.push(action);
-    this.lines.push(line);
-    this.bytes += Buffer.byteLength(line);
+    let entry: SerialisedAction;
+    if (action instanceof SerialisedAction) entry = action;
+    else {
+      const head = `{"create":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
+      entry = new SerialisedAction(action, `${head}${JSON.stringify(action.document)}\n`, head.length);
+    }
+    this.actions.push(entry);
+    this.lines.push(entry.line);
+    this.bytes += Buffer.byteLength(entry.line);
   }
 
   get size(): number {

@@ -1,0 +1,55 @@
+/** An SQS worker (the product's SqsWorker + handleMessage) built in-process, optionally on the null sink. */
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { Client } from "@opensearch-project/opensearch";
+import PQueue from "p-queue";
+import { TWINGATE_KEY_PATTERN } from "../../src/config/index.ts";
+import type { IngestResult } from "../../src/ingest/ingest-object.ts";
+import { objectSource } from "../../src/ingest/pipeline.ts";
+import type { ObjectRef } from "../../src/model.ts";
+import type { BulkTransport } from "../../src/sink/bulk-sink.ts";
+import { SqsWorker } from "../../src/worker/sqs-worker.ts";
+import { DEFAULTS, makeIngest, type PipelineSettings, silent } from "./stack.ts";
+
+export function benchWorker(opts: {
+  s3: S3Client;
+  sqs: SQSClient;
+  os: Client;
+  queueUrl: string;
+  prefix: string;
+  settings?: PipelineSettings;
+  transport?: BulkTransport;
+  onObject?: (ref: ObjectRef, r: IngestResult) => void;
+}): SqsWorker {
+  const settings = opts.settings ?? DEFAULTS;
+  const ingest = makeIngest({
+    os: opts.os,
+    source: objectSource("s3", opts.s3),
+    prefix: opts.prefix,
+    settings,
+    ...(opts.transport ? { transport: opts.transport } : {}),
+  });
+  return new SqsWorker(
+    opts.sqs,
+    {
+      queueUrl: opts.queueUrl,
+      waitSeconds: 1,
+      maxMessages: 10,
+      visibilityTimeout: 120,
+      maxInFlightMessages: settings.objectConcurrency,
+      shutdownTimeoutMs: 5000,
+    },
+    {
+      filter: { bucketAllowlist: [], keyPrefix: "", keyPattern: new RegExp(TWINGATE_KEY_PATTERN) },
+      ingest: async (ref, signal) => {
+        void signal;
+        const r = await ingest(ref);
+        opts.onObject?.(ref, r);
+        return r;
+      },
+      objects: new PQueue({ concurrency: settings.objectConcurrency }),
+      logger: silent,
+    },
+    silent,
+  );
+}
