@@ -41,6 +41,9 @@ function quoteKey(k: string): string {
   return q;
 }
 
+/** Characters JSON.stringify escapes in a string (control, quote, backslash), and surrogates. */
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
 /** An object's own keys in sorted order; sorted only when they are not already (no copy otherwise). */
 function sortedKeys(obj: object): string[] {
   const keys = Object.keys(obj);
@@ -55,9 +58,12 @@ function sortedKeys(obj: object): string[] {
 export function canonicalJson(value: unknown): string {
   switch (typeof value) {
     case "string":
-      return JSON.stringify(value);
+      // Most strings need no escaping: quote them directly (any surrogate, even a valid pair, takes
+      // JSON.stringify, which escapes lone ones).
+      return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
     case "number":
-      return Number.isFinite(value) ? JSON.stringify(value) : "null";
+      // For finite numbers JSON.stringify is Number::toString, as String is.
+      return Number.isFinite(value) ? String(value) : "null";
     case "boolean":
       return value ? "true" : "false";
     case "object": {
@@ -128,14 +134,19 @@ export function quarantineIndexName(prefix: string, key: string, ingestedAt: str
 
 type Json = Record<string, unknown>;
 
-/** Drop undefined members; returns undefined for an object left empty (no `{}` shells). */
+/**
+ * The defined members, in order; undefined for none (no `{}` shells). Copies rather than `delete`s:
+ * a deleted property turns an object into a slow dictionary, which JSON.stringify then walks slowly.
+ */
 function compact(obj: Json): Json | undefined {
-  let any = false;
-  for (const k of Object.keys(obj)) {
-    if (obj[k] === undefined) delete obj[k];
-    else any = true;
+  let out: Json | undefined;
+  for (const k in obj) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    out ??= {};
+    out[k] = v;
   }
-  return any ? obj : undefined;
+  return out;
 }
 
 /** A value usable as a document field (null and "" count as absent). */
