@@ -22,9 +22,10 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { toIndexAction } from "../src/documents/index.ts";
-import { validateRecord } from "../src/events/index.ts";
-import { readRecords } from "../src/parse/index.ts";
+import * as documents from "../src/documents/index.ts";
+import * as events from "../src/events/index.ts";
+import * as parse from "../src/parse/index.ts";
+import { fullRun } from "./lib/parse-runs.ts";
 import { generate } from "./lib/records.ts";
 
 const MB = 1024 * 1024;
@@ -74,32 +75,9 @@ async function bare(path: string): Promise<Result> {
 
 /** Full: readRecords + validateRecord + toIndexAction. */
 async function full(path: string, name: string, plainBytes: number): Promise<Result & { rejected: number }> {
-  const t0 = process.hrtime.bigint();
-  let records = 0;
-  let rejected = 0;
-  let sink = 0;
-  const ingestedAt = new Date().toISOString();
-  for await (const item of readRecords(createReadStream(path, { highWaterMark: 64 * 1024 }))) {
-    if (item.kind !== "record") {
-      rejected++;
-      continue;
-    }
-    const v = validateRecord(item.value);
-    if (!v.ok) {
-      rejected++;
-      continue;
-    }
-    const a = toIndexAction(
-      v.record,
-      { bucket: "bench", key: path, ordinal: item.ordinal, line: item.line },
-      { indexPrefix: "twingate", ingestedAt },
-    );
-    sink += a.id.length;
-    records++;
-  }
-  if (sink === 0 && records > 0) throw new Error("unreachable");
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { name, bytes: plainBytes, records, seconds, rejected };
+  // The same loop as ingestObject: reader batches (one await per chunk), validate, document + id.
+  const r = await fullRun(parse, events, documents)(path);
+  return { name, bytes: plainBytes, records: r.records, seconds: r.seconds, rejected: r.rejected };
 }
 
 function fmt(r: Result): { mbps: string; rps: string } {
@@ -181,7 +159,7 @@ async function main(): Promise<void> {
     const cpu = cpus()[0]?.model ?? "unknown CPU";
     const section = `## Parse
 
-Reader + validate + normalize (\`readRecords\` → \`validateRecord\` → \`toIndexAction\`) against bare
+Reader + validate + normalize (\`readRecordBatches\` → \`validateRecord\` → \`toIndexAction\`) against bare
 \`JSON.parse\` of the same NDJSON lines (streamed, split on newlines), on a generated file of Twingate-like
 records (70% network_access, 20% dns_filtering, 5% audit_log, 5% data_loss_prevention). Best of two runs
 after a warm-up. Run: \`npm run bench:parse\` (\`--mb N\` for the file size, \`--rss-mb 1024\` for a 1 GB RSS run).

@@ -44,7 +44,7 @@ interface EventsMod {
   validateRecord: (v: unknown) => { ok: boolean; record?: unknown };
 }
 interface DocumentsMod {
-  toIndexAction: (r: never, s: unknown, o: unknown) => { id: string };
+  toIndexAction: (r: never, s: never, o: never) => { id: string };
 }
 export type FullRun = (path: string) => Promise<{ records: number; seconds: number; rejected: number }>;
 
@@ -68,7 +68,7 @@ export function fullRun(parse: ParseMod, events: EventsMod, documents: Documents
       }
       const src: Record<string, unknown> = { bucket: "bench", key: path, ordinal: item.ordinal };
       if (item.line !== undefined) src["line"] = item.line;
-      sink += documents.toIndexAction(v.record as never, src, opts).id.length;
+      sink += documents.toIndexAction(v.record as never, src as never, opts as never).id.length;
       records++;
     };
     const input = createReadStream(path, { highWaterMark: 64 * 1024 });
