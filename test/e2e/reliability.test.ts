@@ -67,7 +67,7 @@ async function expectExact(
   try {
     await waitFor(
       "every record indexed or quarantined and the queue drained",
-      async () => ({ docs: await countDocs(os, `${prefix}-*`), q: await queueDepth(aws.sqs, queueUrl) }),
+      async () => ({ docs: await probeDocs(`${prefix}-*`), q: await queueDepth(aws.sqs, queueUrl) }),
       (s) => s.docs >= total + wantQ && s.q.visible === 0 && s.q.inFlight === 0,
       timeoutMs,
     );
@@ -90,6 +90,9 @@ function notable(logs: string): string {
     .join("\n")
     .slice(-8_000);
 }
+
+/** For polling: a search failing while indices are being created (shards not started yet) is "not yet". */
+const probeDocs = (pattern: string) => countDocs(os, pattern).catch(() => -1);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -150,7 +153,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
       );
       await sleep(randomInt(100, 1500));
       await live.shift()!.kill();
-      progress.push(await countDocs(os, `${prefix}-*`));
+      progress.push(await probeDocs(`${prefix}-*`));
     }
     await live.shift()!.kill();
     t.diagnostic(`documents after each kill: ${progress.join(", ")}`);
@@ -216,7 +219,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
       // "Killed and restarted": every connection reset for 5 s mid-ingestion.
       await waitFor(
         "some documents",
-        () => countDocs(os, `${prefix}-*`),
+        () => probeDocs(`${prefix}-*`),
         (n) => n > 0,
         60_000,
         200,
@@ -383,7 +386,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
     try {
       await waitFor(
         "some documents",
-        () => countDocs(os, `${prefix}-*`),
+        () => probeDocs(`${prefix}-*`),
         (n) => n > 1000,
         60_000,
         200,
@@ -455,7 +458,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
       const want = s.records + corpusDocs;
       await waitFor(
         "every produced and corpus record indexed or quarantined, the queue drained",
-        async () => ({ docs: await countDocs(os, `${prefix}-*`), q: await queueDepth(aws.sqs, queueUrl) }),
+        async () => ({ docs: await probeDocs(`${prefix}-*`), q: await queueDepth(aws.sqs, queueUrl) }),
         (x) => x.docs >= want && x.q.visible + x.q.inFlight === 0,
         120_000,
       ).catch((err: Error) => {

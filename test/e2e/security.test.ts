@@ -258,7 +258,10 @@ describe("security", { timeout: 600_000 }, () => {
     try {
       await waitFor(
         "every record indexed through TLS, the queue drained",
-        async () => ({ docs: await countDocs(os, `${prefix}-*`), q: await queueDepth(aws.sqs, queueUrl) }),
+        async () => ({
+          docs: await countDocs(os, `${prefix}-*`).catch(() => -1),
+          q: await queueDepth(aws.sqs, queueUrl),
+        }),
         (x) => x.docs >= s.valid && x.q.visible + x.q.inFlight === 0,
         90_000,
       );
@@ -315,7 +318,7 @@ describe("security", { timeout: 600_000 }, () => {
   });
 
   const FAILED = /bulk request failed|object failed/;
-  it("fails closed with a clear message: wrong CA, wrong host name, rejected credentials; no secret printed", async () => {
+  it("fails closed with a clear message: wrong CA, wrong host name, rejected credentials; no secret printed", async (t) => {
     const base = {
       OPENSEARCH_USERNAME: USER,
       OPENSEARCH_PASSWORD: CANARY.password,
@@ -378,6 +381,7 @@ describe("security", { timeout: 600_000 }, () => {
         .split("\n")
         .filter((l) => FAILED.test(l));
       assert.match(failures[0]!, c.says, `${c.name}: the log says why: ${failures[0]}`);
+      t.diagnostic(`${c.name}: ${JSON.parse(failures[0]!).err}`);
       assert.deepEqual(leaks(worker.logs()), [], `${c.name}: no secret in the logs`);
       assert.doesNotMatch(
         worker.logs(),
@@ -404,7 +408,7 @@ describe("security", { timeout: 600_000 }, () => {
     try {
       await waitFor(
         "indexed",
-        () => countDocs(os, `${prefix}-*`),
+        () => countDocs(os, `${prefix}-*`).catch(() => -1),
         (n) => n >= s.valid,
         60_000,
       );
