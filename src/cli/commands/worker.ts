@@ -48,6 +48,24 @@ export const workerCommand: CommandModule = {
     const config = loadConfig(argv);
     const queueUrl = requireSetting(config, "queueUrl");
     const logger = createLogger(config.logLevel);
+    // Signals are handled from the start: a SIGTERM during start-up (template check, port bind)
+    // still ends with a clean exit 0, and the worker then never starts receiving.
+    let worker: SqsWorker | undefined;
+    let stopRequested = false;
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal: sig }, "second signal: exiting now");
+        worker?.abortNow();
+        process.exit(130);
+      }
+      logger.info({ signal: sig }, "signal received; shutting down");
+      stopRequested = true;
+      void worker?.stop();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
     const metrics = new Metrics({ defaultMetrics: true });
     const opensearch = createOpenSearchClient(config, logger);
     const sqs = createSqsClient(config);
@@ -60,7 +78,7 @@ export const workerCommand: CommandModule = {
     await ensureTemplates(opensearch, config, logger);
 
     const pipeline = buildPipeline({ config, opensearch, source: objectSource("s3", s3), logger, metrics });
-    const worker = new SqsWorker(
+    worker = new SqsWorker(
       sqs,
       {
         queueUrl,
@@ -107,24 +125,13 @@ export const workerCommand: CommandModule = {
           })
         : undefined;
 
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal: sig }, "second signal: exiting now");
-        worker.abortNow();
-        process.exit(130);
-      }
-      logger.info({ signal: sig }, "signal received; shutting down");
-      void worker.stop();
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-    logger.info(
-      { queueUrl, objectConcurrency: config.objectConcurrency, bulkConcurrency: config.bulkConcurrency },
-      "worker started",
-    );
-    await worker.start();
+    if (!stopRequested) {
+      logger.info(
+        { queueUrl, objectConcurrency: config.objectConcurrency, bulkConcurrency: config.bulkConcurrency },
+        "worker started",
+      );
+      await worker.start();
+    }
     await worker.stop();
     server?.close();
     sqs.destroy();
