@@ -148,7 +148,9 @@ async function main() {
     "tsx",
     "--test",
     "--test-reporter=spec",
-    ...(e2e ? ["--test-concurrency=1"] : []),
+    // Two files at a time: end-to-end tests mostly wait (on SQS, OpenSearch refreshes, child workers),
+    // and each isolates itself by unique bucket, queue and index names. TEST_CONCURRENCY overrides.
+    `--test-concurrency=${process.env["TEST_CONCURRENCY"] ?? 2}`,
     ...opts.nodeArgs,
     ...files,
   ];
