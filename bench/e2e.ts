@@ -530,14 +530,10 @@ async function memory(): Promise<string> {
     await setupPrefix(os, prefix);
     const realEnv = { BENCH_BUCKET: bucket, BENCH_PREFIX: prefix, BENCH_KEYS: key };
     const r3 = await runChild(["--child-mem-real"], realEnv);
-    let r3b = r3;
-    if (!quick) {
-      await dropPrefix(os, prefix);
-      await setupPrefix(os, prefix);
-      r3b = await runChild(["--child-mem-real"], realEnv, [HEAP_FLAG]);
-    }
+    // No run with the heap cap here: with the real sink (AWS SDK, HTTP client, batches in flight) a 128 MB
+    // old space ran out of memory on 2026-11-25, so the cap is NOT a setting to deploy.
     rows.push(
-      `| 1 file of ${(statSync(real).size / MB).toFixed(0)} MB, S3 → real OpenSearch | ${fmt(r3.records)} | ${r3.maxRssMb.toFixed(0)} MB | ${r3b.maxRssMb.toFixed(0)} MB |`,
+      `| 1 file of ${(statSync(real).size / MB).toFixed(0)} MB, S3 → real OpenSearch | ${fmt(r3.records)} | ${r3.maxRssMb.toFixed(0)} MB | not run: out of memory (see text) |`,
     );
     await dropPrefix(os, prefix);
     aws.destroy();
@@ -559,7 +555,8 @@ ${rows.join("\n")}
 Goal: < 200 MB. The pipeline holds little live data (the reader keeps at most one record plus a few chunks;
 the sink at most ${DEFAULTS.bulkConcurrency} batches of serialised lines in flight, ~${Math.round((DEFAULTS.bulkMaxDocs * 1.3) / 1024)} MB each; \`arrayBuffers\` stays ~5 MB),
 but with Node's defaults V8 lets garbage accumulate (young generation up to 3 × 16 MB semi-spaces, old space grown
-lazily) when the allocation rate is high. Peak RSS does not grow with the file size.
+lazily) when the allocation rate is high. Peak RSS does not grow with the file size. The heap cap helps the
+pipeline alone but is **not** safe to deploy: with the real sink a 128 MB old space ran out of memory.
 `;
 }
 

@@ -73,26 +73,21 @@ const steps: [string, string, string[], string[]][] = [
 
 const loadBefore = loadavg()[0]!;
 const sections: string[] = [];
-for (const [name, script, full, small] of steps) {
-  if (only && !only.includes(name)) continue;
-  const out = await run(script, smoke ? small : full);
-  if (name !== "parse") sections.push(out.trim());
-  else if (smoke) process.stdout.write(`${out.trim()}\n\n`);
-}
-const loadAfter = loadavg()[0]!;
-const header = `<!-- e2e:start (written by \`npm run bench\`: bench/run.ts and bench/e2e.ts) -->
+
+/** Writes what is done so far (each step's section as soon as it is there: a later failure keeps them). */
+function write(): void {
+  const header = `<!-- e2e:start (written by \`npm run bench\`: bench/run.ts and bench/e2e.ts) -->
 ## End to end: setup of these runs
 
 - Date: ${new Date().toISOString().slice(0, 10)}
 - Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, shared with OpenSearch,
-  moto and other jobs (1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end).
-- Node ${process.version}; OpenSearch ${process.env["BENCH_OPENSEARCH_VERSION"] ?? "2.19 (minimal distribution, 1 node, local)"}; moto for S3/SQS.
+  moto and other jobs (1-minute load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the last write).
+- Node ${process.version}; OpenSearch 2.19 (minimal distribution, 1 node, local); moto for S3/SQS.
 - Data: generated Twingate-like NDJSON (bench/lib/records.ts: 70% network_access, 20% dns_filtering, 5% audit_log,
   5% data_loss_prevention), ~560 bytes a record.
 `;
-const text = [header, ...sections].join("\n\n");
-if (smoke || process.argv.includes("--no-write")) process.stdout.write(`${text}\n`);
-else {
+  const text = [header, ...sections].join("\n\n");
+  if (smoke || process.argv.includes("--no-write")) return;
   const doc = readFileSync(DOC, "utf8");
   const start = doc.indexOf("<!-- e2e:start");
   const end = doc.indexOf("<!-- e2e:end -->");
@@ -103,4 +98,14 @@ else {
       : `${doc.slice(0, start)}${block}${doc.slice(end + "<!-- e2e:end -->".length)}`;
   writeFileSync(DOC, next);
   process.stderr.write(`wrote ${DOC}\n`);
+}
+
+for (const [name, script, full, small] of steps) {
+  if (only && !only.includes(name)) continue;
+  const out = await run(script, smoke ? small : full);
+  if (smoke) process.stdout.write(`${out.trim()}\n\n`);
+  else if (name !== "parse") {
+    sections.push(out.trim());
+    write();
+  }
 }
