@@ -25,7 +25,7 @@ import { createGzip } from "node:zlib";
 import * as documents from "../src/documents/index.ts";
 import * as events from "../src/events/index.ts";
 import * as parse from "../src/parse/index.ts";
-import { fullRun } from "./lib/parse-runs.ts";
+import { bare as bareJsonParse, fullRun } from "./lib/parse-runs.ts";
 import { generate } from "./lib/records.ts";
 
 const MB = 1024 * 1024;
@@ -46,30 +46,9 @@ interface Result {
   seconds: number;
 }
 
-/** Bare: stream the file, split lines, JSON.parse each. */
+/** Bare: stream the file, split lines, JSON.parse each (the same baseline as the other parse benchmarks). */
 async function bare(path: string): Promise<Result> {
-  const t0 = process.hrtime.bigint();
-  let records = 0;
-  let rest: Buffer | undefined;
-  for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
-    const buf = rest ? Buffer.concat([rest, chunk]) : chunk;
-    let pos = 0;
-    for (;;) {
-      const nl = buf.indexOf(10, pos);
-      if (nl === -1) break;
-      if (nl > pos) {
-        JSON.parse(buf.toString("utf8", pos, nl));
-        records++;
-      }
-      pos = nl + 1;
-    }
-    rest = pos < buf.length ? buf.subarray(pos) : undefined;
-  }
-  if (rest?.length) {
-    JSON.parse(rest.toString("utf8"));
-    records++;
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const { records, seconds } = await bareJsonParse(path);
   return { name: "bare JSON.parse", bytes: statSync(path).size, records, seconds };
 }
 
