@@ -223,6 +223,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
       args: FAST,
       env: { OPENSEARCH_URL: proxy.url, OPENSEARCH_TIMEOUT_MS: "5000" },
     });
+    let exitCode: number | null = null;
     try {
       // "Killed and restarted": every connection reset for 3 s mid-ingestion.
       await waitFor(
@@ -237,9 +238,11 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
       down = false;
       await expectExact(t, prefix, [s], queueUrl, [worker]);
     } finally {
-      assert.equal(await worker.stop(), 0);
+      // Stop first, assert after: a failed expectation above must not be masked by the exit code.
+      exitCode = await worker.stop();
       await proxy.close();
     }
+    assert.equal(exitCode, 0, `worker exit code; its notable logs:\n${notable(worker.logs())}`);
     t.diagnostic(`injected: ${JSON.stringify(proxy.injected)}`);
     for (const k of ["status", "rewrite", "reset", "lostResponse", "delay", "slow"]) {
       assert.ok((proxy.injected[k] ?? 0) > 0, `fault ${k} was injected`);
