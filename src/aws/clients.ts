@@ -17,10 +17,6 @@ const common = (config: AwsSettings) => ({
   ...(config.awsRegion ? { region: config.awsRegion } : {}),
   // The SDK retries throttling and 5xx with its own backoff; we add a few attempts for long-running workers.
   maxAttempts: 5,
-  // Without these, a request whose answer never comes (a dropped connection, an emulator that hangs)
-  // waits forever and can wedge a heartbeat or shutdown. requestTimeout is the socket's idle time, so it
-  // must exceed SQS's 20 s long poll; a streaming GetObject body only trips it when no byte arrives for 60 s.
-  requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
 });
 
 export function createS3Client(config: AwsSettings): S3Client {

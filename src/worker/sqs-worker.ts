@@ -195,8 +195,6 @@ export class SqsWorker {
             ReceiptHandle: receipt,
             VisibilityTimeout: this.options.visibilityTimeout,
           }),
-          // Never let one lost answer hold the heartbeat (and so the message's settlement) forever.
-          { abortSignal: AbortSignal.timeout(everyMs) },
         )
         .catch((err: unknown) => log.warn({ err: errText(err) }, "heartbeat failed"))
         .finally(() => {
