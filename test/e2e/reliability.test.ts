@@ -130,7 +130,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
       "--to",
       "2025-07-25T10:20:00Z",
       "--events-per-file",
-      "1000",
+      "3000",
       "--invalid-rate",
       "0.02",
       "--corrupt-rate",
