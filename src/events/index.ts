@@ -40,7 +40,8 @@ const port = z
   .max(65535, { error: "must be a port (0..65535)" });
 
 /** `1` in the sync examples, `"1"` on the audit schema page; any positive integer or numeric string. */
-export const VersionSchema = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0,8}$/)], {
+const VERSION_STRING = /^[1-9]\d{0,8}$/;
+export const VersionSchema = z.union([z.number().int().positive(), z.string().regex(VERSION_STRING)], {
   error: "must be a positive integer or a numeric string",
 });
 
@@ -228,11 +229,259 @@ function describe(value: unknown): string {
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
+// ---- fast path --------------------------------------------------------------------------------
+//
+// Hand-written checks that say "certainly valid under the zod schema" for the common case, so that most
+// records skip zod (whose compiled checks still allocate a result object per sub-object). They only ever
+// ACCEPT: anything they do not accept goes to zod, which stays the single source of verdicts for failures
+// and of every error message. Each check mirrors its schema above rule by rule (keep them in step; the
+// differential property test test/unit/events-fastpath.test.ts asserts fastAccept(x) => zod accepts x).
+// zod semantics mirrored: objects are `typeof "object"`, not null, not arrays, read by `obj[key]` and
+// extra keys ignored; z.number() is finite; .int() is a safe integer; nullish = undefined or null.
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isNullish(v: unknown): v is null | undefined {
+  return v === undefined || v === null;
+}
+
+/** optStr */
+function isOptStr(v: unknown): boolean {
+  return v === undefined || v === null || typeof v === "string";
+}
+
+/** openEnum */
+function isOpenEnum(v: unknown): boolean {
+  return typeof v === "string" && v.length >= 1;
+}
+
+/** count */
+function isCount(v: unknown): boolean {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** port */
+function isPort(v: unknown): boolean {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && v <= 65535;
+}
+
+/** zod's own IPv4 pattern (z.ipv4() is this regex); IPv6 is left to zod's z.ipv6() itself. */
+const IPV4 = z.regexes.ipv4;
+const IPV6 = z.ipv6();
+
+/** IpSchema */
+function isIp(v: unknown): boolean {
+  if (typeof v !== "string") return false;
+  IPV4.lastIndex = 0;
+  return IPV4.test(v) || IPV6.safeParse(v).success;
+}
+
+/** OptionalIp */
+function isOptionalIp(v: unknown): boolean {
+  return v === undefined || v === null || v === "" || isIp(v);
+}
+
+/** base: version (VersionSchema) and time (EventTimeSchema). */
+function isBase(e: Obj): boolean {
+  const version = e["version"];
+  if (typeof version === "number") {
+    if (!(Number.isSafeInteger(version) && version > 0)) return false;
+  } else if (typeof version !== "string" || !VERSION_STRING.test(version)) return false;
+  const time = e["time"];
+  return typeof time === "string" && parseEventTime(time) !== undefined;
+}
+
+/** IdName */
+function isIdName(v: unknown): boolean {
+  return isObj(v) && isOptStr(v["id"]) && isOptStr(v["name"]);
+}
+
+/** IdName.nullish() */
+function isOptIdName(v: unknown): boolean {
+  return isNullish(v) || isIdName(v);
+}
+
+/** UserSchema.nullish() */
+function isOptUser(v: unknown): boolean {
+  return isNullish(v) || (isObj(v) && isOptStr(v["id"]) && isOptStr(v["email"]));
+}
+
+/** DeviceSchema.nullish() */
+function isOptDevice(v: unknown): boolean {
+  if (isNullish(v)) return true;
+  if (!isObj(v) || !isOptStr(v["id"]) || !isOptStr(v["name"])) return false;
+  const m = v["model"];
+  return (
+    isNullish(m) ||
+    (isObj(m) && isOptStr(m["hostname"]) && isOptStr(m["local_name"]) && isOptStr(m["serial_number"]))
+  );
+}
+
+/** LocationSchema.nullish() */
+function isOptLocation(v: unknown): boolean {
+  if (isNullish(v)) return true;
+  if (!isObj(v)) return false;
+  const lat = v["lat"];
+  const lon = v["lon"];
+  return (
+    typeof lat === "number" && lat >= -90 && lat <= 90 && typeof lon === "number" && lon >= -180 && lon <= 180
+  ); // the ranges exclude NaN and the infinities, as z.number() does
+}
+
+/** NetworkAccessEventSchema */
+function isNetworkAccessEvent(e: Obj): boolean {
+  if (!isBase(e) || !isOpenEnum(e["status"])) return false;
+  const c = e["connection"];
+  if (
+    !isObj(c) ||
+    !isIp(c["client_ip"]) ||
+    !(isNullish(c["protocol"]) || isOpenEnum(c["protocol"])) ||
+    !(isNullish(c["bytes_received"]) || isCount(c["bytes_received"])) ||
+    !(isNullish(c["bytes_transferred"]) || isCount(c["bytes_transferred"])) ||
+    !isOptStr(c["error_message"])
+  )
+    return false;
+  if (!isOptIdName(e["connector"]) || !isOptIdName(e["remote_network"])) return false;
+  const r = e["resource"];
+  if (
+    !isNullish(r) &&
+    !(
+      isObj(r) &&
+      isOptStr(r["address"]) &&
+      isOptStr(r["applied_rule"]) &&
+      isOptStr(r["id"]) &&
+      isOptionalIp(r["ip"]) &&
+      (isNullish(r["port"]) || isPort(r["port"]))
+    )
+  )
+    return false;
+  const relays = e["relays"];
+  if (!isNullish(relays)) {
+    if (!Array.isArray(relays)) return false;
+    for (let i = 0; i < relays.length; i++) {
+      const x: unknown = relays[i];
+      if (
+        !isObj(x) ||
+        !isOptionalIp(x["ip"]) ||
+        !isOptStr(x["name"]) ||
+        !(isNullish(x["port"]) || isPort(x["port"]))
+      )
+        return false;
+    }
+  }
+  if (!isOptDevice(e["device"]) || !isOptUser(e["user"])) return false;
+  const sa = e["service_account"];
+  if (
+    !isNullish(sa) &&
+    !(
+      isObj(sa) &&
+      isOptStr(sa["id"]) &&
+      isOptStr(sa["name"]) &&
+      isOptStr(sa["key"]) &&
+      isOptStr(sa["key_id"])
+    )
+  )
+    return false;
+  return isOptLocation(e["location"]);
+}
+
+/** DnsFilteringEventSchema */
+function isDnsFilteringEvent(e: Obj): boolean {
+  if (!isBase(e)) return false;
+  const domain = e["domain"];
+  if (typeof domain !== "string" || domain.length < 1) return false;
+  if (!isOptStr(e["root"]) || !isOpenEnum(e["status"]) || !isOptDevice(e["device"])) return false;
+  const c = e["connection"];
+  if (
+    !isNullish(c) &&
+    !(isObj(c) && (isNullish(c["client_ip"]) || isIp(c["client_ip"])) && isOptStr(c["protocol"]))
+  )
+    return false;
+  const reasons = e["reasons"];
+  if (!isNullish(reasons)) {
+    if (!Array.isArray(reasons)) return false;
+    for (let i = 0; i < reasons.length; i++) {
+      const x: unknown = reasons[i];
+      if (typeof x !== "string" && !(isObj(x) && isOptStr(x["id"]) && isOptStr(x["name"]))) return false;
+    }
+  }
+  return true;
+}
+
+/** AuditLogEventSchema */
+function isAuditLogEvent(e: Obj): boolean {
+  if (!isBase(e) || !isOpenEnum(e["action"])) return false;
+  const a = e["actor"];
+  if (!isObj(a) || !isOpenEnum(a["type"]) || !isOptStr(a["id"])) return false;
+  const info = a["info"];
+  if (!isNullish(info) && !(isObj(info) && isOptStr(info["email"]) && isOptStr(info["name"]))) return false;
+  const targets = e["targets"];
+  if (!isNullish(targets)) {
+    if (!Array.isArray(targets)) return false;
+    for (let i = 0; i < targets.length; i++) {
+      const x: unknown = targets[i];
+      if (!isObj(x) || !isOpenEnum(x["type"]) || !isOptStr(x["id"]) || !isOptStr(x["name"])) return false;
+    }
+  }
+  return true;
+}
+
+/** DataLossPreventionEventSchema */
+function isDataLossPreventionEvent(e: Obj): boolean {
+  if (!isBase(e) || !isOpenEnum(e["action"])) return false;
+  if (!(isNullish(e["status"]) || isOpenEnum(e["status"]))) return false;
+  const policies = e["data_loss_prevention_policies"];
+  if (!isNullish(policies)) {
+    if (!Array.isArray(policies)) return false;
+    for (let i = 0; i < policies.length; i++) if (!isIdName(policies[i])) return false;
+  }
+  if (!isOptDevice(e["device"]) || !isOptUser(e["user"])) return false;
+  const r = e["resource"];
+  return (
+    isNullish(r) || (isObj(r) && isOptStr(r["address"]) && isOptStr(r["applied_rule"]) && isOptStr(r["id"]))
+  );
+}
+
+const FAST_EVENT_CHECKS: { readonly [K in EventType]: (event: Obj) => boolean } = {
+  network_access: isNetworkAccessEvent,
+  dns_filtering: isDnsFilteringEvent,
+  audit_log: isAuditLogEvent,
+  data_loss_prevention: isDataLossPreventionEvent,
+};
+
+/**
+ * True only when `value` is certainly a valid record under RECORD_SCHEMAS (its event_type's schema);
+ * false means "ask zod" (it may still be valid). Never throws.
+ */
+export function fastAccept(value: unknown): boolean {
+  if (!isObj(value)) return false;
+  const eventType = value["event_type"];
+  if (!isKnownEventType(eventType)) return false;
+  const event = value["event"];
+  return isObj(event) && FAST_EVENT_CHECKS[eventType](event);
+}
+
 /**
  * Validate one parsed record. Never throws. On failure the message names the path and the problem
  * of the first issue (and how many more there are).
  */
 export function validateRecord(value: unknown): ValidationResult {
+  return validate(value, true);
+}
+
+/**
+ * validateRecord without the fast path: zod decides every record. Same results as validateRecord (the
+ * differential test checks it); kept as the reference the fast path is tested against.
+ */
+export function validateRecordWithZod(value: unknown): ValidationResult {
+  return validate(value, false);
+}
+
+function validate(value: unknown, fast: boolean): ValidationResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return {
       ok: false,
@@ -260,6 +509,11 @@ export function validateRecord(value: unknown): ValidationResult {
       path: "event_type",
       message: `unknown event_type ${JSON.stringify(eventType.slice(0, 100))}`,
     };
+  }
+  const event = (value as { event?: unknown }).event;
+  // Most records: the hand-written check accepts them and zod is not run (see "fast path" above).
+  if (fast && isObj(event) && FAST_EVENT_CHECKS[eventType](event)) {
+    return { ok: true, record: value as TwingateRecord };
   }
   const parsed = RECORD_SCHEMAS[eventType].safeParse(value);
   if (parsed.success) return { ok: true, record: value as TwingateRecord };
