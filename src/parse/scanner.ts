@@ -389,15 +389,56 @@ export class RecordScanner {
   private feedLines(buf: Buffer): void {
     let pos = 0;
     const n = buf.length;
-    while (pos < n) {
-      const nl = buf.indexOf(LF, pos);
+    // A line begun in an earlier chunk ends in this one: the general path.
+    if (this.partBytes > 0 || this.oversize) {
+      const nl = buf.indexOf(LF);
       if (nl === -1) {
-        this.keep(buf.subarray(pos));
+        this.keep(buf);
         return;
       }
-      this.finishLine(buf.subarray(pos, nl));
+      this.finishLine(buf.subarray(0, nl));
       pos = nl + 1;
     }
+    const last = buf.lastIndexOf(LF);
+    if (last >= pos) {
+      // The lines complete in this chunk are read in place (no Buffer views, no part list) when their
+      // bytes are valid UTF-8: checked once for all of them, which is exact because they are split at
+      // ASCII bytes (a valid UTF-8 text cut at "\n" or "\r" gives valid UTF-8 pieces, and a piece
+      // that is not valid makes the whole invalid). Otherwise, or for a line over maxRecordBytes, each
+      // line takes the general path, which rejects it as before.
+      const utf8 = isUtf8(pos === 0 && last === n - 1 ? buf : buf.subarray(pos, last));
+      const max = this.maxRecordBytes;
+      while (pos <= last) {
+        const nl = buf.indexOf(LF, pos);
+        if (utf8 && nl - pos <= max) this.fastLine(buf, pos, nl);
+        else this.finishLine(buf.subarray(pos, nl));
+        pos = nl + 1;
+      }
+    }
+    if (pos < n) this.keep(buf.subarray(pos));
+  }
+
+  /**
+   * A whole line buf[start, end) of valid UTF-8 and at most maxRecordBytes: what finishLine + emit do
+   * for it, without copying it out of the chunk first.
+   */
+  private fastLine(buf: Buffer, start: number, end: number): void {
+    const line = this.lineNo++;
+    // Blank (whitespace-only) lines are skipped; a trailing CR is whitespace to JSON.parse.
+    let i = start;
+    while (i < end && isWs(buf[i]!)) i++;
+    if (i === end) return;
+    if (buf[end - 1] === CR) end--;
+    const ordinal = this.ordinal++;
+    const raw = buf.toString("utf8", start, end);
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      this.reject("invalid_json", `not valid JSON: ${(err as Error).message}`, raw, ordinal, line);
+      return;
+    }
+    this.out.push({ kind: "record", value, raw, ordinal, line });
   }
 
   private finishLine(tail: Buffer): void {

@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { type ReaderItem, readRecords } from "../../src/parse/index.ts";
+import { type ReaderItem, RecordScanner, readRecords } from "../../src/parse/index.ts";
 
 /** JSON values as JSON.parse returns them (no -0, no undefined). */
 const jsonValue = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
@@ -114,6 +114,59 @@ describe("readRecords (property)", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+  it("NDJSON with bad lines reads the same in one chunk as byte by byte (in-chunk lines vs lines across chunks)", () => {
+    // Whole lines inside a chunk take a path of their own (read in place, UTF-8 checked once per chunk);
+    // byte-by-byte input sends every line through the general path. Both must give the same items.
+    const piece = fc.oneof(
+      fc.constantFrom(
+        '{"a":1}',
+        '{"b": "é"}',
+        "  ",
+        "\r",
+        "\t",
+        "{",
+        "}",
+        "[1]",
+        '"x"',
+        '{"a":"\\n"}',
+        "null",
+        "\uFFFD",
+      ),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+      fc.string({ unit: "binary", maxLength: 6 }),
+    );
+    const line = fc.oneof(
+      fc.array(piece, { maxLength: 4 }).map((ps) => Buffer.from(ps.join(""))),
+      fc.uint8Array({ maxLength: 4 }).map((u) => Buffer.from(u)), // invalid UTF-8 too
+    );
+    const file = fc
+      .tuple(fc.array(line, { maxLength: 10 }), fc.constantFrom("\n", "\r\n", "\n\n"), fc.boolean())
+      .map(([lines, sep, last]) =>
+        Buffer.concat([
+          Buffer.from('{"f":1}\n'), // makes the layout NDJSON (shorter than any maxRecordBytes below)
+          ...lines.flatMap((l, k) => (k < lines.length - 1 || last ? [l, Buffer.from(sep)] : [l])),
+        ]),
+      );
+    const scan = (chunks: Buffer[], maxRecordBytes: number) => {
+      const s = new RecordScanner({ maxRecordBytes });
+      const out: ReaderItem[] = [];
+      for (const c of chunks) out.push(...s.push(c));
+      out.push(...s.end());
+      return { out, layout: s.layout };
+    };
+    fc.assert(
+      fc.property(file, fc.constantFrom(9, 30, 1 << 20), (bytes, max) => {
+        const whole = scan([bytes], max);
+        assert.equal(whole.layout, "ndjson");
+        const bytewise = scan(
+          [...bytes].map((b) => Buffer.from([b])),
+          max,
+        );
+        assert.deepEqual(whole, bytewise);
+      }),
+      { numRuns: 1000 },
     );
   });
 });
