@@ -1,24 +1,31 @@
 import type { Readable } from "node:stream";
 import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
 import type { ObjectRef } from "../model.ts";
+import { withDeadline } from "../util/deadline.ts";
 import { ObjectAccessError, type ObjectSource } from "./types.ts";
 
 /**
  * GetObject as a stream. SSE-S3 and SSE-KMS objects decrypt server-side (the role needs kms:Decrypt).
  * The SDK retries throttling and 5xx on the request; a body cut mid-way surfaces as a stream error
  * and the whole object is retried later (ids are deterministic, so that is harmless).
+ * The response head must come within GET_OBJECT_DEADLINE_MS (the SDK's own retries included): a
+ * request whose answer never comes fails the object for a later retry instead of holding its message.
  */
+export const GET_OBJECT_DEADLINE_MS = 60_000;
+
 export function s3Source(s3: S3Client): ObjectSource {
   return {
     async open(ref: ObjectRef, signal?: AbortSignal): Promise<Readable | undefined> {
       try {
-        const res = await s3.send(
-          new GetObjectCommand({
-            Bucket: ref.bucket,
-            Key: ref.key,
-            ...(ref.versionId ? { VersionId: ref.versionId } : {}),
-          }),
-          { abortSignal: signal },
+        const res = await withDeadline("GetObject", GET_OBJECT_DEADLINE_MS, signal, (abortSignal) =>
+          s3.send(
+            new GetObjectCommand({
+              Bucket: ref.bucket,
+              Key: ref.key,
+              ...(ref.versionId ? { VersionId: ref.versionId } : {}),
+            }),
+            { abortSignal },
+          ),
         );
         return res.Body as Readable;
       } catch (err) {

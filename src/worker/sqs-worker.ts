@@ -9,7 +9,16 @@ import {
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import { backoffMs, sleep } from "../util/backoff.ts";
+import { withDeadline } from "../util/deadline.ts";
 import { errText, handleMessage, type MessageDecision, type MessageDeps } from "./handle-message.ts";
+
+/**
+ * How long an SQS call may go unanswered before it is given up on (and retried where that applies).
+ * SQS answers in milliseconds; without a bound, one answer lost on the way (a connection dropped
+ * silently, an endpoint that hangs) would hold a heartbeat, a message's settlement or the receive
+ * loop, and so shutdown, forever. A long poll gets its wait on top.
+ */
+export const SQS_CALL_DEADLINE_MS = 10_000;
 
 export interface SqsWorkerOptions {
   queueUrl: string;
@@ -101,15 +110,21 @@ export class SqsWorker {
       const free = Math.min(this.options.maxMessages, this.options.maxInFlightMessages - this.inFlight.size);
       let messages: Message[];
       try {
-        const res = await this.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: this.options.queueUrl,
-            MaxNumberOfMessages: free,
-            WaitTimeSeconds: this.options.waitSeconds,
-            VisibilityTimeout: this.options.visibilityTimeout,
-            MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
-          }),
-          { abortSignal: this.receiveAbort.signal },
+        const res = await withDeadline(
+          "ReceiveMessage",
+          this.options.waitSeconds * 1000 + SQS_CALL_DEADLINE_MS,
+          this.receiveAbort.signal,
+          (abortSignal) =>
+            this.sqs.send(
+              new ReceiveMessageCommand({
+                QueueUrl: this.options.queueUrl,
+                MaxNumberOfMessages: free,
+                WaitTimeSeconds: this.options.waitSeconds,
+                VisibilityTimeout: this.options.visibilityTimeout,
+                MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp"],
+              }),
+              { abortSignal },
+            ),
         );
         messages = res.Messages ?? [];
         errors = 0;
@@ -150,9 +165,10 @@ export class SqsWorker {
     }
     try {
       if (decision.action === "delete") {
-        await this.withRetries(() =>
+        await this.withRetries("DeleteMessage", (abortSignal) =>
           this.sqs.send(
             new DeleteMessageCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: receipt }),
+            { abortSignal },
           ),
         );
         this.metrics?.messagesDeleted.inc({ reason: decision.reason });
@@ -163,13 +179,14 @@ export class SqsWorker {
         this.metrics?.messagesFailed.inc({
           reason: this.workAbort.signal.aborted ? "shutdown" : "processing",
         });
-        await this.withRetries(() =>
+        await this.withRetries("ChangeMessageVisibility", (abortSignal) =>
           this.sqs.send(
             new ChangeMessageVisibilityCommand({
               QueueUrl: this.options.queueUrl,
               ReceiptHandle: receipt,
               VisibilityTimeout: delay,
             }),
+            { abortSignal },
           ),
         );
         log.info({ visibleInSeconds: delay, receives }, "message returned to the queue");
@@ -182,20 +199,29 @@ export class SqsWorker {
     }
   }
 
-  /** Extends the message's visibility every third of the timeout; never two calls at once. */
+  /**
+   * Extends the message's visibility every third of the timeout; never two calls at once. A call that
+   * gets no answer is given up on in time for the next beat, and at the shutdown deadline at once.
+   */
   private heartbeat(receipt: string, log: Logger): () => Promise<void> {
     const everyMs = Math.max(1000, (this.options.visibilityTimeout * 1000) / 3);
     let running: Promise<unknown> | undefined;
     const timer = setInterval(() => {
       if (running) return;
-      running = this.sqs
-        .send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: this.options.queueUrl,
-            ReceiptHandle: receipt,
-            VisibilityTimeout: this.options.visibilityTimeout,
-          }),
-        )
+      running = withDeadline(
+        "heartbeat",
+        Math.min(everyMs, SQS_CALL_DEADLINE_MS),
+        this.workAbort.signal,
+        (abortSignal) =>
+          this.sqs.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: this.options.queueUrl,
+              ReceiptHandle: receipt,
+              VisibilityTimeout: this.options.visibilityTimeout,
+            }),
+            { abortSignal },
+          ),
+      )
         .catch((err: unknown) => log.warn({ err: errText(err) }, "heartbeat failed"))
         .finally(() => {
           running = undefined;
@@ -204,14 +230,20 @@ export class SqsWorker {
     timer.unref();
     return async () => {
       clearInterval(timer);
+      // Waited for (bounded), so a late extension cannot land after the message is released.
       await running;
     };
   }
 
-  private async withRetries<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
+  /** An SQS call that must settle: each attempt bounded, a few attempts with backoff. */
+  private async withRetries<T>(
+    what: string,
+    call: (abortSignal: AbortSignal) => Promise<T>,
+    attempts = 4,
+  ): Promise<T> {
     for (let i = 0; ; i++) {
       try {
-        return await fn();
+        return await withDeadline(what, SQS_CALL_DEADLINE_MS, undefined, call);
       } catch (err) {
         if (i + 1 >= attempts) throw err;
         await sleep(backoffMs(i, 200, 3000));

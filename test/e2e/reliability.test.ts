@@ -379,6 +379,104 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
     assert.equal(bulks, Math.ceil(s.records / 300), "one bulk request per batch: no second copy in parallel");
   });
 
+  it("SQS answers that never come (a heartbeat, a delete, a receive) do not wedge the worker, nor its SIGTERM", async (t) => {
+    const { bucket, queueUrl } = await setupQueue("rel-hang");
+    const prefix = uniqueName("rh");
+    const sqsp = await startFaultProxy(env.sqsEndpoint);
+    const osp = await startFaultProxy(env.opensearchUrl);
+    // Slow bulks: each file takes several heartbeats (every 3.3 s with the smallest visibility timeout, 10 s).
+    osp.fault = (req) => (req.url.startsWith("/_bulk") ? { kind: "delay", ms: 500 } : undefined);
+    const isHeartbeat = (body: Buffer) => /"VisibilityTimeout":10\b/.test(body.toString("utf8"));
+    let phase: "running" | "stopping" = "running";
+    const hung: string[] = [];
+    let receives = 0;
+    sqsp.fault = (req) => {
+      const a = req.action;
+      // Phase 1: one of each call never answered. The heartbeat and the receive reach SQS, the delete does not.
+      if (a === "sqs:ReceiveMessage" && ++receives === 2 && !hung.includes(a)) {
+        hung.push(a);
+        return { kind: "hang", forward: true };
+      }
+      if (a === "sqs:ChangeMessageVisibility" && isHeartbeat(req.body)) {
+        if (!hung.includes("heartbeat") || phase === "stopping") {
+          hung.push("heartbeat");
+          return { kind: "hang", forward: true };
+        }
+      }
+      if (a === "sqs:DeleteMessage" && !hung.includes(a)) {
+        hung.push(a);
+        return { kind: "hang" };
+      }
+      return undefined;
+    };
+    const produceSlot = (hour: string, seed: string) =>
+      produce([
+        "--bucket",
+        bucket,
+        "--from",
+        `2025-07-26T${hour}:00:00Z`,
+        "--to",
+        `2025-07-26T${hour}:05:00Z`,
+        "--events-per-file",
+        "6000",
+        "--seed",
+        seed,
+      ]);
+    const args = ["--visibility-timeout", "10", "--bulk-max-docs", "300", "--bulk-concurrency", "1"];
+    const first = await produceSlot("10", "21");
+    const worker = startWorker({
+      queueUrl,
+      indexPrefix: prefix,
+      args,
+      env: { SQS_ENDPOINT: sqsp.url, OPENSEARCH_URL: osp.url },
+    });
+    let exitCode: number | null = null;
+    let second: ProduceSummary | undefined;
+    try {
+      await expectExact(t, prefix, [first], queueUrl, [worker], 120_000);
+      assert.deepEqual(
+        [...hung].sort(),
+        ["heartbeat", "sqs:DeleteMessage", "sqs:ReceiveMessage"],
+        "one heartbeat, one delete and one receive were left unanswered",
+      );
+      // Phase 2: SIGTERM while a heartbeat waits for an answer that never comes.
+      phase = "stopping";
+      const before = hung.length;
+      second = await produceSlot("11", "22");
+      await waitFor(
+        "a heartbeat left hanging",
+        async () => hung.length,
+        (n) => n > before,
+        60_000,
+        100,
+      );
+      const t0 = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      exitCode = await Promise.race([
+        worker.stop(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no exit within 90 s of SIGTERM:\n${notable(worker.logs())}`)),
+            90_000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      t.diagnostic(`exited ${((Date.now() - t0) / 1000).toFixed(1)} s after SIGTERM`);
+    } finally {
+      await worker.kill();
+      await sqsp.close();
+      await osp.close();
+    }
+    assert.equal(exitCode, 0, `worker exit code; its notable logs:\n${notable(worker.logs())}`);
+    // A clean worker finishes what the stopped one released: still exact.
+    const clean = startWorker({ queueUrl, indexPrefix: prefix, args: FAST });
+    try {
+      await expectExact(t, prefix, [first, second!], queueUrl, [worker, clean], 120_000);
+    } finally {
+      await clean.stop();
+    }
+  });
+
   it("three workers on one queue, one SIGKILLed mid-way: exact counts", async (t) => {
     const { bucket, queueUrl } = await setupQueue("rel-three");
     const prefix = uniqueName("r3");

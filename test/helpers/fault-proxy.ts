@@ -13,6 +13,8 @@
  *                          then the connection is closed (or reset): a body cut in the middle
  *   - slow                 forwarded; the response body trickles in `chunkBytes` pieces every `everyMs`
  *   - rewrite              forwarded; the buffered response may be replaced (e.g. some bulk items -> 429)
+ *   - hang                 no answer ever: the connection stays open until the client gives up (or the proxy
+ *                          closes); with `forward` the request still reaches upstream and takes effect
  */
 import {
   createServer,
@@ -42,6 +44,7 @@ export type Fault =
   | { kind: "reset" }
   | { kind: "delay"; ms: number }
   | { kind: "lostResponse" }
+  | { kind: "hang"; forward?: boolean }
   | { kind: "cut"; afterBytes: number; reset?: boolean }
   | { kind: "slow"; chunkBytes: number; everyMs: number }
   | {
@@ -130,6 +133,10 @@ export async function startFaultProxy(
     fault: Fault | undefined,
   ) => {
     const sock = res.socket;
+    if (fault?.kind === "hang") {
+      ures.resume(); // taken effect upstream; the answer is swallowed and the client left waiting
+      return;
+    }
     if (fault?.kind === "lostResponse") {
       ures.resume();
       ures.on("end", () => sock?.resetAndDestroy());
@@ -229,6 +236,9 @@ export async function startFaultProxy(
           return;
         case "delay":
           setTimeout(() => forward(rec, res, undefined), fault.ms);
+          return;
+        case "hang":
+          if (fault.forward) forward(rec, res, fault);
           return;
         default:
           forward(rec, res, fault);
