@@ -289,11 +289,13 @@ function getParent(root: Json, path: Path): Json {
   return cur;
 }
 
-function apply(root: Json, m: Mutation): Json {
+function apply(root: Json, mutation: Mutation): Json {
+  // Values are copied in: the edge values are shared constants, and a later mutation must not edit them.
+  const m = "value" in mutation ? { ...mutation, value: structuredClone(mutation.value) } : mutation;
   if (m.kind === "deep") {
-    const type = root?.event_type as EventType;
-    const paths = SCHEMA_PATHS[type];
-    if (!paths) return root;
+    const type: unknown = root?.event_type;
+    if (typeof type !== "string" || !Object.hasOwn(SCHEMA_PATHS, type)) return root;
+    const paths = SCHEMA_PATHS[type as EventType];
     const path = paths[m.at % paths.length]!;
     let cur = root;
     for (let i = 0; i < path.length - 1; i++) {
@@ -328,8 +330,11 @@ function apply(root: Json, m: Mutation): Json {
   const last = path[path.length - 1]!;
   switch (m.kind) {
     case "delete":
-      if (Array.isArray(parent)) parent.splice(Number(last), 1);
-      else delete parent[last];
+      if (Array.isArray(parent)) {
+        // no splice: it would consult a "constructor" key an earlier mutation may have set
+        for (let i = Number(last); i < parent.length - 1; i++) parent[i] = parent[i + 1];
+        parent.length--;
+      } else delete parent[last];
       break;
     case "set":
       parent[last] = m.value;
