@@ -212,64 +212,93 @@ function hostOf(device: Device | null | undefined): Json | undefined {
   });
 }
 
-/** ECS-style fields by event type. */
-function ecsFields(record: TwingateRecord): Json {
-  const out: Json = {};
+/**
+ * Adds the ECS-style fields of the record's type to `out`, absent ones left out, in the order source,
+ * user, host, destination, dns, network (each case below assigns in that order).
+ */
+function addEcsFields(out: Json, record: TwingateRecord): void {
   switch (record.event_type) {
     case "network_access": {
       const e = record.event;
       const loc = e.location ? { lat: e.location.lat, lon: e.location.lon } : undefined;
-      out["source"] = compact({
-        ip: present(nullIfEmpty(e.connection.client_ip)),
-        geo: loc ? { location: loc } : undefined,
-      });
-      out["user"] = e.user ? compact({ id: present(e.user.id), email: present(e.user.email) }) : undefined;
-      out["host"] = hostOf(e.device);
-      out["destination"] = e.resource
-        ? compact({
+      setDefined(
+        out,
+        "source",
+        compact({
+          ip: present(nullIfEmpty(e.connection.client_ip)),
+          geo: loc ? { location: loc } : undefined,
+        }),
+      );
+      if (e.user) setDefined(out, "user", compact({ id: present(e.user.id), email: present(e.user.email) }));
+      setDefined(out, "host", hostOf(e.device));
+      if (e.resource) {
+        setDefined(
+          out,
+          "destination",
+          compact({
             address: present(e.resource.address),
             ip: present(e.resource.ip),
             port: e.resource.port ?? undefined,
-          })
-        : undefined;
+          }),
+        );
+      }
       const transport = present(e.connection.protocol);
-      out["network"] = transport ? { transport: transport.toLowerCase() } : undefined;
+      if (transport) out["network"] = { transport: transport.toLowerCase() };
       break;
     }
     case "dns_filtering": {
       const e = record.event;
-      out["source"] = compact({ ip: present(e.connection?.client_ip) });
-      out["host"] = hostOf(e.device);
+      setDefined(out, "source", compact({ ip: present(e.connection?.client_ip) }));
+      setDefined(out, "host", hostOf(e.device));
       // One keyword per reason (its id, or the string itself) for "top reasons" aggregations.
       const reasons = (e.reasons ?? [])
         .map((r) => (typeof r === "string" ? r : (r.id ?? r.name)))
         .filter((r): r is string => typeof r === "string" && r !== "");
-      out["dns"] = compact({
-        question: compact({ name: e.domain, registered_domain: present(e.root) }),
-        reasons: reasons.length > 0 ? reasons : undefined,
-      });
+      setDefined(
+        out,
+        "dns",
+        compact({
+          question: compact({ name: e.domain, registered_domain: present(e.root) }),
+          reasons: reasons.length > 0 ? reasons : undefined,
+        }),
+      );
       break;
     }
     case "audit_log": {
       const a = record.event.actor;
       if (a.type.toLowerCase() === "user") {
-        out["user"] = compact({
-          id: present(a.id),
-          email: present(a.info?.email),
-          name: present(a.info?.name),
-        });
+        setDefined(
+          out,
+          "user",
+          compact({ id: present(a.id), email: present(a.info?.email), name: present(a.info?.name) }),
+        );
       }
       break;
     }
     case "data_loss_prevention": {
       const e = record.event;
-      out["user"] = e.user ? compact({ id: present(e.user.id), email: present(e.user.email) }) : undefined;
-      out["host"] = hostOf(e.device);
-      out["destination"] = e.resource ? compact({ address: present(e.resource.address) }) : undefined;
+      if (e.user) setDefined(out, "user", compact({ id: present(e.user.id), email: present(e.user.email) }));
+      setDefined(out, "host", hostOf(e.device));
+      if (e.resource) setDefined(out, "destination", compact({ address: present(e.resource.address) }));
       break;
     }
   }
-  return out;
+}
+
+function setDefined(out: Json, key: string, value: Json | undefined): void {
+  if (value !== undefined) out[key] = value;
+}
+
+// One-entry memo: a file's documents share one ingestedAt.
+let lastIngestedAt: string | undefined;
+let lastIngestedMs = Number.NaN;
+
+function parseIngestedAt(iso: string): number {
+  if (iso !== lastIngestedAt) {
+    lastIngestedMs = Date.parse(iso);
+    lastIngestedAt = iso;
+  }
+  return lastIngestedMs;
 }
 
 /** The index action for a validated record. Throws only if the record's time is invalid (not validated). */
@@ -285,13 +314,10 @@ export function toIndexAction(
     event_type: record.event_type,
     event: normaliseEvent(record),
   };
-  const ecs = ecsFields(record);
-  for (const k of ["source", "user", "host", "destination", "dns", "network"]) {
-    if (ecs[k] !== undefined) document[k] = ecs[k];
-  }
+  addEcsFields(document, record);
   const ingest = ingestOf(source, opts.ingestedAt);
   // How late the record reached the index (Twingate's delay + ours): the Overview's lag panel.
-  const ingestedMs = Date.parse(opts.ingestedAt);
+  const ingestedMs = parseIngestedAt(opts.ingestedAt);
   if (!Number.isNaN(ingestedMs)) ingest["lag_ms"] = ingestedMs - time.epochMs;
   document["ingest"] = ingest;
   return {

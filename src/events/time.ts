@@ -40,6 +40,12 @@ function d2(s: string, i: number): number {
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
+/** Days in a month of the proleptic Gregorian calendar (Date.UTC's, for years 100..9999). */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
 /**
  * Fast path for the form Twingate writes, already in UTC: `YYYY-MM-DDTHH:MM:SS[.f{1,9}](+00:00|Z)`.
  * Same result as the general path for these inputs (the UTC text is the input with `Z` as the zone);
@@ -76,10 +82,13 @@ function parseUtcFast(input: string): ParsedTime | undefined | null {
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
   // Date.UTC maps years 0..99 to 1900..1999: leave those to the general path.
   if (year < 100) return null;
+  // Rejects 2025-02-30 and the like, as the general path does (Date.UTC would roll them over).
+  if (day > daysInMonth(year, month)) return undefined;
   const whole = Date.UTC(year, month - 1, day, hour, minute, second);
-  const check = new Date(whole);
-  if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return undefined;
-  const ms = fraction ? Number(fraction.slice(0, 3).padEnd(3, "0")) : 0;
+  // The first three fraction digits, zero-padded, as milliseconds (digits checked above).
+  let ms = 0;
+  for (let i = 20, scale = 100; i < 23 && i < zone; i++, scale /= 10)
+    ms += (input.charCodeAt(i) - 48) * scale;
   const utc = zone === n - 1 ? input : `${input.slice(0, zone)}Z`;
   return { epochMs: whole + ms, fraction, utc };
 }
