@@ -1,5 +1,4 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import PQueue from "p-queue";
 import { createS3Client } from "./aws/clients.ts";
 import { type Config, loadConfig } from "./config/index.ts";
 import { buildPipeline, objectSource } from "./ingest/pipeline.ts";
@@ -7,6 +6,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { objectFilterFromConfig } from "./notifications/index.ts";
 import { createOpenSearchClient } from "./opensearch/client.ts";
+import { createTaskQueue } from "./util/queue.ts";
 import { errText, handleMessage, type MessageDeps } from "./worker/handle-message.ts";
 
 /**
@@ -40,7 +40,7 @@ export function buildRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     deps: {
       filter: objectFilterFromConfig(config),
       ingest: pipeline.ingest,
-      objects: new PQueue({ concurrency: config.objectConcurrency }),
+      objects: createTaskQueue(config.objectConcurrency),
       logger,
       metrics,
     },

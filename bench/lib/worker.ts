@@ -2,12 +2,12 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
-import PQueue from "p-queue";
 import { TWINGATE_KEY_PATTERN } from "../../src/config/index.ts";
 import type { IngestResult } from "../../src/ingest/ingest-object.ts";
 import { objectSource } from "../../src/ingest/pipeline.ts";
 import type { ObjectRef } from "../../src/model.ts";
 import type { BulkTransport } from "../../src/sink/bulk-sink.ts";
+import { createTaskQueue } from "../../src/util/queue.ts";
 import { SqsWorker } from "../../src/worker/sqs-worker.ts";
 import { DEFAULTS, makeIngest, type PipelineSettings, silent } from "./stack.ts";
 
@@ -47,7 +47,7 @@ export function benchWorker(opts: {
         opts.onObject?.(ref, r);
         return r;
       },
-      objects: new PQueue({ concurrency: settings.objectConcurrency }),
+      objects: createTaskQueue(settings.objectConcurrency),
       logger: silent,
     },
     silent,

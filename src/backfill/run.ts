@@ -3,11 +3,11 @@
  * (`ingest(ref, signal)`), N objects at a time, checkpointing after each, until done or stopped.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import PQueue from "p-queue";
 import type { IngestResult } from "../ingest/ingest-object.ts";
 import type { Logger } from "../logger.ts";
 import type { ObjectRef } from "../model.ts";
 import { PermanentBulkError } from "../sink/bulk-sink.ts";
+import { createTaskQueue } from "../util/queue.ts";
 import {
   addTotals,
   type CheckpointFile,
@@ -209,7 +209,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     await cp.file.write(state());
   }
 
-  const queue = new PQueue({ concurrency: opts.concurrency });
+  const queue = createTaskQueue(opts.concurrency);
   let listed = 0;
   let listingDone = false;
   const progress = () =>

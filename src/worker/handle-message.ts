@@ -1,9 +1,9 @@
-import type PQueue from "p-queue";
 import type { IngestResult } from "../ingest/ingest-object.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ObjectRef } from "../model.ts";
 import { filterObject, type ObjectFilter, parseNotification } from "../notifications/index.ts";
+import type { TaskQueue } from "../util/queue.ts";
 
 /** What the caller (SQS poller or Lambda) should do with the message. */
 export type MessageDecision =
@@ -17,7 +17,7 @@ export interface MessageDeps {
   filter: ObjectFilter;
   ingest: (ref: ObjectRef, signal?: AbortSignal) => Promise<IngestResult>;
   /** Bounds objects in flight across all messages. */
-  objects: PQueue;
+  objects: TaskQueue;
   logger: Logger;
   metrics?: Metrics;
 }

@@ -9,11 +9,11 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
-import PQueue from "p-queue";
 import { pino } from "pino";
 import { TWINGATE_KEY_PATTERN } from "../../src/config/index.ts";
 import type { IngestResult } from "../../src/ingest/ingest-object.ts";
 import type { ObjectRef } from "../../src/model.ts";
+import { createTaskQueue } from "../../src/util/queue.ts";
 import { handleMessage, type MessageDeps } from "../../src/worker/handle-message.ts";
 import { SqsWorker } from "../../src/worker/sqs-worker.ts";
 
@@ -66,7 +66,7 @@ function deps(ingest: (ref: ObjectRef, signal?: AbortSignal) => Promise<IngestRe
       keyPattern: new RegExp(TWINGATE_KEY_PATTERN),
     },
     ingest,
-    objects: new PQueue({ concurrency: 2 }),
+    objects: createTaskQueue(2),
     logger,
   };
 }

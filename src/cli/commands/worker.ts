@@ -1,5 +1,4 @@
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import PQueue from "p-queue";
 import type { CommandModule } from "yargs";
 import { createS3Client, createSqsClient } from "../../aws/clients.ts";
 import {
@@ -16,6 +15,7 @@ import { createLogger } from "../../logger.ts";
 import { Metrics } from "../../metrics.ts";
 import { objectFilterFromConfig } from "../../notifications/index.ts";
 import { createOpenSearchClient } from "../../opensearch/client.ts";
+import { createTaskQueue } from "../../util/queue.ts";
 import { startHttpServer } from "../../worker/http.ts";
 import { SqsWorker } from "../../worker/sqs-worker.ts";
 import { ensureTemplates } from "../../worker/startup.ts";
@@ -91,7 +91,7 @@ export const workerCommand: CommandModule = {
       {
         filter: objectFilterFromConfig(config),
         ingest: pipeline.ingest,
-        objects: new PQueue({ concurrency: config.objectConcurrency }),
+        objects: createTaskQueue(config.objectConcurrency),
         logger,
         metrics,
       },
