@@ -77,7 +77,7 @@ async function bulkOps(
       .join("");
     let res: BulkResponse;
     try {
-      res = await transport(body, signal);
+      res = await transport(Buffer.from(body), signal);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       const status = (err as { meta?: { statusCode?: number } }).meta?.statusCode;

@@ -1,10 +1,9 @@
 import type { IndexAction } from "../model.ts";
 
 /**
- * An action once serialised: the metadata the sink reads (index, id, kind, type, reason) and its NDJSON
- * lines, without the document object. The document is rebuilt from the text only if asked for (a record
- * OpenSearch refused, turned into quarantine: rare). Dropping the object right after serialising lets it
- * die young instead of being promoted with the batch, which keeps the heap (and the GC's work) small.
+ * An action once serialised: the metadata the sink reads (index, id, kind, type, reason) and where its
+ * NDJSON lines are in its batch's buffer, without the document object. The document is rebuilt from the
+ * bytes only if asked for (a record OpenSearch refused, turned into quarantine: rare).
  */
 class SerialisedAction implements IndexAction {
   readonly index: string;
@@ -15,9 +14,11 @@ class SerialisedAction implements IndexAction {
 
   constructor(
     action: IndexAction,
-    /** `{"create":...}\n<document>\n` */
-    readonly line: string,
-    private readonly docStart: number,
+    private readonly batch: BulkBatch,
+    /** `{"create":...}\n<document>\n` is batch bytes [start, end); the document starts at docStart. */
+    readonly start: number,
+    readonly docStart: number,
+    readonly end: number,
   ) {
     this.index = action.index;
     this.id = action.id;
@@ -26,45 +27,92 @@ class SerialisedAction implements IndexAction {
     if (action.reason !== undefined) this.reason = action.reason;
   }
 
+  /** The action's lines, UTF-8. */
+  get line(): Buffer {
+    return this.batch.bytesOf(this.start, this.end);
+  }
+
   get document(): Record<string, unknown> {
-    return JSON.parse(this.line.slice(this.docStart, -1)) as Record<string, unknown>;
+    const text = this.batch.bytesOf(this.docStart, this.end - 1).toString("utf8");
+    return JSON.parse(text) as Record<string, unknown>;
   }
 }
 
+const MIN_GROWTH = 64 * 1024;
+
 /**
- * One bulk batch: actions serialised once, as they arrive, into NDJSON lines; the byte count is
- * known without a second serialisation, and a retried action reuses its lines. `create` (not `index`)
- * makes a second copy of the same deterministic id a 409 conflict, which the sink counts as "already
- * indexed".
+ * One bulk batch: actions serialised once, as they arrive, into NDJSON in one growing UTF-8 buffer;
+ * the byte count is known without a second serialisation, the request body is a view of the buffer (no
+ * copy), and a retried action's bytes are copied into its new batch. `create` (not `index`) makes a second
+ * copy of the same deterministic id a 409 conflict, which the sink counts as "already indexed".
+ *
+ * The buffer is allocated at the batch's expected size up front (`capacity`: the sink passes its byte
+ * limit): memory the OS maps lazily, so the unused tail costs no RSS, and large buffers go back to the OS
+ * when freed; it grows (by copying) only if a batch outgrows it.
+ *
+ * Why a buffer rather than strings: a batch lives as long as its bulk request, long enough for its lines
+ * to be promoted to V8's old generation where, as garbage once the request is done, they made the heap
+ * (and the RSS) grow to several times the live data. The buffer lives outside the JS heap and goes with
+ * its batch; the text is encoded once here instead of when the request is written.
  */
 export class BulkBatch {
   readonly actions: IndexAction[] = [];
-  private readonly lines: string[] = [];
+  private buf: Buffer;
   bytes = 0;
 
+  constructor(capacity = 0) {
+    this.buf = Buffer.allocUnsafeSlow(capacity);
+  }
+
   add(action: IndexAction): void {
-    let entry: SerialisedAction;
-    if (action instanceof SerialisedAction) entry = action;
-    else {
-      const head = `{"create":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
-      entry = new SerialisedAction(action, `${head}${JSON.stringify(action.document)}\n`, head.length);
+    if (action instanceof SerialisedAction) {
+      const line = action.line;
+      const start = this.reserve(line.length);
+      line.copy(this.buf, start);
+      this.bytes += line.length;
+      const docStart = start + action.docStart - action.start;
+      this.actions.push(new SerialisedAction(action, this, start, docStart, this.bytes));
+      return;
     }
-    this.actions.push(entry);
-    this.lines.push(entry.line);
-    this.bytes += Buffer.byteLength(entry.line);
+    const head = `{"create":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
+    const text = `${head}${JSON.stringify(action.document)}\n`;
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8: room for that, then one encoding pass.
+    const start = this.reserve(text.length * 3);
+    this.bytes = start + this.buf.write(text, start, "utf8");
+    const docStart = start + Buffer.byteLength(head);
+    this.actions.push(new SerialisedAction(action, this, start, docStart, this.bytes));
   }
 
   get size(): number {
     return this.actions.length;
   }
 
-  body(): string {
-    return this.lines.join("");
+  /** The request body: NDJSON, UTF-8 (a view of the batch's buffer, valid while the batch is). */
+  body(): Buffer {
+    return this.buf.subarray(0, this.bytes);
+  }
+
+  /** @internal bytes [start, end) of this batch */
+  bytesOf(start: number, end: number): Buffer {
+    return this.buf.subarray(start, end);
+  }
+
+  /** Makes room for `n` more bytes; returns where they go. */
+  private reserve(n: number): number {
+    const need = this.bytes + n;
+    if (need > this.buf.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2, MIN_GROWTH));
+      this.buf.copy(grown, 0, 0, this.bytes);
+      this.buf = grown;
+    }
+    return this.bytes;
   }
 
   /** A new batch holding a subset (for retrying some items). */
-  static of(actions: Iterable<IndexAction>): BulkBatch {
-    const b = new BulkBatch();
+  static of(actions: readonly IndexAction[]): BulkBatch {
+    let bytes = 0;
+    for (const a of actions) if (a instanceof SerialisedAction) bytes += a.end - a.start;
+    const b = new BulkBatch(bytes);
     for (const a of actions) b.add(a);
     return b;
   }

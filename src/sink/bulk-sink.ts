@@ -1,8 +1,8 @@
-import PQueue from "p-queue";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { IndexAction } from "../model.ts";
 import { backoffMs, sleep } from "../util/backoff.ts";
+import { createTaskQueue, type TaskQueue } from "../util/queue.ts";
 import { BulkBatch, type BulkItemResult, classifyItem, itemErrorMessage } from "./bulk-body.ts";
 
 export interface BulkResponse {
@@ -11,7 +11,8 @@ export interface BulkResponse {
 }
 
 /** Sends one NDJSON body to `_bulk`. Throws on whole-request failures (with `statusCode` when HTTP answered). */
-export type BulkTransport = (body: string, signal?: AbortSignal) => Promise<BulkResponse>;
+/** Sends one `_bulk` body (NDJSON, UTF-8). */
+export type BulkTransport = (body: Buffer, signal?: AbortSignal) => Promise<BulkResponse>;
 
 export interface BulkSinkOptions {
   maxDocs: number;
@@ -61,7 +62,7 @@ export function mergeOutcome(into: BatchOutcome, o: BatchOutcome): BatchOutcome 
  * signal allows: a record is never dropped, the caller's message is simply not acknowledged yet.
  */
 export class BulkSink {
-  private readonly queue: PQueue;
+  private readonly queue: TaskQueue;
 
   constructor(
     private readonly transport: BulkTransport,
@@ -69,21 +70,26 @@ export class BulkSink {
     private readonly logger: Logger,
     private readonly metrics?: Metrics,
   ) {
-    this.queue = new PQueue({ concurrency: options.concurrency });
+    this.queue = createTaskQueue(options.concurrency);
   }
 
   /** A new empty batch; `isFull` tells when to hand it to `write`. */
   newBatch(): BulkBatch {
-    return new BulkBatch();
+    // Room for a full batch and one more large record (isFull is checked after each add).
+    return new BulkBatch(this.options.maxBytes + 1024 * 1024);
   }
 
   isFull(batch: BulkBatch): boolean {
     return batch.size >= this.options.maxDocs || batch.bytes >= this.options.maxBytes;
   }
 
-  /** Resolves when another batch may be queued without growing memory (back-pressure). */
+  /**
+   * Resolves when another batch may be queued without growing memory (back-pressure): when no batch
+   * is waiting for a free request slot. One waiting batch is enough to keep every slot busy (a batch
+   * is built in a fraction of a bulk request's time); more would only be held in memory.
+   */
   async ready(): Promise<void> {
-    await this.queue.onSizeLessThan(this.options.concurrency);
+    await this.queue.onSizeLessThan(1);
   }
 
   async idle(): Promise<void> {

@@ -35,7 +35,7 @@ function scripted(steps: Array<(ids: string[]) => BulkResponse | Error>): {
 } {
   const calls: string[][] = [];
   const transport: BulkTransport = async (body) => {
-    const lines = body.trimEnd().split("\n");
+    const lines = body.toString("utf8").trimEnd().split("\n");
     const ids: string[] = [];
     for (let i = 0; i < lines.length; i += 2) ids.push(JSON.parse(lines[i]!).create._id);
     calls.push(ids);
@@ -67,7 +67,7 @@ const sinkWith = (transport: BulkTransport) =>
 describe("bulk body", () => {
   it("serialises create actions as NDJSON once and counts bytes", () => {
     const b = BulkBatch.of([action(1), action(2)]);
-    const lines = b.body().split("\n");
+    const lines = b.body().toString("utf8").split("\n");
     assert.equal(lines.length, 5);
     assert.deepEqual(JSON.parse(lines[0]!), {
       create: { _index: "t-network_access-2025.07.25", _id: "id-1" },
