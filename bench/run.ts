@@ -66,8 +66,8 @@ const steps: [string, string, string[], string[]][] = [
   [
     "memory",
     "e2e.ts",
-    ["memory", "--big-mb", "1024", "--small-mb", "100", "--n-small", "10", "--real-mb", "100"],
-    ["memory", "--big-mb", "5", "--small-mb", "2", "--n-small", "2", "--real-mb", "2", "--quick"],
+    ["memory", "--big-mb", "1024", "--small-mb", "100", "--n-small", "10"],
+    ["memory", "--big-mb", "5", "--small-mb", "2", "--n-small", "2", "--quick"],
   ],
 ];
 
