@@ -59,9 +59,22 @@ export class BulkBatch {
   readonly actions: IndexAction[] = [];
   private buf: Buffer;
   bytes = 0;
+  private released = false;
 
-  constructor(capacity = 0) {
-    this.buf = Buffer.allocUnsafeSlow(capacity);
+  /** `buffer`: memory to write into (e.g. from a pool), else a new one of `capacity` bytes. */
+  constructor(capacity = 0, buffer?: Buffer) {
+    this.buf = buffer ?? Buffer.allocUnsafeSlow(capacity);
+  }
+
+  /**
+   * Gives up the batch's memory (for reuse by a later batch) once the batch is done with: its
+   * request answered and any retry copied out. The batch and its actions' bytes are unusable after.
+   */
+  release(): Buffer {
+    const buf = this.buf;
+    this.buf = Buffer.alloc(0);
+    this.released = true;
+    return buf;
   }
 
   add(action: IndexAction): void {
@@ -89,16 +102,18 @@ export class BulkBatch {
 
   /** The request body: NDJSON, UTF-8 (a view of the batch's buffer, valid while the batch is). */
   body(): Buffer {
-    return this.buf.subarray(0, this.bytes);
+    return this.bytesOf(0, this.bytes);
   }
 
   /** @internal bytes [start, end) of this batch */
   bytesOf(start: number, end: number): Buffer {
+    if (this.released) throw new Error("bulk batch used after release");
     return this.buf.subarray(start, end);
   }
 
   /** Makes room for `n` more bytes; returns where they go. */
   private reserve(n: number): number {
+    if (this.released) throw new Error("bulk batch used after release");
     const need = this.bytes + n;
     if (need > this.buf.length) {
       const grown = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2, MIN_GROWTH));

@@ -75,8 +75,26 @@ export class BulkSink {
 
   /** A new empty batch; `isFull` tells when to hand it to `write`. */
   newBatch(): BulkBatch {
-    // Room for a full batch and one more large record (isFull is checked after each add).
-    return new BulkBatch(this.options.maxBytes + 1024 * 1024);
+    return new BulkBatch(this.batchCapacity, this.pool.pop());
+  }
+
+  /** Room for a full batch and one more large record (isFull is checked after each add). */
+  private get batchCapacity(): number {
+    return this.options.maxBytes + 1024 * 1024;
+  }
+
+  /**
+   * Batch memory for reuse. A batch's buffer is reused once its request has been answered with
+   * per-item results (the body was read whole) and its retries copied out: freed buffers would
+   * otherwise stay resident until a full GC, since their small JS wrappers live long enough to be
+   * promoted. Bounded: batches in flight, one waiting and one being built per object.
+   */
+  private readonly pool: Buffer[] = [];
+
+  private recycle(batch: BulkBatch): void {
+    const buf = batch.release();
+    if (buf.length === this.batchCapacity && this.pool.length < this.options.concurrency + 2)
+      this.pool.push(buf);
   }
 
   isFull(batch: BulkBatch): boolean {
@@ -176,7 +194,9 @@ export class BulkSink {
           }
         }
       });
+      const answered = pending;
       pending = BulkBatch.of(retry);
+      this.recycle(answered);
       if (sawRetryable) {
         const wait = backoffMs(attempt++, this.options.backoffBaseMs, this.options.backoffCapMs);
         this.metrics?.retries.inc({ kind: "bulk_item" }, retry.length);

@@ -64,6 +64,39 @@ const sinkWith = (transport: BulkTransport) =>
     logger,
   );
 
+describe("bulk batch memory", () => {
+  it("a batch's buffer is reused by a later batch once its request is answered, and the old batch refuses use", async () => {
+    const { transport } = scripted([ok]);
+    const sink = sinkWith(transport);
+    const first = sink.newBatch();
+    for (const i of [1, 2, 3]) first.add(action(i));
+    const firstMemory = first.body().buffer;
+    await sink.write(first);
+    assert.throws(() => first.body(), /used after release/);
+    const second = sink.newBatch();
+    second.add(action(4));
+    assert.equal(second.body().buffer, firstMemory, "the answered batch's memory was reused");
+    assert.deepEqual(
+      JSON.parse(second.body().toString("utf8").split("\n")[0]!),
+      { create: { _index: "t-network_access-2025.07.25", _id: "id-4" } },
+      "and holds the new batch's bytes",
+    );
+  });
+
+  it("a failed request keeps its batch (retried from the same bytes), nothing is reused early", async () => {
+    const { transport, calls } = scripted([() => new Error("connection reset"), ok]);
+    const sink = sinkWith(transport);
+    const b = sink.newBatch();
+    for (const i of [1, 2]) b.add(action(i));
+    const out = await sink.write(b);
+    assert.equal(out.created, 2);
+    assert.deepEqual(calls, [
+      ["id-1", "id-2"],
+      ["id-1", "id-2"],
+    ]);
+  });
+});
+
 describe("bulk body", () => {
   it("serialises create actions as NDJSON once and counts bytes", () => {
     const b = BulkBatch.of([action(1), action(2)]);
