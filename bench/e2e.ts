@@ -5,14 +5,14 @@
  *   node --import tsx bench/e2e.ts sweep      [--files 6 --per-file 5000]
  *   node --import tsx bench/e2e.ts latency    [--seconds 30 --per-file 100 --every-ms 100]
  *   node --import tsx bench/e2e.ts scaleout   [--files 24 --per-file 5000 --rounds 2]
- *   node --import tsx bench/e2e.ts memory     [--big-mb 1024 --small-mb 100 --n-small 10]
+ *   node --import tsx bench/e2e.ts memory     [--big-mb 1024 --small-mb 100 --n-small 10 --s3-mb 100]
  *
  * Each prints a Markdown section on stdout (bench/run.ts collects them into docs/BENCHMARKS.md).
  * Every run uses its own index prefix, bucket and queue, deleted afterwards.
  */
 import { spawn } from "node:child_process";
-import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -346,16 +346,50 @@ async function childWorker(): Promise<void> {
   });
   process.stdout.write("ready\n");
   await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
+  const cpu0 = process.cpuUsage();
   const running = worker.start();
   await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
+  const cpu = process.cpuUsage(cpu0);
   await worker.stop(2000);
   await running.catch(() => undefined);
-  process.stdout.write(`${JSON.stringify({ done: records })}\n`);
+  process.stdout.write(`${JSON.stringify({ done: records, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
   aws.destroy();
   process.exit(0);
 }
 
-async function scaleRun(n: number, files: ReturnType<typeof makeFiles>): Promise<number> {
+/** CPU seconds (user + system) a process has used so far, from /proc; undefined where unreadable. */
+function procCpuSeconds(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/** The emulator's pid, from the stack script's pid file for its port. */
+function motoPid(): number | undefined {
+  const port = new URL(stackEnv().s3Endpoint).port;
+  try {
+    return (
+      Number(readFileSync(join(HERE, "..", ".cache", "run", `moto-${port}.pid`), "utf8").trim()) || undefined
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+interface ScaleResult {
+  recordsPerSecond: number;
+  seconds: number;
+  /** CPU seconds used by the workers and by the emulator (S3 + SQS) during the timed part. */
+  workerCpu: number;
+  motoCpu: number | undefined;
+}
+
+async function scaleRun(n: number, files: ReturnType<typeof makeFiles>): Promise<ScaleResult> {
   const env = stackEnv();
   const aws = awsClients(env);
   const name = uniqueName(`bench-so${n}`);
@@ -382,6 +416,7 @@ async function scaleRun(n: number, files: ReturnType<typeof makeFiles>): Promise
   );
   let done = 0;
   let ready = 0;
+  let workerCpuMs = 0;
   let resolveReady!: () => void;
   let resolveDone!: () => void;
   const allReady = new Promise<void>((r) => {
@@ -396,7 +431,8 @@ async function scaleRun(n: number, files: ReturnType<typeof makeFiles>): Promise
         if (++ready === n) resolveReady();
         return;
       }
-      const m = JSON.parse(line) as { records?: number };
+      const m = JSON.parse(line) as { records?: number; cpuMs?: number };
+      if (m.cpuMs !== undefined) workerCpuMs += m.cpuMs;
       if (m.records !== undefined) {
         done += m.records;
         if (done >= total) resolveDone();
@@ -404,14 +440,22 @@ async function scaleRun(n: number, files: ReturnType<typeof makeFiles>): Promise
     });
   }
   await allReady;
+  const moto = motoPid();
+  const moto0 = procCpuSeconds(moto);
   const t0 = performance.now();
   for (const c of children) c.stdin!.write("go\n");
   await allDone;
   const seconds = (performance.now() - t0) / 1000;
+  const moto1 = procCpuSeconds(moto);
   for (const c of children) c.stdin!.write("stop\n");
   await Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));
   aws.destroy();
-  return total / seconds;
+  return {
+    recordsPerSecond: total / seconds,
+    seconds,
+    workerCpu: workerCpuMs / 1000,
+    motoCpu: moto0 !== undefined && moto1 !== undefined ? moto1 - moto0 : undefined,
+  };
 }
 
 async function scaleout(): Promise<string> {
@@ -419,29 +463,51 @@ async function scaleout(): Promise<string> {
   const perFile = arg("per-file", 5000);
   const rounds = arg("rounds", 2);
   const files = makeFiles(nFiles, perFile, 3_000_000);
-  const one: number[] = [];
-  const two: number[] = [];
+  const one: ScaleResult[] = [];
+  const two: ScaleResult[] = [];
   for (let r = 0; r < rounds; r++) {
     one.push(await scaleRun(1, files));
     two.push(await scaleRun(2, files));
   }
-  const a = median(one);
-  const b = median(two);
+  const med = (xs: ScaleResult[]) =>
+    [...xs].sort((x, y) => x.recordsPerSecond - y.recordsPerSecond)[xs.length >> 1]!;
+  const a = med(one);
+  const b = med(two);
+  const cores = cpus().length;
+  const cpuRow = (w: number, r: ScaleResult) => {
+    const wc = r.workerCpu / r.seconds;
+    const mc = r.motoCpu === undefined ? undefined : r.motoCpu / r.seconds;
+    return `| ${w} | ${fmt(r.recordsPerSecond)} | ${wc.toFixed(2)} | ${mc === undefined ? "?" : mc.toFixed(2)} | ${mc === undefined ? "?" : (wc + mc).toFixed(2)} of ${cores} |`;
+  };
+  // What the CPU allows: one worker's run cost (worker + emulator) CPU-seconds per record; with every core
+  // busy on that work, at most cores / cost records/s.
+  const costPerRecord =
+    a.motoCpu === undefined ? undefined : (a.workerCpu + a.motoCpu) / (a.recordsPerSecond * a.seconds);
+  const bound = costPerRecord === undefined ? undefined : cores / costPerRecord / a.recordsPerSecond;
   return `## Scale-out: 1 vs 2 workers on one queue (null sink)
 
 ${fmt(nFiles * perFile)} records in ${nFiles} files of ${fmt(perFile)} in moto S3, one notification each, queued before the
 workers start. Each worker is its own Node process running the product's \`SqsWorker\` + \`ingestObject\`
-(default settings) with a **null sink** (a \`BulkTransport\` that answers every item "created" without network,
-constructed in bench code only: no production flag). Timed from "go" to the last record processed; ${rounds}
-interleaved rounds, medians.
+(default settings, compiled) with a **null sink** (a \`BulkTransport\` that answers every item "created" without
+network, constructed in bench code only: no production flag). Timed from "go" to the last record processed;
+${rounds} interleaved rounds, medians. CPU is user + system time during the timed part, in cores (CPU-seconds per
+second): the workers' from \`process.cpuUsage()\`, the emulator's (moto serves S3 and SQS, in Python) from /proc.
 
-| Workers | records/s |
-| ---: | ---: |
-| 1 | ${fmt(a)} |
-| 2 | ${fmt(b)} |
+| Workers | records/s | workers' CPU (cores) | moto's CPU (cores) | total |
+| ---: | ---: | ---: | ---: | ---: |
+${cpuRow(1, a)}
+${cpuRow(2, b)}
 
-**Speed-up: ${(b / a).toFixed(2)}×** (goal ≥ 1.7×). Rounds: 1 worker ${one.map(fmt).join(", ")}; 2 workers ${two.map(fmt).join(", ")}.
-`;
+**Speed-up: ${(b.recordsPerSecond / a.recordsPerSecond).toFixed(2)}×** (goal ≥ 1.7× where CPU allows). Rounds: 1 worker ${one.map((r) => fmt(r.recordsPerSecond)).join(", ")}; 2 workers ${two.map((r) => fmt(r.recordsPerSecond)).join(", ")}.
+${
+  bound === undefined
+    ? ""
+    : `
+**What this machine allows:** one worker's run costs ${(costPerRecord! * 1e6).toFixed(1)} CPU-µs per record (worker + emulator), so
+${cores} cores can do at most ${fmt(cores / costPerRecord!)} records/s, **${bound.toFixed(2)}× one worker**, whatever the number of workers.
+The emulator's share is part of every record's cost here; against real S3 and SQS it is not on this machine.
+`
+}`;
 }
 
 // ---- memory ---------------------------------------------------------------------------------------
@@ -500,7 +566,14 @@ async function childMemReal(): Promise<void> {
   const prefix = process.env["BENCH_PREFIX"]!;
   const keys = process.env["BENCH_KEYS"]!.split(",");
   const t0 = performance.now();
-  const r = await runPipeline({ os, s3: aws.s3, bucket, keys, prefix, settings: DEFAULTS });
+  let r: { indexed: number };
+  if (bucket === "") {
+    // Local files -> real OpenSearch (as `backfill --from-dir`), objectConcurrency at a time.
+    const ingest = makeIngest({ os, source: localSource(), prefix, settings: DEFAULTS });
+    const queue = createTaskQueue(DEFAULTS.objectConcurrency);
+    const results = await Promise.all(keys.map((key) => queue.add(() => ingest({ bucket: "", key }))));
+    r = { indexed: results.reduce((n, x) => n + x!.indexed, 0) };
+  } else r = await runPipeline({ os, s3: aws.s3, bucket, keys, prefix, settings: DEFAULTS });
   process.stdout.write(
     `${JSON.stringify({ records: r.indexed, seconds: (performance.now() - t0) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
   );
@@ -512,6 +585,7 @@ async function memory(): Promise<string> {
   const bigMb = arg("big-mb", 1024);
   const smallMb = arg("small-mb", 100);
   const nSmall = arg("n-small", 10);
+  const s3Mb = arg("s3-mb", 100);
   const quick = process.argv.includes("--quick"); // smoke: no second run with the heap flag
   const dir = mkdtempSync(join(tmpdir(), "tg-mem-"));
   const rows: string[] = [];
@@ -530,38 +604,44 @@ async function memory(): Promise<string> {
     const r = await runChild(["--child-mem", ...paths], e);
     row(input, r, quick ? undefined : await runChild(["--child-mem", ...paths], e, [HEAP_FLAG]));
   };
-  /** S3 (emulator) -> real OpenSearch, as the worker does it (objectConcurrency objects at a time). */
-  const realRun = async (input: string, paths: string[]) => {
+  /**
+   * Into the real OpenSearch, objectConcurrency objects at a time: from local files (as `backfill
+   * --from-dir`), or through moto S3 (which takes minutes to store a 1 GB object, hence a smaller file).
+   */
+  const realRun = async (input: string, paths: string[], viaS3: boolean) => {
     const keys: string[] = [];
-    for (const p of paths) {
-      const key = `mem/${p.slice(dir.length + 1)}`;
-      await aws.s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: createReadStream(p),
-          ContentLength: statSync(p).size,
-        }),
-      );
-      keys.push(key);
-    }
+    if (viaS3) {
+      for (const p of paths) {
+        const key = `mem/${p.slice(dir.length + 1)}`;
+        await aws.s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: createReadStream(p),
+            ContentLength: statSync(p).size,
+          }),
+        );
+        keys.push(key);
+      }
+    } else keys.push(...paths);
     const prefix = uniqueName("bench-mem");
     await setupPrefix(os, prefix);
     try {
-      const realEnv = { BENCH_BUCKET: bucket, BENCH_PREFIX: prefix, BENCH_KEYS: keys.join(",") };
+      const realEnv = { BENCH_BUCKET: viaS3 ? bucket : "", BENCH_PREFIX: prefix, BENCH_KEYS: keys.join(",") };
       row(input, await runChild(["--child-mem-real"], realEnv));
     } finally {
       await dropPrefix(os, prefix);
-      for (const key of keys) await aws.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      if (viaS3)
+        for (const key of keys) await aws.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     }
   };
+  const mbOf = (p: string) => (statSync(p).size / MB).toFixed(0);
   try {
     row("nothing (Node + modules loaded)", await runChild(["--child-mem"]));
     const big = join(dir, "2025-07-25T18:20:00+00:00.json");
     await generate(big, bigMb * MB);
-    const bigName = `1 file of ${(statSync(big).size / MB).toFixed(0)} MB`;
-    await nullRuns(`${bigName}, null sink`, [big]);
-    await realRun(`**${bigName}, S3 → real OpenSearch**`, [big]);
+    await nullRuns(`1 file of ${mbOf(big)} MB, null sink`, [big]);
+    await realRun(`**1 file of ${mbOf(big)} MB, local file → real OpenSearch**`, [big], false);
     rmSync(big);
     const smalls: string[] = [];
     for (let i = 0; i < nSmall; i++) {
@@ -579,7 +659,15 @@ async function memory(): Promise<string> {
         BENCH_OBJECT_CONCURRENCY: String(nSmall),
       },
     );
-    await realRun(`**${smallName}, S3 → real OpenSearch, ${oc} at a time (the default)**`, smalls);
+    await realRun(
+      `**${smallName}, local files → real OpenSearch, ${oc} at a time (the default)**`,
+      smalls,
+      false,
+    );
+    for (const p of smalls) rmSync(p);
+    const viaS3 = join(dir, "2025-07-25T19:00:00+00:00.json");
+    await generate(viaS3, s3Mb * MB);
+    await realRun(`1 file of ${mbOf(viaS3)} MB, moto S3 → real OpenSearch`, [viaS3], true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     aws.destroy();
@@ -590,8 +678,9 @@ async function memory(): Promise<string> {
 Peak RSS (\`process.resourceUsage().maxRSS\`) of a fresh Node process running the product's ingest (\`ingestObject\`
 with default settings: bulk ${DEFAULTS.bulkMaxDocs} docs / ${DEFAULTS.bulkMaxBytes / MB} MB, ${DEFAULTS.bulkConcurrency} bulks in flight). The null-sink rows read local files
 (\`localSource\`) and answer every bulk "created" without network, to isolate the pipeline's memory (they run
-as fast as the CPU allows: the highest allocation rate); the rows in bold are the goal's cases, real runs from
-moto S3 to OpenSearch. The children run the benchmark compiled (esbuild bundle, as
+as fast as the CPU allows: the highest allocation rate); the rows in bold are the goal's cases, real runs into
+OpenSearch from local files (the same pipeline as from S3, as \`backfill --from-dir\` runs it: moto takes
+minutes to store a 1 GB object), and the last row a real run from moto S3. The children run the benchmark compiled (esbuild bundle, as
 \`dist/\` ships; no tsx). Includes Node itself and the loaded modules (first row).
 
 | Input | records | peak RSS (Node defaults) | peak RSS with \`${HEAP_FLAG}\` |

@@ -71,6 +71,15 @@ const steps: [string, string, string[], string[]][] = [
   ],
 ];
 
+/** The heading each step's section starts with (to keep sections not re-run under --only, in order). */
+const headingOf: Record<string, string> = {
+  throughput: "## End to end: worker pipeline",
+  sweep: "## Sweep",
+  latency: "## Latency",
+  scaleout: "## Scale-out",
+  memory: "## Memory",
+};
+
 const loadBefore = loadavg()[0]!;
 const sections: string[] = [];
 
@@ -86,11 +95,25 @@ function write(): void {
 - Data: generated Twingate-like NDJSON (bench/lib/records.ts: 70% network_access, 20% dns_filtering, 5% audit_log,
   5% data_loss_prevention), ~560 bytes a record.
 `;
-  const text = [header, ...sections].join("\n\n");
   if (smoke || process.argv.includes("--no-write")) return;
   const doc = readFileSync(DOC, "utf8");
   const start = doc.indexOf("<!-- e2e:start");
   const end = doc.indexOf("<!-- e2e:end -->");
+  // With --only, the sections not re-run are kept from the last full run (matched by their heading).
+  let kept: string[] = [];
+  if (only && start !== -1) {
+    const old = doc
+      .slice(start, end)
+      .split(/\n(?=## )/)
+      .slice(1);
+    const fresh = new Set(sections.map((x) => x.split("\n")[0]));
+    kept = old
+      .map((x) => x.trim())
+      .filter((x) => !x.startsWith("## End to end: setup") && !fresh.has(x.split("\n")[0]!));
+  }
+  const order = (x: string) =>
+    steps.findIndex(([n]) => headingOf[n] !== undefined && x.startsWith(headingOf[n]!));
+  const text = [header, ...[...kept, ...sections].sort((a, b) => order(a) - order(b))].join("\n\n");
   const block = `${text}\n<!-- e2e:end -->`;
   const next =
     start === -1
