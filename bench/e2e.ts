@@ -77,6 +77,18 @@ async function childArgs(): Promise<string[]> {
 
 // ---- throughput: pipeline vs raw _bulk ceiling -------------------------------------------------
 
+function cpuLine(name: string, xs: { self: number; os?: number; moto?: number }[]): string {
+  const m = (f: (x: (typeof xs)[number]) => number | undefined) => {
+    const v = xs.map(f).filter((x): x is number => x !== undefined);
+    return v.length === 0 ? undefined : median(v);
+  };
+  const self = m((x) => x.self)!;
+  const os = m((x) => x.os);
+  const moto = m((x) => x.moto);
+  const f = (x: number | undefined) => (x === undefined ? "?" : x.toFixed(2));
+  return `| ${name} | ${f(self)} | ${f(os)} | ${f(moto)} | ${f(self + (os ?? 0) + (moto ?? 0))} |`;
+}
+
 async function throughput(): Promise<string> {
   const nFiles = arg("files", 8);
   const perFile = arg("per-file", 5000);
@@ -121,6 +133,8 @@ async function throughput(): Promise<string> {
   }
   const pipe: number[] = [];
   const raw: number[] = [];
+  const cpuRaw: { self: number; os?: number; moto?: number }[] = [];
+  const cpuPipe: { self: number; os?: number; moto?: number }[] = [];
   for (let round = 0; round < rounds; round++) {
     // Interleaved: ceiling then pipeline, fresh indices each time.
     {
@@ -128,7 +142,8 @@ async function throughput(): Promise<string> {
       await setupPrefix(os, prefix);
       await precreate(os, prefix, files);
       const docs = docs0.map((d) => ({ ...d, index: d.index.replace(/^x-/, `${prefix}-`) }));
-      const r = await rawLoad(env.opensearchUrl, docs, best[0], best[1]);
+      const { value: r, ...cpu } = await withCpu(() => rawLoad(env.opensearchUrl, docs, best[0], best[1]));
+      cpuRaw.push(cpu);
       if (r.indexed !== total) throw new Error(`raw loader indexed ${r.indexed} of ${total}`);
       raw.push(r.indexed / r.seconds);
       await dropPrefix(os, prefix);
@@ -137,7 +152,10 @@ async function throughput(): Promise<string> {
       const prefix = uniqueName("bench-pipe");
       await setupPrefix(os, prefix);
       await precreate(os, prefix, files);
-      const r = await runPipeline({ os, s3: aws.s3, bucket, keys, prefix, settings: DEFAULTS });
+      const { value: r, ...cpu } = await withCpu(() =>
+        runPipeline({ os, s3: aws.s3, bucket, keys, prefix, settings: DEFAULTS }),
+      );
+      cpuPipe.push(cpu);
       if (r.indexed !== total) throw new Error(`pipeline indexed ${r.indexed} of ${total}`);
       const n = await countDocs(os, prefix);
       if (n !== total) throw new Error(`pipeline: ${n} documents searchable, expected ${total}`);
@@ -169,6 +187,14 @@ Then ${rounds} interleaved rounds (ceiling, pipeline), fresh indices each time (
 | pipeline (S3 → OpenSearch) | ${fmt(p)} |
 
 **Pipeline / ceiling: ${(p / c).toFixed(2)}** (goal ≥ 0.85). Per round: pipeline ${pipe.map(fmt).join(", ")}; ceiling ${raw.map(fmt).join(", ")}.
+
+Where the ${cpus().length} cores went during the timed parts (CPU-seconds per second, medians of the rounds; the client is the
+bench process: the raw loader, or the pipeline):
+
+| Run | client | OpenSearch | moto | total |
+| --- | ---: | ---: | ---: | ---: |
+${cpuLine("raw `_bulk` ceiling", cpuRaw)}
+${cpuLine("pipeline", cpuPipe)}
 `;
 }
 
@@ -369,16 +395,46 @@ function procCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
-/** The emulator's pid, from the stack script's pid file for its port. */
-function motoPid(): number | undefined {
-  const port = new URL(stackEnv().s3Endpoint).port;
+function pidFrom(file: string): number | undefined {
   try {
-    return (
-      Number(readFileSync(join(HERE, "..", ".cache", "run", `moto-${port}.pid`), "utf8").trim()) || undefined
-    );
+    return Number(readFileSync(file, "utf8").trim()) || undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The emulator's pid, from the stack script's pid file for its port. */
+function motoPid(): number | undefined {
+  const port = new URL(stackEnv().s3Endpoint).port;
+  return pidFrom(join(HERE, "..", ".cache", "run", `moto-${port}.pid`));
+}
+
+/** The local OpenSearch's pid, from the stack script's state folder for its port. */
+function opensearchPid(): number | undefined {
+  const port = new URL(stackEnv().opensearchUrl).port;
+  return pidFrom(join(HERE, "..", ".cache", "state", `opensearch-${port}`, "opensearch.pid"));
+}
+
+/** CPU (in cores) used by this process, OpenSearch and moto while `fn` runs. */
+async function withCpu<T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T; self: number; os?: number; moto?: number }> {
+  const pids = { os: opensearchPid(), moto: motoPid() };
+  const before = { os: procCpuSeconds(pids.os), moto: procCpuSeconds(pids.moto), self: process.cpuUsage() };
+  const t0 = performance.now();
+  const value = await fn();
+  const secs = (performance.now() - t0) / 1000;
+  const self = process.cpuUsage(before.self);
+  const delta = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? undefined : (b - a) / secs;
+  const os = delta(before.os, procCpuSeconds(pids.os));
+  const moto = delta(before.moto, procCpuSeconds(pids.moto));
+  return {
+    value,
+    self: (self.user + self.system) / 1e6 / secs,
+    ...(os !== undefined ? { os } : {}),
+    ...(moto !== undefined ? { moto } : {}),
+  };
 }
 
 interface ScaleResult {
