@@ -62,13 +62,15 @@ describe("task queue (p-queue with FifoQueue)", () => {
     all.length = 0;
     assert.equal(done, n);
     assert.equal(q.size, 1, "the queue has not drained");
-    for (let i = 0; i < 5 && collected < n - 5; i++) {
+    // Finalisers run some time after a collection: give them a few rounds.
+    for (let i = 0; i < 30 && collected < n - 10; i++) {
       gc();
-      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 10));
     }
     release();
     await Promise.all([blocker, tail]);
-    assert.ok(collected >= n - 5, `only ${collected} of ${n} finished tasks' data was collected`);
+    // p-queue's default queue keeps ~50 of them here: the bound tells the two apart.
+    assert.ok(collected >= n - 10, `only ${collected} of ${n} finished tasks' data was collected`);
   });
 
   it("FifoQueue: size, filter, remove", () => {
