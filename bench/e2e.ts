@@ -89,6 +89,13 @@ function cpuLine(name: string, xs: { self: number; os?: number; moto?: number }[
   return `| ${name} | ${f(self)} | ${f(os)} | ${f(moto)} | ${f(self + (os ?? 0) + (moto ?? 0))} |`;
 }
 
+/** A child process that keeps `cores` (0..1) of one core busy until killed. */
+function burnCpu(cores: number) {
+  const duty = Math.min(1, Math.max(0, cores));
+  const code = `setInterval(() => { const t = performance.now(); while (performance.now() - t < ${(10 * duty).toFixed(2)}) {} }, 10);`;
+  return spawn(process.execPath, ["-e", code], { stdio: "ignore" });
+}
+
 async function throughput(): Promise<string> {
   const nFiles = arg("files", 8);
   const perFile = arg("per-file", 5000);
@@ -163,10 +170,31 @@ async function throughput(): Promise<string> {
       await dropPrefix(os, prefix);
     }
   }
+  // Control: the ceiling again while a process burns as much CPU as the pipeline used (its client share),
+  // to tell the pipeline's own cost from the CPU it takes from OpenSearch on this machine.
+  const burnCores = median(cpuPipe.map((x) => x.self));
+  const burned: number[] = [];
+  if (!process.argv.includes("--quick")) {
+    for (let round = 0; round < 2; round++) {
+      const prefix = uniqueName("bench-burn");
+      await setupPrefix(os, prefix);
+      await precreate(os, prefix, files);
+      const docs = docs0.map((d) => ({ ...d, index: d.index.replace(/^x-/, `${prefix}-`) }));
+      const burner = burnCpu(burnCores);
+      try {
+        const r = await rawLoad(env.opensearchUrl, docs, best[0], best[1]);
+        burned.push(r.indexed / r.seconds);
+      } finally {
+        burner.kill();
+        await dropPrefix(os, prefix);
+      }
+    }
+  }
   aws.destroy();
   await os.close();
   const p = median(pipe);
   const c = median(raw);
+  const cb = burned.length > 0 ? median(burned) : undefined;
   return `## End to end: worker pipeline vs raw \`_bulk\` ceiling
 
 ${fmt(total)} records in ${nFiles} NDJSON files of ${fmt(perFile)} records in moto S3. **Pipeline**: \`buildPipeline\`
@@ -195,7 +223,15 @@ bench process: the raw loader, or the pipeline):
 | --- | ---: | ---: | ---: | ---: |
 ${cpuLine("raw `_bulk` ceiling", cpuRaw)}
 ${cpuLine("pipeline", cpuPipe)}
-`;
+${
+  cb === undefined
+    ? ""
+    : `
+Control: the ceiling measured again while another process only burns ${burnCores.toFixed(2)} of a core (the pipeline's own
+share above), 2 rounds: ${burned.map(fmt).join(", ")} records/s, **${(cb / c).toFixed(2)} of the unloaded ceiling**; the pipeline
+is **${(p / cb).toFixed(2)} of the ceiling under the same CPU pressure**.
+`
+}`;
 }
 
 /** The pipeline alone, once (for `node --cpu-prof`): `bench/e2e.ts pipeline [--null]`. */
@@ -749,9 +785,9 @@ ${DEFAULTS.bulkConcurrency} in flight, each ~${Math.round((DEFAULTS.bulkMaxDocs 
 full GC stays ~25 MB (\`node --expose-gc --import tsx bench/probe-memory.ts\` samples it during a real run).
 The rest of the RSS is V8's young generation (up to 3 × 16 MB semi-spaces) and garbage not yet collected,
 which grows with the allocation rate, i.e. with how many objects are parsed at once: the objects a worker
-takes at once are bounded by \`objectConcurrency\` (default ${DEFAULTS.objectConcurrency}); raising it to 10 costs the last-but-one row.
-\`${HEAP_FLAG}\` makes V8 collect sooner at some CPU cost; since the live heap is ~25 MB it is safe for
-the pipeline, but it is not a default (a deployment sets it through \`NODE_OPTIONS\` if it wants it).
+takes at once are bounded by \`objectConcurrency\` (default ${DEFAULTS.objectConcurrency}); raising it to 10 costs the "all 10 concurrently" row.
+\`${HEAP_FLAG}\` makes V8 collect sooner at some CPU cost (measured with the null sink only); the live heap is ~25 MB,
+but it is not a default (a deployment sets it through \`NODE_OPTIONS\` if it wants it).
 `;
 }
 
