@@ -170,6 +170,9 @@ export async function* readRecords(input: Readable, opts: ReaderOptions = {}): A
  * `readRecords` a chunk at a time: each yield is the (non-empty) list of items one input chunk
  * completed, in file order. The hot path uses this: one await per chunk instead of one per record.
  */
+/** Input bytes scanned per batch of items at most (see readRecordBatches). */
+const MAX_PIECE = 64 * 1024;
+
 export async function* readRecordBatches(
   input: Readable,
   opts: ReaderOptions = {},
@@ -197,9 +200,14 @@ export async function* readRecordBatches(
           })
         : plainChunks(head, it);
     for await (const chunk of chunks) {
-      const items = scanner.push(chunk);
-      if (items.length > 0) yield items;
-      if (scanner.finished) return; // a file_error (e.g. file too large): stop reading
+      // At most MAX_PIECE bytes of records per yield: the consumer may wait (back-pressure from the
+      // sink) in the middle of a batch, and what it still holds then survives collections and is
+      // promoted; with several objects at once that garbage grew the old generation (peak RSS).
+      for (let off = 0; off < chunk.length; off += MAX_PIECE) {
+        const items = scanner.push(chunk.length <= MAX_PIECE ? chunk : chunk.subarray(off, off + MAX_PIECE));
+        if (items.length > 0) yield items;
+        if (scanner.finished) return; // a file_error (e.g. file too large): stop reading
+      }
     }
     if (contentError !== undefined) {
       // What was decoded before the corruption has been emitted; a partial record is lost with it.
