@@ -11,7 +11,7 @@
  * Every run uses its own index prefix, bucket and queue, deleted afterwards.
  */
 import { spawn } from "node:child_process";
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -35,6 +35,7 @@ import {
   opensearchClient,
   type PipelineSettings,
   precreate,
+  putFile,
   putFiles,
   rawLoad,
   runPipeline,
@@ -705,14 +706,7 @@ async function memory(): Promise<string> {
     if (viaS3) {
       for (const p of paths) {
         const key = `mem/${p.slice(dir.length + 1)}`;
-        await aws.s3.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: createReadStream(p),
-            ContentLength: statSync(p).size,
-          }),
-        );
+        await putFile(aws.s3, bucket, key, p);
         keys.push(key);
       }
     } else keys.push(...paths);

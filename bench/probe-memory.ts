@@ -3,10 +3,10 @@
  * heap and buffers every 250 ms, and the live heap after a forced GC every 2 s.
  *   node --expose-gc --import tsx bench/probe-memory.ts [--mb 100]   (needs the stack env)
  */
-import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { generate } from "./lib/records.ts";
 import {
   awsClients,
@@ -14,6 +14,7 @@ import {
   dropPrefix,
   MB,
   opensearchClient,
+  putFile,
   runPipeline,
   setupPrefix,
   stackEnv,
@@ -31,14 +32,7 @@ await generate(file, mb * MB);
 const bucket = uniqueName("probe");
 await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
 const key = "2025-07-25T19:00:00+00:00.json";
-await aws.s3.send(
-  new PutObjectCommand({
-    Bucket: bucket,
-    Key: key,
-    Body: createReadStream(file),
-    ContentLength: statSync(file).size,
-  }),
-);
+await putFile(aws.s3, bucket, key, file);
 await setupPrefix(os, bucket);
 const gc = (globalThis as { gc?: () => void }).gc;
 const m = (x: number) => Math.round(x / MB);

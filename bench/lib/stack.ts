@@ -1,4 +1,5 @@
 /** Local-stack plumbing for the end-to-end benchmarks (needs `eval "$(bash scripts/stack.sh env)"`). */
+import { createReadStream, statSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Client } from "@opensearch-project/opensearch";
@@ -57,6 +58,18 @@ export async function putFiles(s3: S3Client, bucket: string, files: BenchFile[])
     files.map((f) =>
       q.add(() => s3.send(new PutObjectCommand({ Bucket: bucket, Key: f.key, Body: f.body }))),
     ),
+  );
+}
+
+/** Uploads a local file to S3 as a stream (no copy in memory). */
+export async function putFile(s3: S3Client, bucket: string, key: string, path: string): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: createReadStream(path),
+      ContentLength: statSync(path).size,
+    }),
   );
 }
 
