@@ -95,13 +95,32 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-const oneShotHash = (crypto as { hash?: (alg: string, data: string, enc: "base64url") => string }).hash;
+const oneShotHash = (crypto as { hash?: (alg: string, data: string, enc: "buffer") => Buffer }).hash;
+
+/** Bytes of the sha256 kept: 18 bytes are exactly ID_CHARS (24) base64url characters. */
+const ID_BYTES = (ID_CHARS / 4) * 3;
 
 function hashId(text: string): string {
   const digest = oneShotHash
-    ? oneShotHash("sha256", text, "base64url")
-    : crypto.createHash("sha256").update(text).digest("base64url");
-  return digest.slice(0, ID_CHARS);
+    ? oneShotHash("sha256", text, "buffer")
+    : crypto.createHash("sha256").update(text).digest();
+  // Encoding only the bytes kept gives a flat 24-character string; slicing a longer one would keep the
+  // whole digest alive for as long as the id (a batch entry holds it until its bulk request is answered).
+  return digest.toString("base64url", 0, ID_BYTES);
+}
+
+/**
+ * Index names by event type, for the last prefix and day seen: a file's records share a few, and reusing
+ * one string spares building (and a batch entry holding) a concatenation per record.
+ */
+const recordIndexes = new Map<string, { prefix: string; day: string; name: string }>();
+
+function recordIndexName(prefix: string, eventType: string, day: string): string {
+  const hit = recordIndexes.get(eventType);
+  if (hit !== undefined && hit.day === day && hit.prefix === prefix) return hit.name;
+  const name = `${prefix}-${eventType}-${day}`;
+  if (hit !== undefined || recordIndexes.size < 64) recordIndexes.set(eventType, { prefix, day, name });
+  return name;
 }
 
 /**
@@ -321,7 +340,7 @@ export function toIndexAction(
   if (!Number.isNaN(ingestedMs)) ingest["lag_ms"] = ingestedMs - time.epochMs;
   document["ingest"] = ingest;
   return {
-    index: `${opts.indexPrefix}-${record.event_type}-${utcDay(time.epochMs)}`,
+    index: recordIndexName(opts.indexPrefix, record.event_type, utcDay(time.epochMs)),
     id: documentId(record),
     document,
     kind: "record",
