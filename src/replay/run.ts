@@ -125,15 +125,17 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     deleted: 0,
     durationMs: 0,
   };
-  // Records OpenSearch refuses become index_rejected quarantine documents; remember which, per action.
-  const refused = new Map<IndexAction, IndexAction>();
+  // Records OpenSearch refuses become index_rejected quarantine documents; remember which, by index and
+  // id (the sink sees the batch's own copy of an action, not the object this loop added).
+  const refused = new Map<string, IndexAction>();
+  const actionKey = (a: IndexAction) => `${a.index}\u0000${a.id}`;
   const sink = new BulkSink(
     transport,
     {
       ...opts.bulk,
       quarantine: (action, message) => {
         const q = quarantineRefused(action, message, opts.indexPrefix);
-        refused.set(action, q);
+        refused.set(actionKey(action), q);
         return q;
       },
     },
@@ -226,7 +228,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     if (batch.size > 0) send(batch);
     await Promise.all(writes);
     for (const p of passes) {
-      const q = refused.get(p.action);
+      const q = refused.get(actionKey(p.action));
       if (q) {
         summary.refusedByOpenSearch++;
         inc(summary.stillFailingByReason, "index_rejected");

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { addAbortSignal, type Readable } from "node:stream";
 import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
 import type { ObjectRef } from "../model.ts";
 import { withDeadline } from "../util/deadline.ts";
@@ -27,7 +27,11 @@ export function s3Source(s3: S3Client): ObjectSource {
             { abortSignal },
           ),
         );
-        return res.Body as Readable;
+        const body = res.Body as Readable;
+        // The deadline's signal covered the head only: from here the caller's signal (shutdown, Ctrl-C,
+        // the Lambda deadline) must still be able to end a body that is downloading.
+        if (signal) addAbortSignal(signal, body);
+        return body;
       } catch (err) {
         if (signal?.aborted) throw err;
         const name = (err as { name?: string }).name;

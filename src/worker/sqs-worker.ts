@@ -230,7 +230,8 @@ export class SqsWorker {
     timer.unref();
     return async () => {
       clearInterval(timer);
-      // Waited for (bounded), so a late extension cannot land after the message is released.
+      // Waited for (bounded), so our extension is not sent after the release; one given up on may still
+      // reach SQS late and hide the released message for one more timeout (harmless: a short delay).
       await running;
     };
   }
