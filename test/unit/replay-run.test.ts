@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Client } from "@opensearch-project/opensearch";
+import { toQuarantineAction } from "../../src/documents/index.ts";
+import { createLogger } from "../../src/logger.ts";
+import type { QuarantineHit } from "../../src/replay/plan.ts";
+import { runReplay } from "../../src/replay/run.ts";
+import type { BulkTransport } from "../../src/sink/bulk-sink.ts";
+
+const RECORD = {
+  event_type: "dns_filtering",
+  event: {
+    version: 1,
+    time: "2025-07-25T18:21:41.236597+00:00",
+    domain: "example.com",
+    root: "example.com",
+    status: "ALLOWED",
+  },
+};
+
+/** A quarantine document as ingestion stored it (schema_invalid then; valid today). */
+function storedHit(): QuarantineHit {
+  const a = toQuarantineAction(
+    {
+      reason: "schema_invalid",
+      message: "event.domain: refused then",
+      raw: JSON.stringify(RECORD),
+      ordinal: 3,
+      line: 4,
+      eventType: "dns_filtering",
+    },
+    { bucket: "b", key: "tg/2025-07-25T18:20:00+00:00.json" },
+    { indexPrefix: "tw", ingestedAt: "2025-07-25T18:26:00.000Z" },
+  );
+  return { _index: a.index, _id: a.id, _source: a.document as QuarantineHit["_source"] };
+}
+
+/** Just enough of the client for replay's refresh, search and scroll. */
+function clientWith(hits: QuarantineHit[]): Client {
+  return {
+    transport: {
+      request: async (p: { method: string; path: string }) => {
+        if (p.path.endsWith("/_search")) return { body: { _scroll_id: "s", hits: { hits } } };
+        if (p.path === "/_search/scroll" && p.method === "POST")
+          return { body: { _scroll_id: "s", hits: { hits: [] } } };
+        return { body: {} };
+      },
+    },
+  } as unknown as Client;
+}
+
+describe("runReplay", () => {
+  it("a record that passes validation but OpenSearch refuses stays in quarantine as index_rejected, counted as refused", async () => {
+    const ops: { op: string; index: string; id: string }[] = [];
+    // OpenSearch refuses the record in its normal index (a mapping conflict); everything else is accepted.
+    const transport: BulkTransport = async (body) => {
+      const lines = body.toString("utf8").trimEnd().split("\n");
+      const items: Record<string, { status: number; error?: { type: string; reason: string } }>[] = [];
+      for (let i = 0; i < lines.length; i++) {
+        const meta = JSON.parse(lines[i]!) as Record<string, { _index: string; _id: string }>;
+        const [op, target] = Object.entries(meta)[0]!;
+        ops.push({ op, index: target._index, id: target._id });
+        if (op !== "delete") i++; // its document line
+        const refused = op === "create" && target._index.startsWith("tw-dns_filtering-");
+        items.push({
+          [op]: refused
+            ? { status: 400, error: { type: "mapper_parsing_exception", reason: "failed to parse" } }
+            : { status: op === "create" ? 201 : 200 },
+        });
+      }
+      return { errors: items.some((it) => Object.values(it)[0]!.status >= 300), items };
+    };
+    const hit = storedHit();
+    const summary = await runReplay({
+      client: clientWith([hit]),
+      indexPrefix: "tw",
+      bulk: { maxDocs: 100, maxBytes: 1e6, concurrency: 1 },
+      maxRecordBytes: 1024 * 1024,
+      filter: {},
+      dryRun: false,
+      logger: createLogger("silent"),
+      transport,
+    });
+    assert.equal(summary.scanned, 1);
+    assert.equal(summary.passed, 0, "not counted as passed");
+    assert.equal(summary.refusedByOpenSearch, 1);
+    assert.deepEqual(summary.stillFailingByReason, { index_rejected: 1 });
+    const written = ops.filter((o) => o.op === "create" && o.index.startsWith("tw-quarantine-"));
+    assert.equal(written.length, 1, "the record was written back to quarantine as index_rejected");
+    const deleted = ops.filter((o) => o.op === "delete");
+    // The old schema_invalid document goes (replaced by the index_rejected one), never the new one.
+    assert.deepEqual(deleted, [{ op: "delete", index: hit._index, id: hit._id }]);
+    assert.notEqual(written[0]!.id, hit._id);
+  });
+});
