@@ -282,7 +282,7 @@ async function sweep(): Promise<string> {
     configs.push({ ...DEFAULTS, bulkMaxDocs, bulkMaxBytes: 100 * MB });
   for (const mb of [1, 5, 10]) configs.push({ ...DEFAULTS, bulkMaxDocs: 100_000, bulkMaxBytes: mb * MB });
   for (const bulkConcurrency of [1, 2, 4, 8]) configs.push({ ...DEFAULTS, bulkConcurrency });
-  for (const objectConcurrency of [1, 2, 8]) configs.push({ ...DEFAULTS, objectConcurrency });
+  for (const objectConcurrency of [1, 4, 8]) configs.push({ ...DEFAULTS, objectConcurrency });
   if (process.argv.includes("--quick")) configs.splice(2);
   const rows: string[] = [];
   for (const s of configs) {

@@ -115,7 +115,7 @@ export const DEFAULTS: PipelineSettings = {
   bulkMaxDocs: 2000,
   bulkMaxBytes: 5 * MB,
   bulkConcurrency: 4,
-  objectConcurrency: 4,
+  objectConcurrency: 2,
 };
 
 /** The product pipeline (buildPipeline + ingestObject) over S3 keys; resolves with records indexed. */

@@ -159,7 +159,9 @@ export const SETTINGS = {
     env: "OBJECT_CONCURRENCY",
     describe: "Objects processed at once",
     schema: int(1, 256),
-    default: 4,
+    // 2, not 4: as fast within noise in the sweep, and each object parsing at once adds garbage the heap
+    // grows for (ten 100 MB files peaked ~290 MB at 4; see docs/BENCHMARKS.md).
+    default: 2,
   },
   bulkConcurrency: {
     env: "BULK_CONCURRENCY",
