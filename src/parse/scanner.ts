@@ -351,7 +351,11 @@ export class RecordScanner {
       this.reject("invalid_utf8", "record is not valid UTF-8", bytes.toString("utf8"), ordinal, line);
       return;
     }
-    const raw = bytes.toString("utf8");
+    this.parse(bytes.toString("utf8"), ordinal, line);
+  }
+
+  /** Parses one record's decoded text; emits the record or an invalid_json rejection. */
+  private parse(raw: string, ordinal: number, line: number | undefined): void {
     let value: unknown;
     try {
       value = JSON.parse(raw);
@@ -429,16 +433,7 @@ export class RecordScanner {
     while (i < end && isWs(buf[i]!)) i++;
     if (i === end) return;
     if (buf[end - 1] === CR) end--;
-    const ordinal = this.ordinal++;
-    const raw = buf.toString("utf8", start, end);
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      this.reject("invalid_json", `not valid JSON: ${(err as Error).message}`, raw, ordinal, line);
-      return;
-    }
-    this.out.push({ kind: "record", value, raw, ordinal, line });
+    this.parse(buf.toString("utf8", start, end), this.ordinal++, line);
   }
 
   private finishLine(tail: Buffer): void {
