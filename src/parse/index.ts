@@ -166,13 +166,14 @@ export async function* readRecords(input: Readable, opts: ReaderOptions = {}): A
   for await (const items of readRecordBatches(input, opts)) yield* items;
 }
 
-/**
- * `readRecords` a chunk at a time: each yield is the (non-empty) list of items one input chunk
- * completed, in file order. The hot path uses this: one await per chunk instead of one per record.
- */
 /** Input bytes scanned per batch of items at most (see readRecordBatches). */
 const MAX_PIECE = 64 * 1024;
 
+/**
+ * `readRecords` a chunk at a time: each yield is the (non-empty) list of items one input chunk (or one
+ * MAX_PIECE of a larger chunk) completed, in file order. The hot path uses this: one await per chunk
+ * instead of one per record.
+ */
 export async function* readRecordBatches(
   input: Readable,
   opts: ReaderOptions = {},

@@ -10,8 +10,10 @@ export interface BulkResponse {
   items: Array<Record<string, BulkItemResult>>;
 }
 
-/** Sends one NDJSON body to `_bulk`. Throws on whole-request failures (with `statusCode` when HTTP answered). */
-/** Sends one `_bulk` body (NDJSON, UTF-8). */
+/**
+ * Sends one `_bulk` body (NDJSON, UTF-8). Throws on whole-request failures (with `statusCode` when HTTP
+ * answered).
+ */
 export type BulkTransport = (body: Buffer, signal?: AbortSignal) => Promise<BulkResponse>;
 
 export interface BulkSinkOptions {
