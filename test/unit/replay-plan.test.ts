@@ -1,22 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { documentId, toQuarantineAction } from "../../src/documents/index.ts";
+import { documentId } from "../../src/documents/index.ts";
 import { type ValidationResult, validateRecord } from "../../src/events/index.ts";
-import { type PlanOptions, planReplay, type QuarantineHit, quarantineQuery } from "../../src/replay/plan.ts";
+import { type PlanOptions, planReplay, quarantineQuery } from "../../src/replay/plan.ts";
+import { INGESTED, KEY, RAW, RECORD, storedHit } from "../fixtures/replay.ts";
 
-const KEY = "tg/2025-07-25T18:20:00+00:00.json";
-const RECORD = {
-  event_type: "dns_filtering",
-  event: {
-    version: 1,
-    time: "2025-07-25T18:21:41.236597+00:00",
-    domain: "example.com",
-    root: "example.com",
-    status: "ALLOWED",
-  },
-};
-const RAW = JSON.stringify(RECORD);
-const INGESTED = "2025-07-25T18:26:00.000Z";
 const NOW = "2025-08-01T00:00:00.000Z";
 
 /** A validator that rejects dns_filtering (the double used to put records in quarantine). */
@@ -33,21 +21,6 @@ const rejectDns = (value: unknown): ValidationResult => {
   }
   return v;
 };
-
-/** The hit as ingestion stored it, via the real document builder. */
-function storedHit(
-  raw: string,
-  reason: "schema_invalid" | "invalid_json",
-  message: string,
-  path?: string,
-): QuarantineHit {
-  const a = toQuarantineAction(
-    { reason, message, raw, ordinal: 3, line: 4, eventType: "dns_filtering", ...(path ? { path } : {}) },
-    { bucket: "b", key: KEY },
-    { indexPrefix: "tw", ingestedAt: INGESTED },
-  );
-  return { _index: a.index, _id: a.id, _source: a.document as QuarantineHit["_source"] };
-}
 
 const opts = (o: Partial<PlanOptions> = {}): PlanOptions => ({
   indexPrefix: "tw",

@@ -1,39 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Client } from "@opensearch-project/opensearch";
-import { toQuarantineAction } from "../../src/documents/index.ts";
 import { createLogger } from "../../src/logger.ts";
 import type { QuarantineHit } from "../../src/replay/plan.ts";
 import { runReplay } from "../../src/replay/run.ts";
 import type { BulkTransport } from "../../src/sink/bulk-sink.ts";
-
-const RECORD = {
-  event_type: "dns_filtering",
-  event: {
-    version: 1,
-    time: "2025-07-25T18:21:41.236597+00:00",
-    domain: "example.com",
-    root: "example.com",
-    status: "ALLOWED",
-  },
-};
-
-/** A quarantine document as ingestion stored it (schema_invalid then; valid today). */
-function storedHit(): QuarantineHit {
-  const a = toQuarantineAction(
-    {
-      reason: "schema_invalid",
-      message: "event.domain: refused then",
-      raw: JSON.stringify(RECORD),
-      ordinal: 3,
-      line: 4,
-      eventType: "dns_filtering",
-    },
-    { bucket: "b", key: "tg/2025-07-25T18:20:00+00:00.json" },
-    { indexPrefix: "tw", ingestedAt: "2025-07-25T18:26:00.000Z" },
-  );
-  return { _index: a.index, _id: a.id, _source: a.document as QuarantineHit["_source"] };
-}
+import { RAW, storedHit } from "../fixtures/replay.ts";
 
 /** Just enough of the client for replay's refresh, search and scroll. */
 function clientWith(hits: QuarantineHit[]): Client {
@@ -70,7 +42,7 @@ describe("runReplay", () => {
       }
       return { errors: items.some((it) => Object.values(it)[0]!.status >= 300), items };
     };
-    const hit = storedHit();
+    const hit = storedHit(RAW, "schema_invalid", "event.domain: refused then");
     const summary = await runReplay({
       client: clientWith([hit]),
       indexPrefix: "tw",
