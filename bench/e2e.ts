@@ -17,9 +17,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { objectSource } from "../src/ingest/pipeline.ts";
 import { provision } from "../src/produce/provision.ts";
 import { localSource } from "../src/sources/local.ts";
-import { createTaskQueue } from "../src/util/queue.ts";
 import { median } from "./lib/parse-runs.ts";
 import { generate } from "./lib/records.ts";
 import {
@@ -28,6 +28,7 @@ import {
   DEFAULTS,
   documentsOf,
   dropPrefix,
+  ingestAll,
   MB,
   makeFiles,
   makeIngest,
@@ -533,13 +534,12 @@ async function scaleRun(n: number, files: ReturnType<typeof makeFiles>): Promise
     });
   }
   await allReady;
-  const moto = motoPid();
-  const moto0 = procCpuSeconds(moto);
   const t0 = performance.now();
-  for (const c of children) c.stdin!.write("go\n");
-  await allDone;
+  const { moto } = await withCpu(async () => {
+    for (const c of children) c.stdin!.write("go\n");
+    await allDone;
+  });
   const seconds = (performance.now() - t0) / 1000;
-  const moto1 = procCpuSeconds(moto);
   for (const c of children) c.stdin!.write("stop\n");
   await Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));
   aws.destroy();
@@ -547,7 +547,7 @@ async function scaleRun(n: number, files: ReturnType<typeof makeFiles>): Promise
     recordsPerSecond: total / seconds,
     seconds,
     workerCpu: workerCpuMs / 1000,
-    motoCpu: moto0 !== undefined && moto1 !== undefined ? moto1 - moto0 : undefined,
+    motoCpu: moto === undefined ? undefined : moto * seconds,
   };
 }
 
@@ -617,12 +617,13 @@ async function childMem(): Promise<void> {
     transport: nullTransport,
   });
   // As the worker takes objects: at most objectConcurrency at a time (BENCH_OBJECT_CONCURRENCY overrides).
-  const queue = createTaskQueue(
-    Number(process.env["BENCH_OBJECT_CONCURRENCY"] ?? DEFAULTS.objectConcurrency),
-  );
+  const concurrency = Number(process.env["BENCH_OBJECT_CONCURRENCY"] ?? DEFAULTS.objectConcurrency);
   const t0 = performance.now();
-  const results = await Promise.all(paths.map((key) => queue.add(() => ingest({ bucket: "", key }))));
-  const records = results.reduce((s, r) => s + r!.indexed, 0);
+  reportChild(await ingestAll(ingest, "", paths, concurrency), t0);
+}
+
+/** A memory child's one line of output: records, seconds since t0, peak RSS. */
+function reportChild(records: number, t0: number): void {
   process.stdout.write(
     `${JSON.stringify({ records, seconds: (performance.now() - t0) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
   );
@@ -659,17 +660,10 @@ async function childMemReal(): Promise<void> {
   const prefix = process.env["BENCH_PREFIX"]!;
   const keys = process.env["BENCH_KEYS"]!.split(",");
   const t0 = performance.now();
-  let r: { indexed: number };
-  if (bucket === "") {
-    // Local files -> real OpenSearch (as `backfill --from-dir`), objectConcurrency at a time.
-    const ingest = makeIngest({ os, source: localSource(), prefix, settings: DEFAULTS });
-    const queue = createTaskQueue(DEFAULTS.objectConcurrency);
-    const results = await Promise.all(keys.map((key) => queue.add(() => ingest({ bucket: "", key }))));
-    r = { indexed: results.reduce((n, x) => n + x!.indexed, 0) };
-  } else r = await runPipeline({ os, s3: aws.s3, bucket, keys, prefix, settings: DEFAULTS });
-  process.stdout.write(
-    `${JSON.stringify({ records: r.indexed, seconds: (performance.now() - t0) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
-  );
+  // Local files -> real OpenSearch (as `backfill --from-dir`), or S3; objectConcurrency at a time.
+  const source = bucket === "" ? localSource() : objectSource("s3", aws.s3);
+  const ingest = makeIngest({ os, source, prefix, settings: DEFAULTS });
+  reportChild(await ingestAll(ingest, bucket, keys, DEFAULTS.objectConcurrency), t0);
   aws.destroy();
   await os.close();
 }

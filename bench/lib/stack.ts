@@ -19,6 +19,7 @@ import { runSetup } from "../../src/setup/index.ts";
 import type { BulkResponse, BulkTransport } from "../../src/sink/bulk-sink.ts";
 import { BulkSink } from "../../src/sink/bulk-sink.ts";
 import type { ObjectSource } from "../../src/sources/types.ts";
+import { createTaskQueue } from "../../src/util/queue.ts";
 import { record } from "./records.ts";
 
 export {
@@ -135,15 +136,21 @@ export async function runPipeline(opts: {
     settings: opts.settings,
     ...(opts.transport ? { transport: opts.transport } : {}),
   });
-  const q = new PQueue({ concurrency: opts.settings.objectConcurrency });
   const t0 = performance.now();
-  const results = await Promise.all(
-    opts.keys.map((key) => q.add(() => ingest({ bucket: opts.bucket, key }))),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  let indexed = 0;
-  for (const r of results) indexed += r!.indexed;
-  return { indexed, seconds };
+  const indexed = await ingestAll(ingest, opts.bucket, opts.keys, opts.settings.objectConcurrency);
+  return { indexed, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Ingests the keys `concurrency` objects at a time, as the worker takes them; resolves with records indexed. */
+export async function ingestAll(
+  ingest: (ref: ObjectRef) => Promise<IngestResult>,
+  bucket: string,
+  keys: readonly string[],
+  concurrency: number,
+): Promise<number> {
+  const q = createTaskQueue(concurrency);
+  const results = await Promise.all(keys.map((key) => q.add(() => ingest({ bucket, key }))));
+  return results.reduce((n, r) => n + r!.indexed, 0);
 }
 
 /**
