@@ -3,7 +3,9 @@
  * bare JSON.parse vs the full parse pipeline (reader + validate + normalize + id) of this tree and
  * of a baseline tree (e.g. `git archive <commit> src | tar -x -C /tmp/base`, with node_modules linked).
  *
- *   node --import tsx bench/compare-parse.ts --base /tmp/base [--mb 20] [--rounds 5]
+ *   node --import tsx bench/compare-parse.ts --base /tmp/base [--mb 20] [--rounds 5] [--serialise]
+ * `--serialise` also writes each action into bulk batches (src/sink/bulk-body.ts): the work up to the
+ * request bytes, for changes that move work between the documents and the sink.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,7 +24,8 @@ async function load(root: string): Promise<FullRun> {
   const parse = await import(u("src/parse/index.ts"));
   const events = await import(u("src/events/index.ts"));
   const documents = await import(u("src/documents/index.ts"));
-  return fullRun(parse, events, documents);
+  const bulk = process.argv.includes("--serialise") ? await import(u("src/sink/bulk-body.ts")) : undefined;
+  return fullRun(parse, events, documents, bulk);
 }
 
 const mb = Number(arg("mb") ?? 20);

@@ -66,6 +66,11 @@ export interface IndexAction {
   index: string;
   id: string;
   document: Record<string, unknown>;
+  /**
+   * The document already serialised, when its builder did it: pieces whose concatenation is exactly
+   * `JSON.stringify(document)` (pieces, so that a shared serialisation is not copied to join them).
+   */
+  json?: readonly string[];
   /** "record" for a valid event, "quarantine" for a rejection. */
   kind: "record" | "quarantine";
   eventType?: string;

@@ -14,7 +14,7 @@ import {
 } from "../../src/ingest/ingest-object.ts";
 import { buildPipeline, objectSource } from "../../src/ingest/pipeline.ts";
 import { createLogger } from "../../src/logger.ts";
-import type { IndexAction, ObjectRef } from "../../src/model.ts";
+import type { ObjectRef } from "../../src/model.ts";
 import { runSetup } from "../../src/setup/index.ts";
 import type { BulkResponse, BulkTransport } from "../../src/sink/bulk-sink.ts";
 import { BulkSink } from "../../src/sink/bulk-sink.ts";
@@ -200,9 +200,16 @@ export const nullTransport: BulkTransport = async (body) => {
   return { errors: false, items };
 };
 
+/** A document as the raw loader sends it: where, and its JSON. */
+export interface RawDoc {
+  index: string;
+  id: string;
+  json: string;
+}
+
 /** The documents the pipeline would send for these files (built ahead, not timed). */
-export function documentsOf(files: BenchFile[], prefix: string): IndexAction[] {
-  const out: IndexAction[] = [];
+export function documentsOf(files: BenchFile[], prefix: string): RawDoc[] {
+  const out: RawDoc[] = [];
   const ingestedAt = new Date().toISOString();
   for (const f of files) {
     let ordinal = 0;
@@ -210,13 +217,12 @@ export function documentsOf(files: BenchFile[], prefix: string): IndexAction[] {
       if (!line) continue;
       const v = validateRecord(JSON.parse(line));
       if (!v.ok) throw new Error(v.message);
-      out.push(
-        toIndexAction(
-          v.record,
-          { bucket: "bench", key: f.key, ordinal, line: ordinal + 1 },
-          { indexPrefix: prefix, ingestedAt },
-        ),
+      const a = toIndexAction(
+        v.record,
+        { bucket: "bench", key: f.key, ordinal, line: ordinal + 1 },
+        { indexPrefix: prefix, ingestedAt },
       );
+      out.push({ index: a.index, id: a.id, json: a.json?.join("") ?? JSON.stringify(a.document) });
       ordinal++;
     }
   }
@@ -229,7 +235,7 @@ export function documentsOf(files: BenchFile[], prefix: string): IndexAction[] {
  */
 export async function rawLoad(
   url: string,
-  docs: IndexAction[],
+  docs: RawDoc[],
   batch: number,
   concurrency: number,
 ): Promise<{ indexed: number; seconds: number }> {
@@ -237,7 +243,7 @@ export async function rawLoad(
   for (let i = 0; i < docs.length; i += batch) {
     let body = "";
     for (const a of docs.slice(i, i + batch)) {
-      body += `{"create":{"_index":${JSON.stringify(a.index)},"_id":${JSON.stringify(a.id)}}}\n${JSON.stringify(a.document)}\n`;
+      body += `{"create":{"_index":${JSON.stringify(a.index)},"_id":${JSON.stringify(a.id)}}}\n${a.json}\n`;
     }
     bodies.push(body);
   }

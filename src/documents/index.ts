@@ -196,28 +196,36 @@ function nullIfEmpty<T>(v: T): T | null {
 }
 
 /**
- * The vendor's event with version as a string, empty-string IPs as null and string DNS reasons as
- * `{id}` objects (no input mutation).
+ * What normalisation changes in the vendor's event besides `version` (which becomes a string): empty-string
+ * IPs become null and string DNS reasons `{id}` objects. Undefined when nothing (the usual case).
  */
-function normaliseEvent(record: TwingateRecord): Json {
-  const event: Json = { ...record.event, version: String(record.event.version) };
+function eventRewrites(record: TwingateRecord): Json | undefined {
+  let out: Json | undefined;
   if (record.event_type === "network_access") {
     const e = record.event;
-    if (e.connection.client_ip === "") event["connection"] = { ...e.connection, client_ip: null };
-    if (e.resource && e.resource.ip === "") event["resource"] = { ...e.resource, ip: null };
+    if (e.connection.client_ip === "") out = { ...out, connection: { ...e.connection, client_ip: null } };
+    if (e.resource && e.resource.ip === "") out = { ...out, resource: { ...e.resource, ip: null } };
     if (e.relays?.some((r) => r.ip === "")) {
-      event["relays"] = e.relays.map((r) => (r.ip === "" ? { ...r, ip: null } : r));
+      out = { ...out, relays: e.relays.map((r) => (r.ip === "" ? { ...r, ip: null } : r)) };
     }
   } else if (record.event_type === "dns_filtering") {
     const c = record.event.connection;
-    if (c && c.client_ip === "") event["connection"] = { ...c, client_ip: null };
+    if (c && c.client_ip === "") out = { ...out, connection: { ...c, client_ip: null } };
     // Reasons come as strings or {id, name}; an index cannot map both, so strings become {id}.
     const reasons = record.event.reasons;
     if (reasons?.some((r) => typeof r === "string")) {
-      event["reasons"] = reasons.map((r) => (typeof r === "string" ? { id: r } : r));
+      out = { ...out, reasons: reasons.map((r) => (typeof r === "string" ? { id: r } : r)) };
     }
   }
-  return event;
+  return out;
+}
+
+/**
+ * The vendor's event with version as a string and `eventRewrites` applied (no input mutation; keys keep
+ * their order: an overridden key stays where it was).
+ */
+function normaliseEvent(record: TwingateRecord): Json {
+  return { ...record.event, version: String(record.event.version), ...eventRewrites(record) };
 }
 
 type Device = { id?: string | null; name?: string | null; model?: { hostname?: string | null } | null };
@@ -320,32 +328,116 @@ function parseIngestedAt(iso: string): number {
   return lastIngestedMs;
 }
 
-/** The index action for a validated record. Throws only if the record's time is invalid (not validated). */
+function parseTime(record: TwingateRecord): ParsedTime {
+  const time = parseEventTime(record.event.time);
+  if (!time) throw new RangeError(`record has an invalid event.time: ${JSON.stringify(record.event.time)}`);
+  return time;
+}
+
+/** What a record's document holds after `event`: its ECS-style fields, then `ingest`. */
+function documentTail(
+  record: TwingateRecord,
+  time: ParsedTime,
+  source: RecordSource,
+  opts: DocumentOptions,
+): Json {
+  const tail: Json = {};
+  addEcsFields(tail, record);
+  const ingest = ingestOf(source, opts.ingestedAt);
+  // How late the record reached the index (Twingate's delay + ours): the Overview's lag panel.
+  const ingestedMs = parseIngestedAt(opts.ingestedAt);
+  if (!Number.isNaN(ingestedMs)) ingest["lag_ms"] = ingestedMs - time.epochMs;
+  tail["ingest"] = ingest;
+  return tail;
+}
+
+/**
+ * A validated record's document: the vendor's `event_type` and (normalised) `event`, `@timestamp`, the
+ * ECS-style fields and `ingest`, in that order. The definition; `toIndexAction` serialises the same
+ * document without building it (a test holds the two to the same bytes).
+ */
+export function recordDocument(record: TwingateRecord, source: RecordSource, opts: DocumentOptions): Json {
+  const time = parseTime(record);
+  return {
+    "@timestamp": time.utc,
+    event_type: record.event_type,
+    event: normaliseEvent(record),
+    ...documentTail(record, time, source, opts),
+  };
+}
+
+/**
+ * A record's action, its document held as pieces of JSON: the head (`@timestamp`, `event_type`, `"event":`),
+ * the normalised event's text (one or two pieces) and the rest of the document, still an object until the
+ * sink serialises it (`json`). `document` parses it all back when asked for (a record OpenSearch refused,
+ * turned into quarantine: rare).
+ */
+class RecordAction implements IndexAction {
+  readonly kind = "record";
+  constructor(
+    readonly index: string,
+    readonly id: string,
+    readonly eventType: string,
+    private readonly head: readonly string[],
+    private readonly tail: Json,
+  ) {}
+
+  get json(): readonly string[] {
+    return [...this.head, `,${JSON.stringify(this.tail).slice(1)}`];
+  }
+
+  get document(): Record<string, unknown> {
+    return JSON.parse(this.json.join("")) as Record<string, unknown>;
+  }
+}
+
+/**
+ * The index action for a validated record: `recordDocument`, with the event serialised once for both the
+ * document (`json`, as `JSON.stringify` writes it; a test holds the two to the same bytes) and the id.
+ * - The id hashes `{"event_type":…,"event":…}`, which is what `JSON.stringify(record)` gives for a record
+ *   with just those two keys in that order (Twingate's); another shape is serialised whole.
+ * - The normalised event is the same text but for `"version":1` becoming `"version":"1"`: spliced when
+ *   version is the event's first key, as Twingate writes it; the rare other rewrites serialise afresh.
+ * Throws only if the record's time is invalid (not validated).
+ */
 export function toIndexAction(
   record: TwingateRecord,
   source: RecordSource,
   opts: DocumentOptions,
 ): IndexAction {
-  const time = parseEventTime(record.event.time);
-  if (!time) throw new RangeError(`record has an invalid event.time: ${JSON.stringify(record.event.time)}`);
-  const document: Json = {
-    "@timestamp": time.utc,
-    event_type: record.event_type,
-    event: normaliseEvent(record),
-  };
-  addEcsFields(document, record);
-  const ingest = ingestOf(source, opts.ingestedAt);
-  // How late the record reached the index (Twingate's delay + ours): the Overview's lag panel.
-  const ingestedMs = parseIngestedAt(opts.ingestedAt);
-  if (!Number.isNaN(ingestedMs)) ingest["lag_ms"] = ingestedMs - time.epochMs;
-  document["ingest"] = ingest;
-  return {
-    index: recordIndexName(opts.indexPrefix, record.event_type, utcDay(time.epochMs)),
-    id: documentId(record),
-    document,
-    kind: "record",
-    eventType: record.event_type,
-  };
+  const time = parseTime(record);
+  const type = record.event_type;
+  const event = JSON.stringify(record.event);
+  const id = hashId(
+    isTypeThenEvent(record) ? `{"event_type":"${type}","event":${event}}` : JSON.stringify(record),
+  );
+  const index = recordIndexName(opts.indexPrefix, type, utcDay(time.epochMs));
+  // Both strings are safe to quote as they are: an ISO time we wrote, and a validated event type name.
+  const head = `{"@timestamp":"${time.utc}","event_type":"${type}","event":`;
+  const tail = documentTail(record, time, source, opts);
+  if (eventRewrites(record) !== undefined) {
+    const normalised = JSON.stringify(normaliseEvent(record));
+    return new RecordAction(index, id, type, [head, normalised], tail);
+  }
+  const v = record.event.version;
+  if (typeof v === "string") return new RecordAction(index, id, type, [head, event], tail);
+  const versionFirst = `{"version":${v}`; // a validated safe integer: its JSON is String(v)
+  const after = event.charCodeAt(versionFirst.length);
+  if (event.startsWith(versionFirst) && (after === 0x2c || after === 0x7d)) {
+    const rest = event.slice(versionFirst.length);
+    return new RecordAction(index, id, type, [head, `{"version":"${v}"`, rest], tail);
+  }
+  return new RecordAction(index, id, type, [head, JSON.stringify(normaliseEvent(record))], tail);
+}
+
+/** The record's own keys are exactly `event_type` then `event`. */
+function isTypeThenEvent(record: object): boolean {
+  let n = 0;
+  for (const k in record) {
+    if (n === 0 ? k !== "event_type" : n !== 1 || k !== "event") return false;
+    n++;
+  }
+  return n === 2;
 }
 
 /**

@@ -88,12 +88,15 @@ export class BulkBatch {
       return;
     }
     const head = `{"create":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
-    const doc = JSON.stringify(action.document);
+    const doc = action.json ?? [JSON.stringify(action.document)];
     // A UTF-16 code unit takes at most 3 bytes in UTF-8: room for that, then one encoding pass per part
-    // (writing the parts one by one spares V8 flattening their concatenation into a third string).
-    const start = this.reserve((head.length + doc.length) * 3 + 1);
+    // (writing the parts one by one spares V8 flattening their concatenation into another string).
+    let chars = head.length;
+    for (const part of doc) chars += part.length;
+    const start = this.reserve(chars * 3 + 1);
     const docStart = start + this.buf.write(head, start, "utf8");
-    const end = docStart + this.buf.write(doc, docStart, "utf8");
+    let end = docStart;
+    for (const part of doc) end += this.buf.write(part, end, "utf8");
     this.buf[end] = 0x0a; // "\n"
     this.bytes = end + 1;
     this.actions.push(new SerialisedAction(action, this, start, docStart, this.bytes));

@@ -10,6 +10,7 @@ import {
   indexName,
   parseTwingateKeyTime,
   quarantineIndexName,
+  recordDocument,
   toIndexAction,
   toQuarantineAction,
 } from "../../src/documents/index.ts";
@@ -173,6 +174,52 @@ describe("index names", () => {
     ]) {
       assert.equal(parseTwingateKeyTime(k), undefined, k);
     }
+  });
+});
+
+describe("toIndexAction's serialiser", () => {
+  const records = (): Doc[] => [
+    ...["network_access", "dns_filtering", "audit_log", "data_loss_prevention"].map(seed),
+    ...["variants.ndjson", "seed.ndjson"].flatMap((f) =>
+      readFileSync(join(FIXTURES, f), "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l))
+        .filter((r) => validateRecord(r).ok),
+    ),
+  ];
+  /** The action's bytes against the definition: JSON.stringify(recordDocument(...)) and documentId. */
+  const check = (r: Doc, what: string) => {
+    const record = valid(r);
+    const a = toIndexAction(record, SRC, OPTS);
+    assert.equal(a.json?.join(""), JSON.stringify(recordDocument(record, SRC, OPTS)), what);
+    assert.deepEqual(a.document, recordDocument(record, SRC, OPTS), what);
+    assert.equal(a.id, documentId(record), what);
+  };
+
+  it("writes exactly the defined document and id for the fixtures and variants", () => {
+    const all = records();
+    assert.ok(all.length >= 8, `${all.length} records`);
+    for (const [i, r] of all.entries()) check(r, `record ${i} (${r.event_type})`);
+  });
+
+  it("and for the shapes it does not splice: version not first or a string, rewrites, other key orders", () => {
+    for (const [i, r] of records().entries()) {
+      const { version, ...rest } = r.event;
+      check({ ...r, event: { ...rest, version } }, `${i}: version last`);
+      check({ ...r, event: { ...r.event, version: String(version) } }, `${i}: version a string`);
+      check({ ...r, event: { version: 12, ...rest } }, `${i}: version 12`);
+      check({ event: r.event, event_type: r.event_type }, `${i}: event first`);
+    }
+    const empty = seed("network_access");
+    empty.event.resource.ip = "";
+    empty.event.relays = [{ ip: "", name: "r", port: 1 }];
+    check(empty, "empty resource and relay IPs (become null)");
+    const d = toIndexAction(valid(empty), SRC, OPTS).document as Doc;
+    assert.deepEqual([d.event.resource.ip, d.event.relays[0].ip], [null, null]);
+    const reasons = seed("dns_filtering");
+    reasons.event.reasons = ["malware", { id: "x", name: "y" }];
+    check(reasons, "string DNS reasons (become {id})");
   });
 });
 

@@ -14,7 +14,7 @@ import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { toIndexAction, toQuarantineAction } from "../../src/documents/index.ts";
+import { documentId, recordDocument, toIndexAction, toQuarantineAction } from "../../src/documents/index.ts";
 import { validateRecord } from "../../src/events/index.ts";
 import type { IndexAction } from "../../src/model.ts";
 import { readRecords } from "../../src/parse/index.ts";
@@ -47,7 +47,14 @@ const OPTS = { indexPrefix: "fz", ingestedAt: "2025-07-25T18:25:00.000Z" };
 /** The one document a parsed value becomes (what ingestObject does for a record item). */
 function documentFor(value: unknown, raw: string, ordinal: number): IndexAction {
   const v = validateRecord(value);
-  if (v.ok) return toIndexAction(v.record, { ...SOURCE, ordinal }, { ...OPTS, raw });
+  if (v.ok) {
+    const source = { ...SOURCE, ordinal };
+    const action = toIndexAction(v.record, source, { ...OPTS, raw });
+    // The serialiser writes exactly the defined document, and the id is the record's.
+    assert.equal(action.json?.join(""), JSON.stringify(recordDocument(v.record, source, OPTS)));
+    assert.equal(action.id, documentId(v.record));
+    return action;
+  }
   assert.ok(REASONS.has(v.reason), `known reason ${v.reason}`);
   assert.equal(typeof v.message, "string");
   assert.ok(v.message.length > 0 && v.message.length < 5000, "a bounded, non-empty message");
