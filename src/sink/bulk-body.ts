@@ -1,44 +1,56 @@
 import type { IndexAction } from "../model.ts";
 
 /**
- * An action once serialised: the metadata the sink reads (index, id, kind, type, reason) and where its
- * NDJSON lines are in its batch's buffer, without the document object. The document is rebuilt from the
- * bytes only if asked for (a record OpenSearch refused, turned into quarantine: rare).
+ * A batch's action, read back from the batch's bytes and metadata: only made for the rare paths (an
+ * item to retry, a record OpenSearch refused, a batch halved for 413). Valid while its batch is.
  */
-class SerialisedAction implements IndexAction {
-  readonly index: string;
-  readonly id: string;
-  readonly kind: IndexAction["kind"];
-  readonly eventType?: string;
-  readonly reason?: IndexAction["reason"];
+class BatchAction implements IndexAction {
+  private head?: { _index: string; _id: string };
 
   constructor(
-    action: IndexAction,
     private readonly batch: BulkBatch,
-    /** `{"create":...}\n<document>\n` is batch bytes [start, end); the document starts at docStart. */
-    readonly start: number,
-    readonly docStart: number,
-    readonly end: number,
-  ) {
-    this.index = action.index;
-    this.id = action.id;
-    this.kind = action.kind;
-    if (action.eventType !== undefined) this.eventType = action.eventType;
-    if (action.reason !== undefined) this.reason = action.reason;
-  }
+    readonly at: number,
+  ) {}
 
-  /** The action's lines, UTF-8. */
+  get kind(): IndexAction["kind"] {
+    return this.batch.kindOf(this.at);
+  }
+  get eventType(): string | undefined {
+    return this.batch.eventTypeOf(this.at);
+  }
+  get reason(): IndexAction["reason"] {
+    return this.batch.reasonOf(this.at);
+  }
+  get index(): string {
+    return this.parsedHead()._index;
+  }
+  get id(): string {
+    return this.parsedHead()._id;
+  }
+  /** The action's lines (`{"create":...}\n<document>\n`), UTF-8. */
   get line(): Buffer {
-    return this.batch.bytesOf(this.start, this.end);
+    return this.batch.linesOf(this.at);
+  }
+  /** Where the document starts in `line`. */
+  documentOffset(): number {
+    return this.batch.headOf(this.at).length;
+  }
+  get document(): Record<string, unknown> {
+    return JSON.parse(this.batch.documentOf(this.at).toString("utf8")) as Record<string, unknown>;
   }
 
-  get document(): Record<string, unknown> {
-    const text = this.batch.bytesOf(this.docStart, this.end - 1).toString("utf8");
-    return JSON.parse(text) as Record<string, unknown>;
+  private parsedHead(): { _index: string; _id: string } {
+    this.head ??= (
+      JSON.parse(this.batch.headOf(this.at).toString("utf8")) as { create: { _index: string; _id: string } }
+    ).create;
+    return this.head;
   }
 }
 
 const MIN_GROWTH = 64 * 1024;
+/** Numbers kept per action in `meta`: where its lines start, where its document starts, kind, type, reason. */
+const STRIDE = 5;
+const KINDS: readonly IndexAction["kind"][] = ["record", "quarantine"];
 
 /**
  * One bulk batch: actions serialised once, as they arrive, into NDJSON in one growing UTF-8 buffer;
@@ -50,15 +62,20 @@ const MIN_GROWTH = 64 * 1024;
  * limit): memory the OS maps lazily, so the unused tail costs no RSS, and large buffers go back to the OS
  * when freed; it grows (by copying) only if a batch outgrows it.
  *
- * Why a buffer rather than strings: a batch lives as long as its bulk request, long enough for its lines
- * to be promoted to V8's old generation where, as garbage once the request is done, they made the heap
- * (and the RSS) grow to several times the live data. The buffer lives outside the JS heap and goes with
- * its batch; the text is encoded once here instead of when the request is written.
+ * Why bytes and numbers rather than strings and objects: a batch lives as long as its bulk request, long
+ * enough for what it holds to be promoted to V8's old generation where, as garbage once the request is
+ * done, it made the heap (and the RSS) grow to several times the live data. So the batch keeps no object
+ * per action: the text is encoded once into the buffer (outside the JS heap), and what the sink reads
+ * per action (kind, event type, reason) is numbers in one typed array, the strings they stand for kept
+ * once per batch. Index and id are read back from the bytes when an action is needed whole (`action`).
  */
 export class BulkBatch {
-  readonly actions: IndexAction[] = [];
   private buf: Buffer;
   bytes = 0;
+  private count = 0;
+  private meta = new Int32Array(STRIDE * 64);
+  /** Event types and reasons in this batch; `meta` holds their position + 1 (0: none). */
+  private readonly labels: string[] = [];
   private released = false;
 
   /** `buffer`: memory to write into (e.g. from a pool), else a new one of `capacity` bytes. */
@@ -68,7 +85,7 @@ export class BulkBatch {
 
   /**
    * Gives up the batch's memory (for reuse by a later batch) once the batch is done with: its
-   * request answered and any retry copied out. The batch and its actions' bytes are unusable after.
+   * request answered and any retry copied out. The batch and its actions are unusable after.
    */
   release(): Buffer {
     const buf = this.buf;
@@ -78,32 +95,82 @@ export class BulkBatch {
   }
 
   add(action: IndexAction): void {
-    if (action instanceof SerialisedAction) {
+    let start: number;
+    let docStart: number;
+    if (action instanceof BatchAction) {
       const line = action.line;
-      const start = this.reserve(line.length);
+      start = this.reserve(line.length);
       line.copy(this.buf, start);
+      docStart = start + action.documentOffset();
       this.bytes += line.length;
-      const docStart = start + action.docStart - action.start;
-      this.actions.push(new SerialisedAction(action, this, start, docStart, this.bytes));
-      return;
+    } else {
+      const head = `{"create":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
+      const doc = action.json ?? [JSON.stringify(action.document)];
+      // A UTF-16 code unit takes at most 3 bytes in UTF-8: room for that, then one encoding pass per part
+      // (writing the parts one by one spares V8 flattening their concatenation into another string).
+      let chars = head.length;
+      for (const part of doc) chars += part.length;
+      start = this.reserve(chars * 3 + 1);
+      docStart = start + this.buf.write(head, start, "utf8");
+      let end = docStart;
+      for (const part of doc) end += this.buf.write(part, end, "utf8");
+      this.buf[end] = 0x0a; // "\n"
+      this.bytes = end + 1;
     }
-    const head = `{"create":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
-    const doc = action.json ?? [JSON.stringify(action.document)];
-    // A UTF-16 code unit takes at most 3 bytes in UTF-8: room for that, then one encoding pass per part
-    // (writing the parts one by one spares V8 flattening their concatenation into another string).
-    let chars = head.length;
-    for (const part of doc) chars += part.length;
-    const start = this.reserve(chars * 3 + 1);
-    const docStart = start + this.buf.write(head, start, "utf8");
-    let end = docStart;
-    for (const part of doc) end += this.buf.write(part, end, "utf8");
-    this.buf[end] = 0x0a; // "\n"
-    this.bytes = end + 1;
-    this.actions.push(new SerialisedAction(action, this, start, docStart, this.bytes));
+    if (this.meta.length < (this.count + 1) * STRIDE) {
+      const grown = new Int32Array(this.meta.length * 2);
+      grown.set(this.meta);
+      this.meta = grown;
+    }
+    const m = this.count * STRIDE;
+    this.meta[m] = start;
+    this.meta[m + 1] = docStart;
+    this.meta[m + 2] = action.kind === "record" ? 0 : 1;
+    this.meta[m + 3] = this.label(action.eventType);
+    this.meta[m + 4] = this.label(action.reason);
+    this.count++;
+  }
+
+  private label(s: string | undefined): number {
+    if (s === undefined) return 0;
+    const i = this.labels.indexOf(s);
+    return i === -1 ? this.labels.push(s) : i + 1;
   }
 
   get size(): number {
-    return this.actions.length;
+    return this.count;
+  }
+
+  kindOf(i: number): IndexAction["kind"] {
+    return KINDS[this.meta[i * STRIDE + 2]!]!;
+  }
+  eventTypeOf(i: number): string | undefined {
+    const l = this.meta[i * STRIDE + 3]!;
+    return l === 0 ? undefined : this.labels[l - 1];
+  }
+  reasonOf(i: number): IndexAction["reason"] {
+    const l = this.meta[i * STRIDE + 4]!;
+    return l === 0 ? undefined : (this.labels[l - 1] as IndexAction["reason"]);
+  }
+
+  /** Action i, read back (for the rare paths: retry, refusal, halving). Valid while this batch is. */
+  action(i: number): IndexAction {
+    if (i < 0 || i >= this.count) throw new RangeError(`no action ${i} in a batch of ${this.count}`);
+    return new BatchAction(this, i);
+  }
+
+  /** @internal action i's bytes: all its lines, its action line, its document */
+  linesOf(i: number): Buffer {
+    return this.bytesOf(this.meta[i * STRIDE]!, this.endOf(i));
+  }
+  headOf(i: number): Buffer {
+    return this.bytesOf(this.meta[i * STRIDE]!, this.meta[i * STRIDE + 1]!);
+  }
+  documentOf(i: number): Buffer {
+    return this.bytesOf(this.meta[i * STRIDE + 1]!, this.endOf(i) - 1);
+  }
+  private endOf(i: number): number {
+    return i + 1 < this.count ? this.meta[(i + 1) * STRIDE]! : this.bytes;
   }
 
   /** The request body: NDJSON, UTF-8 (a view of the batch's buffer, valid while the batch is). */
@@ -111,8 +178,7 @@ export class BulkBatch {
     return this.bytesOf(0, this.bytes);
   }
 
-  /** @internal bytes [start, end) of this batch */
-  bytesOf(start: number, end: number): Buffer {
+  private bytesOf(start: number, end: number): Buffer {
     if (this.released) throw new Error("bulk batch used after release");
     return this.buf.subarray(start, end);
   }
@@ -129,10 +195,17 @@ export class BulkBatch {
     return this.bytes;
   }
 
-  /** A new batch holding a subset (for retrying some items). */
+  /** Actions [from, to) as a new batch (their bytes copied). */
+  slice(from: number, to: number): BulkBatch {
+    const actions: IndexAction[] = [];
+    for (let i = from; i < to; i++) actions.push(this.action(i));
+    return BulkBatch.of(actions);
+  }
+
+  /** A new batch holding these actions (e.g. some of a batch's, to retry). */
   static of(actions: readonly IndexAction[]): BulkBatch {
     let bytes = 0;
-    for (const a of actions) if (a instanceof SerialisedAction) bytes += a.end - a.start;
+    for (const a of actions) if (a instanceof BatchAction) bytes += a.line.length;
     const b = new BulkBatch(bytes);
     for (const a of actions) b.add(a);
     return b;

@@ -3,12 +3,10 @@ import type { Metrics } from "../metrics.ts";
 import type { IndexAction } from "../model.ts";
 import { backoffMs, sleep } from "../util/backoff.ts";
 import { createTaskQueue, type TaskQueue } from "../util/queue.ts";
-import { BulkBatch, type BulkItemResult, classifyItem, itemErrorMessage } from "./bulk-body.ts";
+import { BulkBatch, classifyItem, itemErrorMessage } from "./bulk-body.ts";
+import { type BulkResponse, httpStatusOf } from "./bulk-response.ts";
 
-export interface BulkResponse {
-  errors: boolean;
-  items: Array<Record<string, BulkItemResult>>;
-}
+export type { BulkResponse } from "./bulk-response.ts";
 
 /**
  * Sends one `_bulk` body (NDJSON, UTF-8). Throws on whole-request failures (with `statusCode` when HTTP
@@ -127,14 +125,12 @@ export class BulkSink {
         response = await this.send(pending, signal);
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        const status =
-          (err as { statusCode?: number; meta?: { statusCode?: number } }).statusCode ??
-          (err as { meta?: { statusCode?: number } }).meta?.statusCode;
+        const status = httpStatusOf(err);
         if (status === 413 && pending.size > 1) {
           // Too large for the cluster's http.max_content_length: halve and go on.
           const half = Math.ceil(pending.size / 2);
-          mergeOutcome(outcome, await this.write(BulkBatch.of(pending.actions.slice(0, half)), signal));
-          pending = BulkBatch.of(pending.actions.slice(half));
+          mergeOutcome(outcome, await this.write(pending.slice(0, half), signal));
+          pending = pending.slice(half, pending.size);
           continue;
         }
         if (status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408) {
@@ -151,36 +147,39 @@ export class BulkSink {
         await sleep(wait, signal);
         continue;
       }
-      if (response.items.length !== pending.size) {
+      const answeredItems = "created" in response ? response.created : response.items.length;
+      if (answeredItems !== pending.size) {
         throw new PermanentBulkError(
-          `_bulk answered ${response.items.length} items for ${pending.size} actions; refusing to guess`,
+          `_bulk answered ${answeredItems} items for ${pending.size} actions; refusing to guess`,
         );
+      }
+      if ("created" in response) {
+        // No item failed: all created.
+        outcome.created += pending.size;
+        for (let i = 0; i < pending.size; i++) countStored(outcome, pending, i);
+        this.recycle(pending);
+        attempt = 0;
+        break;
       }
       const retry: IndexAction[] = [];
       let sawRetryable = false;
       response.items.forEach((entry, i) => {
-        const action = pending.actions[i]!;
         const item = entry["create"] ?? Object.values(entry)[0] ?? { status: 500 };
         switch (classifyItem(item)) {
           case "created":
           case "duplicate": {
             if (item.status === 409) outcome.duplicates++;
             else outcome.created++;
-            if (action.kind === "record") {
-              const t = action.eventType ?? "unknown";
-              outcome.indexedByType[t] = (outcome.indexedByType[t] ?? 0) + 1;
-            } else {
-              const r = action.reason ?? "unknown";
-              outcome.quarantinedByReason[r] = (outcome.quarantinedByReason[r] ?? 0) + 1;
-            }
+            countStored(outcome, pending, i);
             break;
           }
           case "retry":
             sawRetryable = true;
-            retry.push(action);
+            retry.push(pending.action(i));
             break;
           case "rejected": {
             const message = itemErrorMessage(item);
+            const action = pending.action(i);
             if (action.kind === "quarantine") {
               throw new PermanentBulkError(
                 `the quarantine index refused a document (${action.index}/${action.id}): ${message}`,
@@ -227,6 +226,17 @@ export class BulkSink {
         );
       }
     }) as Promise<BulkResponse>;
+  }
+}
+
+/** Counts action i of the batch, stored (created or already there), by event type or quarantine reason. */
+function countStored(outcome: BatchOutcome, batch: BulkBatch, i: number): void {
+  if (batch.kindOf(i) === "record") {
+    const t = batch.eventTypeOf(i) ?? "unknown";
+    outcome.indexedByType[t] = (outcome.indexedByType[t] ?? 0) + 1;
+  } else {
+    const r = batch.reasonOf(i) ?? "unknown";
+    outcome.quarantinedByReason[r] = (outcome.quarantinedByReason[r] ?? 0) + 1;
   }
 }
 

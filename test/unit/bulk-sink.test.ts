@@ -107,6 +107,46 @@ describe("bulk body", () => {
     });
     assert.equal(b.bytes, Buffer.byteLength(b.body()));
   });
+
+  it("keeps each action's kind, type and reason, and reads index, id and document back from its bytes", () => {
+    const odd: IndexAction = {
+      index: "t-quarantine-2025.07.25",
+      id: 'q"\u00e9\u2028\ud83d\ude00',
+      document: { quarantine: { raw: '\u00e9\ud83d\ude00\n"' } },
+      kind: "quarantine",
+      eventType: "made_up_type",
+      reason: "unknown_event_type",
+    };
+    const plain = (a: IndexAction) => ({
+      index: a.index,
+      id: a.id,
+      kind: a.kind,
+      eventType: a.eventType,
+      reason: a.reason,
+      document: a.document,
+    });
+    const inputs = [action(1), odd, action(2, "quarantine"), action(3)];
+    const b = BulkBatch.of(inputs);
+    assert.equal(b.size, 4);
+    for (const [i, a] of inputs.entries()) {
+      assert.deepEqual(plain(b.action(i)), plain(a), `action ${i}`);
+      assert.equal(b.kindOf(i), a.kind);
+      assert.equal(b.eventTypeOf(i), a.eventType);
+      assert.equal(b.reasonOf(i), a.reason);
+    }
+    // Copied into other batches (a retry, a halved batch): the same bytes, the same metadata.
+    const again = BulkBatch.of([b.action(3), b.action(1)]);
+    assert.deepEqual([plain(again.action(0)), plain(again.action(1))], [plain(inputs[3]!), plain(odd)]);
+    const halves = [b.slice(0, 2), b.slice(2, 4)];
+    assert.equal(Buffer.concat(halves.map((h) => h.body())).toString(), b.body().toString());
+    assert.deepEqual(
+      halves.map((h) => h.size),
+      [2, 2],
+    );
+    assert.deepEqual(plain(halves[1]!.action(0)), plain(inputs[2]!));
+    assert.throws(() => b.action(4), RangeError);
+  });
+
   it("classifies item statuses", () => {
     assert.equal(classifyItem({ status: 201 }), "created");
     assert.equal(classifyItem({ status: 409 }), "duplicate");
