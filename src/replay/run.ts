@@ -9,6 +9,7 @@ import type { Client } from "@opensearch-project/opensearch";
 import { quarantineRefused } from "../ingest/ingest-object.ts";
 import type { Logger } from "../logger.ts";
 import type { IndexAction } from "../model.ts";
+import { httpStatusOf } from "../sink/bulk-response.ts";
 import { type BulkResponse, BulkSink, type BulkTransport } from "../sink/bulk-sink.ts";
 import { openSearchBulkTransport } from "../sink/opensearch-transport.ts";
 import { backoffMs, sleep } from "../util/backoff.ts";
@@ -80,16 +81,18 @@ async function bulkOps(
       res = await transport(Buffer.from(body), signal);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      const status = (err as { meta?: { statusCode?: number } }).meta?.statusCode;
+      const status = httpStatusOf(err);
       if (status !== undefined && status >= 400 && status < 500 && status !== 429) throw err;
       const wait = backoffMs(attempt);
       logger.warn({ err: (err as Error).message, waitMs: wait }, "replay bulk request failed; retrying");
       await sleep(wait, signal);
       continue;
     }
-    if (res.items.length !== pending.length) {
-      throw new Error(`_bulk answered ${res.items.length} items for ${pending.length} operations`);
+    const answered = "created" in res ? res.created : res.items.length;
+    if (answered !== pending.length) {
+      throw new Error(`_bulk answered ${answered} items for ${pending.length} operations`);
     }
+    if ("created" in res) return; // no item failed
     const retry: typeof ops = [];
     res.items.forEach((entry, i) => {
       const op = pending[i]!;

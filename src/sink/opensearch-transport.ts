@@ -1,15 +1,35 @@
+import type { Readable } from "node:stream";
+import { createGunzip, createInflate } from "node:zlib";
 import type { Client } from "@opensearch-project/opensearch";
-import type { BulkResponse, BulkTransport } from "./bulk-sink.ts";
+import { readBulkResponse } from "./bulk-response.ts";
+import type { BulkTransport } from "./bulk-sink.ts";
 
 /** Only what the sink reads from each item: keeps responses small for large batches. */
 const FILTER_PATH = "errors,items.*.status,items.*.error.type,items.*.error.reason,items.*.error.caused_by";
 
-/** The real transport: the body (already NDJSON) goes out as-is, no second serialisation. */
+/** A bulk answer is ~30 bytes per item; far more than that is not one (and is not held in memory). */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** A whole-request failure, as the sink reads it (`statusCode`). */
+export class BulkHttpError extends Error {
+  override name = "ResponseError";
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The real transport: the body (already NDJSON) goes out as-is, no second serialisation, and the answer
+ * comes back as bytes (`asStream`) for `readBulkResponse`, instead of the client's own JSON parse.
+ */
 export function openSearchBulkTransport(client: Client): BulkTransport {
   return async (body, signal) => {
     const req = client.transport.request(
       { method: "POST", path: "/_bulk", bulkBody: body, querystring: { filter_path: FILTER_PATH } },
-      { headers: { "content-type": "application/x-ndjson" } },
+      { headers: { "content-type": "application/x-ndjson" }, asStream: true },
     );
     // No return value: abort() returns the request (a thenable), and an EventTarget listener that returns
     // a thenable gets its rejection rethrown as an uncaught exception (which killed the process on Ctrl-C).
@@ -19,10 +39,47 @@ export function openSearchBulkTransport(client: Client): BulkTransport {
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const res = await req;
-      const b = res.body as Partial<BulkResponse>;
-      return { errors: Boolean(b.errors), items: b.items ?? [] };
+      const bytes = await readAll(decoded(res.body as Readable, res.headers?.["content-encoding"]));
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) throw new BulkHttpError(status, httpErrorMessage(status, bytes));
+      return readBulkResponse(bytes);
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }
   };
+}
+
+function decoded(stream: Readable, encoding: string | string[] | undefined): Readable {
+  const e = String(encoding ?? "").toLowerCase();
+  if (e.includes("gzip")) return stream.pipe(createGunzip());
+  if (e.includes("deflate")) return stream.pipe(createInflate());
+  return stream;
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of stream) {
+    n += (chunk as Buffer).length;
+    if (n > MAX_RESPONSE_BYTES) {
+      stream.destroy();
+      throw new Error(`_bulk answered more than ${MAX_RESPONSE_BYTES} bytes; not a bulk response`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
+}
+
+/** `HTTP 429: <type>: <reason>` from an OpenSearch error body, else the start of the body. */
+function httpErrorMessage(status: number, bytes: Buffer): string {
+  const text = bytes.toString("utf8", 0, Math.min(bytes.length, 4096));
+  try {
+    const e = (JSON.parse(bytes.toString("utf8")) as { error?: { type?: string; reason?: string } | string })
+      .error;
+    if (typeof e === "string") return `HTTP ${status}: ${e}`;
+    if (e?.type !== undefined) return `HTTP ${status}: ${e.type}: ${e.reason ?? ""}`;
+  } catch {
+    // not JSON: the text itself
+  }
+  return `HTTP ${status}: ${text.slice(0, 500)}`;
 }

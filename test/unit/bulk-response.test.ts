@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
+import { Client } from "@opensearch-project/opensearch";
+import { httpStatusOf, readBulkResponse } from "../../src/sink/bulk-response.ts";
+import { openSearchBulkTransport } from "../../src/sink/opensearch-transport.ts";
+
+const created = (n: number) =>
+  `{"errors":false,"items":[${Array.from({ length: n }, () => '{"create":{"status":201}}').join(",")}]}`;
+
+describe("readBulkResponse", () => {
+  it("counts the items of an answer without failures instead of parsing them", () => {
+    assert.deepEqual(readBulkResponse(Buffer.from(created(2000))), { errors: false, created: 2000 });
+    assert.deepEqual(readBulkResponse(Buffer.from(`${created(3)}\r\n`)), { errors: false, created: 3 });
+    assert.deepEqual(readBulkResponse(Buffer.from('{"errors":false,"items":[]}')), {
+      errors: false,
+      created: 0,
+    });
+    // index operations (replay) answer 200 or 201
+    assert.deepEqual(
+      readBulkResponse(
+        Buffer.from('{"errors":false,"items":[{"index":{"status":200}},{"index":{"status":201}}]}'),
+      ),
+      { errors: false, created: 2 },
+    );
+  });
+
+  it("parses every other answer whole: failures, another layout, a status that is not 2xx", () => {
+    const failed =
+      '{"errors":true,"items":[{"create":{"status":201}},{"create":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"\\"errors\\":false"}}}]}';
+    assert.deepEqual(readBulkResponse(Buffer.from(failed)), JSON.parse(failed));
+    const pretty = JSON.stringify(JSON.parse(created(2)), null, 2);
+    assert.deepEqual(readBulkResponse(Buffer.from(pretty)), JSON.parse(pretty));
+    const odd = '{"errors":false,"items":[{"create":{"status":201}},{"create":{"status":500}}]}';
+    assert.deepEqual(readBulkResponse(Buffer.from(odd)), JSON.parse(odd));
+    const missing = '{"errors":false,"items":[{"create":{}}]}';
+    assert.deepEqual(readBulkResponse(Buffer.from(missing)), JSON.parse(missing));
+  });
+
+  it("refuses what is not a bulk answer", () => {
+    assert.throws(() => readBulkResponse(Buffer.from("<html>bad gateway</html>")), SyntaxError);
+    assert.throws(() => readBulkResponse(Buffer.from('{"items":{}}')), /not a bulk response/);
+    assert.throws(() => readBulkResponse(Buffer.from("null")), /not a bulk response/);
+  });
+});
+
+describe("openSearchBulkTransport (over HTTP, the real client)", () => {
+  /** A server answering each request with the next of `answers`; returns the bodies it received. */
+  async function withServer(
+    answers: { status: number; body: Buffer | string; headers?: Record<string, string> }[],
+    run: (client: Client, received: string[]) => Promise<void>,
+  ): Promise<void> {
+    const received: string[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        received.push(`${req.method} ${req.url}\n${Buffer.concat(chunks).toString()}`);
+        const a = answers.shift() ?? { status: 500, body: "no more answers" };
+        res.writeHead(a.status, { "content-type": "application/json", ...a.headers });
+        res.end(a.body);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const client = new Client({
+      node: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      maxRetries: 0,
+    });
+    try {
+      await run(client, received);
+    } finally {
+      await client.close();
+      await new Promise((r) => server.close(r));
+    }
+  }
+  const body = Buffer.from('{"create":{"_index":"i","_id":"a"}}\n{"n":1}\n');
+
+  it("sends the bytes as they are, with filter_path, and reads the answer", async () => {
+    await withServer(
+      [
+        { status: 200, body: created(1) },
+        { status: 200, body: gzipSync(created(1)), headers: { "content-encoding": "gzip" } },
+      ],
+      async (client, received) => {
+        const t = openSearchBulkTransport(client);
+        assert.deepEqual(await t(body), { errors: false, created: 1 });
+        assert.deepEqual(await t(body), { errors: false, created: 1 }, "gzip answer");
+        assert.match(received[0]!, /^POST \/_bulk\?filter_path=errors%2Citems/);
+        assert.ok(received[0]!.endsWith(body.toString()));
+      },
+    );
+  });
+
+  it("turns a whole-request failure into an error carrying its HTTP status and OpenSearch's reason", async () => {
+    const reject = {
+      error: {
+        type: "es_rejected_execution_exception",
+        reason: "rejected execution of coordinating operation",
+      },
+      status: 429,
+    };
+    await withServer(
+      [
+        { status: 429, body: JSON.stringify(reject) },
+        { status: 502, body: "<html>Bad Gateway</html>", headers: { "content-type": "text/html" } },
+      ],
+      async (client) => {
+        const t = openSearchBulkTransport(client);
+        const e1 = await t(body).then(
+          () => assert.fail("resolved"),
+          (e: unknown) => e,
+        );
+        assert.equal(httpStatusOf(e1), 429);
+        assert.match((e1 as Error).message, /HTTP 429: es_rejected_execution_exception: rejected execution/);
+        const e2 = await t(body).then(
+          () => assert.fail("resolved"),
+          (e: unknown) => e,
+        );
+        assert.equal(httpStatusOf(e2), 502);
+        assert.match((e2 as Error).message, /HTTP 502: <html>Bad Gateway/);
+      },
+    );
+  });
+});
