@@ -10,7 +10,7 @@ export type BulkResponse =
 
 const OK_HEAD = Buffer.from('{"errors":false,"items":[');
 const OK_TAIL = Buffer.from("]}");
-const STATUS = Buffer.from('"status":');
+const STATUS_KEY = Buffer.from('"status"');
 
 /**
  * Reads a `_bulk` answer (with the sink's filter_path: `errors` and each item's status and error).
@@ -29,21 +29,38 @@ export function readBulkResponse(bytes: Buffer): BulkResponse {
     bytes.subarray(0, OK_HEAD.length).equals(OK_HEAD) &&
     bytes.subarray(end - OK_TAIL.length, end).equals(OK_TAIL)
   ) {
-    let created = 0;
-    let at = bytes.indexOf(STATUS, OK_HEAD.length);
-    while (at !== -1 && at < end) {
-      const d = at + STATUS.length;
-      if (bytes[d] !== 0x32 /* 2 */ || !isDigit(bytes[d + 1]) || !isDigit(bytes[d + 2])) break;
-      created++;
-      at = bytes.indexOf(STATUS, d);
-    }
-    if (at === -1 && (created > 0 || end === OK_HEAD.length + OK_TAIL.length))
-      return { errors: false, created };
+    const created = countCreated(bytes, OK_HEAD.length, end - OK_TAIL.length);
+    if (created !== undefined) return { errors: false, created };
   }
   const b = JSON.parse(bytes.toString("utf8")) as { errors?: unknown; items?: unknown };
   if (b === null || typeof b !== "object" || (b.items !== undefined && !Array.isArray(b.items)))
-    throw new Error(`_bulk answered something that is not a bulk response: ${bytes.toString("utf8", 0, 200)}`);
+    throw new Error(
+      `_bulk answered something that is not a bulk response: ${bytes.toString("utf8", 0, 200)}`,
+    );
   return { errors: Boolean(b.errors), items: (b.items ?? []) as Array<Record<string, BulkItemResult>> };
+}
+
+/**
+ * The `"status":` fields in bytes [from, to), if every one is 2xx; undefined otherwise. One pass over the
+ * bytes, looking back from each colon (Buffer#indexOf costs more per call than the scan itself here).
+ */
+function countCreated(bytes: Buffer, from: number, to: number): number | undefined {
+  let n = 0;
+  const k = STATUS_KEY.length;
+  for (let i = from + k; i < to; i++) {
+    if (bytes[i] !== 0x3a /* : */) continue;
+    let key = true;
+    for (let j = 0; j < k; j++) {
+      if (bytes[i - k + j] !== STATUS_KEY[j]) {
+        key = false;
+        break;
+      }
+    }
+    if (!key) continue;
+    if (bytes[i + 1] !== 0x32 /* 2 */ || !isDigit(bytes[i + 2]) || !isDigit(bytes[i + 3])) return undefined;
+    n++;
+  }
+  return n > 0 || from === to ? n : undefined;
 }
 
 function isSpace(c: number): boolean {
