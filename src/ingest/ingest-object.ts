@@ -174,11 +174,13 @@ export async function ingestObject(
     if (failure) throw failure;
   } catch (err) {
     body.destroy();
+    deps.sink.discard(batch);
     // Let batches already sent settle, so nothing keeps writing after we report failure.
     await Promise.allSettled(inFlight);
     throw err;
   }
 
+  deps.sink.discard(batch); // the empty batch flush left: its memory goes back to the sink's pool
   result.duplicates = outcome.duplicates;
   result.byEventType = outcome.indexedByType;
   result.rejectedByReason = outcome.quarantinedByReason;

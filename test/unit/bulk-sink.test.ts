@@ -251,3 +251,54 @@ describe("BulkSink.write", () => {
     await assert.rejects(p, /stop/);
   });
 });
+
+describe("ingestObject and the sink's batch memory", () => {
+  it("every batch it takes goes back to the sink: written, or discarded when the object ends or fails", async () => {
+    const { ingestObject } = await import("../../src/ingest/ingest-object.ts");
+    const { localSource } = await import("../../src/sources/local.ts");
+    const { join } = await import("node:path");
+    const file = join(import.meta.dirname, "..", "fixtures", "files", "seed.ndjson");
+    const taken = new Set<BulkBatch>();
+    const { transport } = scripted([ok]);
+    class CountingSink extends BulkSink {
+      override newBatch(): BulkBatch {
+        const b = super.newBatch();
+        taken.add(b);
+        return b;
+      }
+      override discard(batch: BulkBatch): void {
+        taken.delete(batch);
+        super.discard(batch);
+      }
+      override async write(batch: BulkBatch, signal?: AbortSignal) {
+        taken.delete(batch);
+        return super.write(batch, signal);
+      }
+    }
+    const sink = new CountingSink(
+      transport,
+      { maxDocs: 2, maxBytes: 1e6, concurrency: 2, quarantine },
+      logger,
+    );
+    const deps = {
+      source: localSource(),
+      sink,
+      logger,
+      indexPrefix: "t",
+      maxRecordBytes: 1e6,
+      maxFileBytes: 1e9,
+    };
+    const r = await ingestObject({ bucket: "", key: file }, deps);
+    assert.ok(r.indexed > 2, `${r.indexed} indexed, over several batches`);
+    assert.equal(taken.size, 0, "no batch left behind");
+    const failing = new CountingSink(
+      async () => {
+        throw Object.assign(new Error("mapping"), { statusCode: 400 });
+      },
+      { maxDocs: 2, maxBytes: 1e6, concurrency: 2, quarantine },
+      logger,
+    );
+    await assert.rejects(ingestObject({ bucket: "", key: file }, { ...deps, sink: failing }));
+    assert.equal(taken.size, 0, "none left behind when the object fails either");
+  });
+});
