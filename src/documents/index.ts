@@ -394,8 +394,8 @@ class RecordAction implements IndexAction {
 /**
  * The index action for a validated record: `recordDocument`, with the event serialised once for both the
  * document (`json`, as `JSON.stringify` writes it; a test holds the two to the same bytes) and the id.
- * - The id hashes `{"event_type":…,"event":…}`, which is what `JSON.stringify(record)` gives for a record
- *   with just those two keys in that order (Twingate's); another shape is serialised whole.
+ * - The id hashes `JSON.stringify(record)`; for a record with just `event_type` and `event`, in that order
+ *   (Twingate's), the event's text is a slice of it; another shape has its event serialised again.
  * - The normalised event is the same text but for `"version":1` becoming `"version":"1"`: spliced when
  *   version is the event's first key, as Twingate writes it; the rare other rewrites serialise afresh.
  * Throws only if the record's time is invalid (not validated).
@@ -407,10 +407,13 @@ export function toIndexAction(
 ): IndexAction {
   const time = parseTime(record);
   const type = record.event_type;
-  const event = JSON.stringify(record.event);
-  const id = hashId(
-    isTypeThenEvent(record) ? `{"event_type":"${type}","event":${event}}` : JSON.stringify(record),
-  );
+  const text = JSON.stringify(record);
+  const id = hashId(text);
+  // Twingate's shape, {"event_type":"<type>","event":<event>}: the event's text is a slice of the record's
+  // (a view, no copy). The type is a validated name: nothing in it to escape.
+  const event = isTypeThenEvent(record)
+    ? text.slice(EVENT_AT.length + type.length, text.length - 1)
+    : JSON.stringify(record.event);
   const index = recordIndexName(opts.indexPrefix, type, utcDay(time.epochMs));
   // Both strings are safe to quote as they are: an ISO time we wrote, and a validated event type name.
   const head = `{"@timestamp":"${time.utc}","event_type":"${type}","event":`;
@@ -429,6 +432,9 @@ export function toIndexAction(
   }
   return new RecordAction(index, id, type, [head, JSON.stringify(normaliseEvent(record))], tail);
 }
+
+/** What precedes the event's text in the record's, the type's name aside. */
+const EVENT_AT = '{"event_type":"","event":';
 
 /** The record's own keys are exactly `event_type` then `event`. */
 function isTypeThenEvent(record: object): boolean {
