@@ -19,7 +19,17 @@ export interface IngestDeps {
   now?: () => Date;
   /** Hook for replay/tests: validate differently (defaults to today's schemas). */
   validate?: typeof validateRecord;
+  /** How long a read of the object's body may go unanswered (default INPUT_IDLE_MS). */
+  inputIdleMs?: number;
 }
+
+/**
+ * A body that sends nothing for this long while it is being read has stalled (a connection that stays
+ * open but carries nothing: the GetObject deadline covers only the response head). The object fails and
+ * its message is retried later, instead of the heartbeat holding it forever. Time the reader is held back
+ * by the sink (OpenSearch slow or down) does not count.
+ */
+export const INPUT_IDLE_MS = 60_000;
 
 export interface IngestResult {
   bucket: string;
@@ -114,6 +124,7 @@ export async function ingestObject(
     for await (const items of readRecordBatches(body, {
       maxRecordBytes: deps.maxRecordBytes,
       maxFileBytes: deps.maxFileBytes,
+      inputIdleMs: deps.inputIdleMs ?? INPUT_IDLE_MS,
     })) {
       for (const item of items) {
         if (failure) throw failure;

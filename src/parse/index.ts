@@ -43,15 +43,39 @@ function wrapInputError(err: unknown): InputStreamError {
   return new InputStreamError(`reading the input failed: ${message}`, { cause: err });
 }
 
-/** Pull chunks from the input, rethrowing its errors as InputStreamError. */
-async function nextChunk(it: AsyncIterator<unknown>): Promise<Buffer | undefined> {
+/** Reader options: the scanner's, and how long the input may leave a read unanswered. */
+export interface ReadOptions extends ReaderOptions {
+  /**
+   * A read the input leaves unanswered this long fails the file (InputStreamError): a download that
+   * stalls on a connection that stays open would otherwise hold its object (and its message) forever.
+   * Counted only while the reader waits for input, never while the consumer holds it back.
+   */
+  inputIdleMs?: number;
+}
+
+/** Pull chunks from the input, rethrowing its errors (and a stall past idleMs) as InputStreamError. */
+async function nextChunk(it: AsyncIterator<unknown>, idleMs?: number): Promise<Buffer | undefined> {
   let r: IteratorResult<unknown>;
   try {
-    r = await it.next();
+    r = await (idleMs === undefined ? it.next() : withIdleLimit(it.next(), idleMs));
   } catch (err) {
-    throw wrapInputError(err);
+    throw err instanceof InputStreamError ? err : wrapInputError(err);
   }
   return r.done ? undefined : toBuffer(r.value);
+}
+
+function withIdleLimit<T>(read: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new InputStreamError(`the input sent nothing for ${ms / 1000} s while being read: stalled`)),
+      ms,
+    );
+  });
+  // If the stall wins, the read still settles later (the input is destroyed): not an unhandled rejection.
+  read.catch(() => undefined);
+  return Promise.race([read, stalled]).finally(() => clearTimeout(timer));
 }
 
 const GZIP_MAGIC_0 = 0x1f;
@@ -68,6 +92,7 @@ async function* gunzipChunks(
   head: Buffer,
   it: AsyncIterator<unknown>,
   onContentError: (message: string) => void,
+  idleMs: number | undefined,
 ): AsyncGenerator<Buffer> {
   const gunzip: Gunzip = createGunzip();
   let inputError: InputStreamError | undefined;
@@ -92,7 +117,7 @@ async function* gunzipChunks(
           if (!gunzip.write(chunk.subarray(off, off + GZIP_WRITE_SLICE))) await waitDrain();
           if (stopped || gunzip.destroyed) return;
         }
-        chunk = await nextChunk(it);
+        chunk = await nextChunk(it, idleMs);
       }
       if (!stopped && !gunzip.destroyed) gunzip.end();
     } catch (err) {
@@ -149,10 +174,14 @@ async function* gunzipChunks(
   if (gzError !== undefined) onContentError(`gzip data is corrupt or truncated: ${gzError.message}`);
 }
 
-async function* plainChunks(head: Buffer, it: AsyncIterator<unknown>): AsyncGenerator<Buffer> {
+async function* plainChunks(
+  head: Buffer,
+  it: AsyncIterator<unknown>,
+  idleMs: number | undefined,
+): AsyncGenerator<Buffer> {
   yield head;
   for (;;) {
-    const chunk = await nextChunk(it);
+    const chunk = await nextChunk(it, idleMs);
     if (chunk === undefined) return;
     yield chunk;
   }
@@ -162,7 +191,7 @@ async function* plainChunks(head: Buffer, it: AsyncIterator<unknown>): AsyncGene
  * Read every record of one file. Yields records and per-record rejections in file order; a
  * `file_error`, when there is one, is the last item. Throws InputStreamError if the input fails.
  */
-export async function* readRecords(input: Readable, opts: ReaderOptions = {}): AsyncGenerator<ReaderItem> {
+export async function* readRecords(input: Readable, opts: ReadOptions = {}): AsyncGenerator<ReaderItem> {
   for await (const items of readRecordBatches(input, opts)) yield* items;
 }
 
@@ -176,7 +205,7 @@ const MAX_PIECE = 64 * 1024;
  */
 export async function* readRecordBatches(
   input: Readable,
-  opts: ReaderOptions = {},
+  opts: ReadOptions = {},
 ): AsyncGenerator<ReaderItem[]> {
   const scanner = new RecordScanner(opts);
   const it = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
@@ -185,7 +214,7 @@ export async function* readRecordBatches(
     // Enough bytes to see the gzip magic (the first chunk may be a single byte).
     let head: Buffer = Buffer.alloc(0);
     while (head.length < 2) {
-      const chunk = await nextChunk(it);
+      const chunk = await nextChunk(it, opts.inputIdleMs);
       if (chunk === undefined) break;
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
     }
@@ -196,10 +225,15 @@ export async function* readRecordBatches(
     let contentError: string | undefined;
     const chunks =
       head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1
-        ? gunzipChunks(head, it, (m) => {
-            contentError = m;
-          })
-        : plainChunks(head, it);
+        ? gunzipChunks(
+            head,
+            it,
+            (m) => {
+              contentError = m;
+            },
+            opts.inputIdleMs,
+          )
+        : plainChunks(head, it, opts.inputIdleMs);
     for await (const chunk of chunks) {
       // At most MAX_PIECE bytes of records per yield: the consumer may wait (back-pressure from the
       // sink) in the middle of a batch, and what it still holds then survives collections and is

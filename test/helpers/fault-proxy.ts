@@ -11,6 +11,8 @@
  *   - lostResponse         forwarded (it takes effect upstream), then the connection is reset: the answer is lost
  *   - cut                  forwarded; the response head and the first `afterBytes` of its body are sent,
  *                          then the connection is closed (or reset): a body cut in the middle
+ *   - stall                forwarded; the response head and the first `afterBytes` of its body are sent,
+ *                          then nothing, on a connection that stays open (until the client gives up)
  *   - slow                 forwarded; the response body trickles in `chunkBytes` pieces every `everyMs`
  *   - rewrite              forwarded; the buffered response may be replaced (e.g. some bulk items -> 429)
  *   - hang                 no answer ever: the connection stays open until the client gives up (or the proxy
@@ -46,6 +48,7 @@ export type Fault =
   | { kind: "lostResponse" }
   | { kind: "hang"; forward?: boolean }
   | { kind: "cut"; afterBytes: number; reset?: boolean }
+  | { kind: "stall"; afterBytes: number }
   | { kind: "slow"; chunkBytes: number; everyMs: number }
   | {
       kind: "rewrite";
@@ -157,6 +160,15 @@ export async function startFaultProxy(
       return;
     }
     res.writeHead(ures.statusCode ?? 502, ures.headers);
+    if (fault?.kind === "stall") {
+      let sent = 0;
+      ures.on("data", (c: Buffer) => {
+        if (sent >= fault.afterBytes) return;
+        res.write(c.subarray(0, fault.afterBytes - sent));
+        sent += Math.min(c.length, fault.afterBytes - sent);
+      });
+      return; // never ended: the client's socket stays open with nothing more coming
+    }
     if (fault?.kind === "cut") {
       let sent = 0;
       let done = false;

@@ -17,6 +17,7 @@ const docs = `${reliability}\n${security}`.replace(/\s+/g, " ");
 const tests = {
   "test/e2e/reliability.test.ts": titles(read("test/e2e/reliability.test.ts")),
   "test/e2e/security.test.ts": titles(read("test/e2e/security.test.ts")),
+  "test/e2e/stalled-body.test.ts": titles(read("test/e2e/stalled-body.test.ts")),
   "test/unit/fuzz-validate.test.ts": titles(read("test/unit/fuzz-validate.test.ts")),
 };
 

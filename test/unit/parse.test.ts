@@ -302,3 +302,40 @@ describe("readRecords: input stream errors are thrown", () => {
     assert.equal(input.destroyed, true);
   });
 });
+
+describe("readRecords: an input that stalls", () => {
+  const line = `${JSON.stringify({ event_type: "audit_log", event: { version: 1 } })}\n`;
+
+  for (const gz of [false, true]) {
+    it(`fails with InputStreamError when a read goes unanswered for inputIdleMs${gz ? " (gzip)" : ""}`, async () => {
+      const bytes = gz ? gzipSync(line.repeat(50)) : Buffer.from(line.repeat(50));
+      const input = new PassThrough();
+      input.write(bytes.subarray(0, Math.floor(bytes.length / 2))); // then nothing, never ended
+      const started = performance.now();
+      const seen: ReaderItem[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const item of readRecords(input, { inputIdleMs: 150 })) seen.push(item);
+        })(),
+        (err: Error) =>
+          err instanceof InputStreamError && /sent nothing for 0.15 s.*stalled/.test(err.message),
+      );
+      assert.ok(performance.now() - started < 5000);
+      // (plain: the first half's records were read; half a gzip stream this small may decode to nothing yet)
+      if (!gz) assert.ok(seen.length > 0, "what arrived before the stall was read");
+      assert.ok(input.destroyed, "the stalled input is destroyed");
+    });
+  }
+
+  it("time the consumer holds the reader back does not count", async () => {
+    const input = Readable.from([Buffer.from(line), Buffer.from(line), Buffer.from(line)], {
+      objectMode: false,
+    });
+    let n = 0;
+    for await (const _ of readRecords(input, { inputIdleMs: 50 })) {
+      n++;
+      await new Promise((r) => setTimeout(r, 200)); // the sink is slow: 4x the idle limit per record
+    }
+    assert.equal(n, 3);
+  });
+});
