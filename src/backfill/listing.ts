@@ -4,7 +4,8 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
-import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from "@aws-sdk/client-s3";
+import { DeadlineError, withDeadline } from "../util/deadline.ts";
 import { classifyKey, compareKeys, type KeyVerdict, type ListPlan, laterKey } from "./range.ts";
 
 export interface ListedObject {
@@ -36,30 +37,35 @@ function count(stats: ListingStats, verdict: KeyVerdict): void {
   else if (verdict === "out-of-range") stats.outOfRange++;
 }
 
+/** Each ListObjectsV2 page must answer within this (the SDK's own retries included). */
+export const LIST_PAGE_DEADLINE_MS = 60_000;
+/** Pages given up on (no answer) are asked again this many times before the listing fails. */
+const LIST_PAGE_ATTEMPTS = 3;
+
 /**
  * Keys to read from `bucket` under the plan, in S3's order. `resumeAfter` (a checkpoint's watermark)
- * moves StartAfter forward. Pages are fetched one at a time, as the caller consumes.
+ * moves StartAfter forward. Pages are fetched one at a time, as the caller consumes. A page whose answer
+ * does not come within `deadlineMs` is asked again (a listing is safe to repeat), then the listing fails
+ * with a DeadlineError instead of waiting forever.
  */
 export async function* listS3(
   s3: S3Client,
   bucket: string,
   plan: ListPlan,
   stats: ListingStats,
-  opts: { resumeAfter?: string; signal?: AbortSignal; pageSize?: number } = {},
+  opts: { resumeAfter?: string; signal?: AbortSignal; pageSize?: number; deadlineMs?: number } = {},
 ): AsyncGenerator<ListedObject> {
   const startAfter = laterKey(plan.startAfter, opts.resumeAfter);
   let token: string | undefined;
   do {
     opts.signal?.throwIfAborted();
-    const res = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        ...(plan.prefix ? { Prefix: plan.prefix } : {}),
-        ...(token ? { ContinuationToken: token } : startAfter ? { StartAfter: startAfter } : {}),
-        ...(opts.pageSize ? { MaxKeys: opts.pageSize } : {}),
-      }),
-      opts.signal ? { abortSignal: opts.signal } : {},
-    );
+    const command = new ListObjectsV2Command({
+      Bucket: bucket,
+      ...(plan.prefix ? { Prefix: plan.prefix } : {}),
+      ...(token ? { ContinuationToken: token } : startAfter ? { StartAfter: startAfter } : {}),
+      ...(opts.pageSize ? { MaxKeys: opts.pageSize } : {}),
+    });
+    const res = await listPage(s3, command, opts.deadlineMs ?? LIST_PAGE_DEADLINE_MS, opts.signal);
     stats.pages++;
     for (const o of res.Contents ?? []) {
       if (o.Key === undefined) continue;
@@ -109,4 +115,21 @@ export async function listDir(dir: string, plan: ListPlan, stats: ListingStats):
     out.push({ key: f.abs, size: s.size });
   }
   return out;
+}
+
+async function listPage(
+  s3: S3Client,
+  command: ListObjectsV2Command,
+  deadlineMs: number,
+  signal: AbortSignal | undefined,
+): Promise<ListObjectsV2CommandOutput> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withDeadline("ListObjectsV2", deadlineMs, signal, (abortSignal) =>
+        s3.send(command, { abortSignal }),
+      );
+    } catch (err) {
+      if (!(err instanceof DeadlineError) || attempt >= LIST_PAGE_ATTEMPTS) throw err;
+    }
+  }
 }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { emptyListingStats, listS3 } from "../../src/backfill/listing.ts";
 import {
   classifyKey,
   compareKeys,
@@ -10,6 +12,7 @@ import {
   parseRange,
   slotLabel,
 } from "../../src/backfill/range.ts";
+import { DeadlineError } from "../../src/util/deadline.ts";
 
 const NOW = Date.parse("2025-08-10T12:34:56Z");
 const ms = (iso: string) => Date.parse(iso);
@@ -137,5 +140,45 @@ describe("listPlan and classifyKey", () => {
     const p = listPlan("", july);
     assert.equal(classifyKey("sub/2025-07-10T00:00:00+00:00.json", p, false), "take");
     assert.equal(classifyKey("zzz.json", p, false), "skip-name");
+  });
+});
+
+describe("listS3: a page whose answer never comes", () => {
+  const page = {
+    Contents: [{ Key: "2025-07-25T18:20:00+00:00.json", Size: 10 }],
+    IsTruncated: false,
+  };
+  /** An S3 client whose ListObjectsV2 answers follow `answers` (undefined: never answers). */
+  const fakeS3 = (answers: (typeof page | undefined)[]) => {
+    let calls = 0;
+    const s3 = {
+      // Ignores its abort signal, as a wedged SDK call may: the deadline must settle without its help.
+      send: () => {
+        const a = answers[calls++];
+        return a === undefined ? new Promise(() => undefined) : Promise.resolve(a);
+      },
+    } as unknown as S3Client;
+    return { s3, calls: () => calls };
+  };
+  const list = async (s3: S3Client) => {
+    const keys: string[] = [];
+    const plan = listPlan("", {});
+    for await (const o of listS3(s3, "b", plan, emptyListingStats(), { deadlineMs: 50 })) keys.push(o.key);
+    return keys;
+  };
+
+  it("is asked again, and the listing goes on", async () => {
+    const f = fakeS3([undefined, undefined, page]);
+    assert.deepEqual(await list(f.s3), ["2025-07-25T18:20:00+00:00.json"]);
+    assert.equal(f.calls(), 3);
+  });
+
+  it("fails the listing with a DeadlineError after 3 attempts instead of waiting forever", async () => {
+    const f = fakeS3([]);
+    await assert.rejects(
+      list(f.s3),
+      (e: Error) => e instanceof DeadlineError && /ListObjectsV2/.test(e.message),
+    );
+    assert.equal(f.calls(), 3);
   });
 });
