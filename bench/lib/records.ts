@@ -113,11 +113,16 @@ export function record(i: number, base: number): string {
   });
 }
 
-export async function generate(path: string, bytes: number): Promise<void> {
+/**
+ * Writes about `bytes` of NDJSON records to `path`, records `first`, `first + 1`, ... (files meant to be
+ * ingested together need distinct ranges: the same record twice is one document and a 409); returns how
+ * many it wrote.
+ */
+export async function generate(path: string, bytes: number, first = 0): Promise<number> {
   const out = createWriteStream(path);
   const base = Date.UTC(2025, 6, 25, 18, 0, 0);
   let written = 0;
-  let i = 0;
+  let i = first;
   while (written < bytes) {
     let batch = "";
     for (let j = 0; j < 2000; j++) batch += `${record(i++, base)}\n`;
@@ -127,4 +132,5 @@ export async function generate(path: string, bytes: number): Promise<void> {
   await new Promise<void>((resolve, reject) =>
     out.end((err?: Error | null) => (err ? reject(err) : resolve())),
   );
+  return i - first;
 }

@@ -147,9 +147,14 @@ export async function ingestAll(
   bucket: string,
   keys: readonly string[],
   concurrency: number,
+  /** Throw if any record was already indexed (a 409): the run was meant to write new documents only. */
+  freshOnly = false,
 ): Promise<number> {
   const q = createTaskQueue(concurrency);
   const results = await Promise.all(keys.map((key) => q.add(() => ingest({ bucket, key }))));
+  const duplicates = results.reduce((n, r) => n + r!.duplicates, 0);
+  if (freshOnly && duplicates > 0)
+    throw new Error(`${duplicates} records were already indexed: the inputs repeat records`);
   return results.reduce((n, r) => n + r!.indexed, 0);
 }
 
