@@ -200,7 +200,7 @@ export function makeIngest(opts: {
 export const nullTransport: BulkTransport = async (body) => {
   let n = 0;
   for (let i = body.indexOf("\n"); i !== -1; i = body.indexOf("\n", i + 1)) n++;
-  return { errors: false, created: n / 2 };
+  return { errors: false, created: n / 2, duplicates: 0 };
 };
 
 /** A document as the raw loader sends it: where, and its JSON. */

@@ -88,11 +88,12 @@ async function bulkOps(
       await sleep(wait, signal);
       continue;
     }
-    const answered = "created" in res ? res.created : res.items.length;
+    const answered = "created" in res ? res.created + res.duplicates : res.items.length;
     if (answered !== pending.length) {
       throw new Error(`_bulk answered ${answered} items for ${pending.length} operations`);
     }
-    if ("created" in res) return; // no item failed
+    if ("created" in res && res.duplicates === 0) return; // every operation applied
+    if ("created" in res) throw new Error(`_bulk answered 409 to a replay operation (index or delete)`);
     const retry: typeof ops = [];
     res.items.forEach((entry, i) => {
       const op = pending[i]!;

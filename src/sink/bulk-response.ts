@@ -1,36 +1,37 @@
 import type { BulkItemResult } from "./bulk-body.ts";
 
 /**
- * A `_bulk` answer as the sink reads it: per-item results in request order or, when OpenSearch says
- * no item failed, just how many items it answered (all created).
+ * A `_bulk` answer as the sink reads it: per-item results in request order or, when every item was stored
+ * (created, or already there: a 409 on `create`), just how many of each.
  */
 export type BulkResponse =
   | { errors: boolean; items: Array<Record<string, BulkItemResult>> }
-  | { errors: false; created: number };
+  | { errors: boolean; created: number; duplicates: number };
 
 const OK_HEAD = Buffer.from('{"errors":false,"items":[');
+const ERR_HEAD = Buffer.from('{"errors":true,"items":[');
 const OK_TAIL = Buffer.from("]}");
 const STATUS_KEY = Buffer.from('"status"');
 
 /**
  * Reads a `_bulk` answer (with the sink's filter_path: `errors` and each item's status and error).
  *
- * With no failure OpenSearch answers `{"errors":false,"items":[{"create":{"status":201}},…]}`: the items
- * are counted in the bytes instead of parsed. Parsing them made 2,000 small objects per request that
- * outlived a young-generation collection often enough to be half of what the worker promoted to V8's old
- * generation. `errors: false` means every item succeeded (any failure, a 409 included, sets it); the
- * count is the `"status":` fields, each checked to be 2xx. Anything else (a failure, another layout)
+ * When every item was stored the answer is counted in its bytes instead of parsed: the usual
+ * `{"errors":false,"items":[{"create":{"status":201}},…]}`, and a redelivery's or a backfill's, where the
+ * items are 409s (`{"create":{"status":409,"error":{…}}}`). Parsing them made 2,000 small objects per
+ * request (with a reason string each for 409s) that lived as long as the request and were promoted to V8's
+ * old generation. Each item has one `"status":` key (a quote inside a string is escaped, so the bytes cannot
+ * occur in a reason); every one must be 2xx or 409. Anything else (a 429, a mapping error, another layout)
  * is parsed whole.
  */
 export function readBulkResponse(bytes: Buffer): BulkResponse {
   let end = bytes.length;
   while (end > 0 && isSpace(bytes[end - 1]!)) end--;
-  if (
-    bytes.subarray(0, OK_HEAD.length).equals(OK_HEAD) &&
-    bytes.subarray(end - OK_TAIL.length, end).equals(OK_TAIL)
-  ) {
-    const created = countCreated(bytes, OK_HEAD.length, end - OK_TAIL.length);
-    if (created !== undefined) return { errors: false, created };
+  const head = startsWith(bytes, OK_HEAD) ? OK_HEAD : startsWith(bytes, ERR_HEAD) ? ERR_HEAD : undefined;
+  if (head !== undefined && bytes.subarray(end - OK_TAIL.length, end).equals(OK_TAIL)) {
+    const counted = countStored(bytes, head.length, end - OK_TAIL.length);
+    if (counted !== undefined && (head === ERR_HEAD) === counted.duplicates > 0)
+      return { errors: head === ERR_HEAD, ...counted };
   }
   const b = JSON.parse(bytes.toString("utf8")) as { errors?: unknown; items?: unknown };
   if (b === null || typeof b !== "object" || (b.items !== undefined && !Array.isArray(b.items)))
@@ -40,12 +41,22 @@ export function readBulkResponse(bytes: Buffer): BulkResponse {
   return { errors: Boolean(b.errors), items: (b.items ?? []) as Array<Record<string, BulkItemResult>> };
 }
 
+function startsWith(bytes: Buffer, prefix: Buffer): boolean {
+  return bytes.subarray(0, prefix.length).equals(prefix);
+}
+
 /**
- * The `"status":` fields in bytes [from, to), if every one is 2xx; undefined otherwise. One pass over the
- * bytes, looking back from each colon (Buffer#indexOf costs more per call than the scan itself here).
+ * The `"status":` values in bytes [from, to) counted as created (2xx) and duplicates (409), if every one is
+ * either; undefined otherwise. One pass over the bytes, looking back from each colon (Buffer#indexOf costs
+ * more per call than the scan itself here).
  */
-function countCreated(bytes: Buffer, from: number, to: number): number | undefined {
-  let n = 0;
+function countStored(
+  bytes: Buffer,
+  from: number,
+  to: number,
+): { created: number; duplicates: number } | undefined {
+  let created = 0;
+  let duplicates = 0;
   const k = STATUS_KEY.length;
   for (let i = from + k; i < to; i++) {
     if (bytes[i] !== 0x3a /* : */) continue;
@@ -57,10 +68,14 @@ function countCreated(bytes: Buffer, from: number, to: number): number | undefin
       }
     }
     if (!key) continue;
-    if (bytes[i + 1] !== 0x32 /* 2 */ || !isDigit(bytes[i + 2]) || !isDigit(bytes[i + 3])) return undefined;
-    n++;
+    const a = bytes[i + 1];
+    if (!isDigit(a) || !isDigit(bytes[i + 2]) || !isDigit(bytes[i + 3]) || isDigit(bytes[i + 4]))
+      return undefined;
+    if (a === 0x32 /* 2xx */) created++;
+    else if (a === 0x34 && bytes[i + 2] === 0x30 && bytes[i + 3] === 0x39 /* 409 */) duplicates++;
+    else return undefined;
   }
-  return n > 0 || from === to ? n : undefined;
+  return created + duplicates > 0 || from === to ? { created, duplicates } : undefined;
 }
 
 function isSpace(c: number): boolean {

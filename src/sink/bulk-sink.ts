@@ -155,15 +155,17 @@ export class BulkSink {
         await sleep(wait, signal);
         continue;
       }
-      const answeredItems = "created" in response ? response.created : response.items.length;
+      const answeredItems =
+        "created" in response ? response.created + response.duplicates : response.items.length;
       if (answeredItems !== pending.size) {
         throw new PermanentBulkError(
           `_bulk answered ${answeredItems} items for ${pending.size} actions; refusing to guess`,
         );
       }
       if ("created" in response) {
-        // No item failed: all created.
-        outcome.created += pending.size;
+        // Every item stored: created, or already there (409).
+        outcome.created += response.created;
+        outcome.duplicates += response.duplicates;
         for (let i = 0; i < pending.size; i++) countStored(outcome, pending, i);
         this.recycle(pending);
         attempt = 0;

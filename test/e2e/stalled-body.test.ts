@@ -63,7 +63,7 @@ describe("a GetObject body that stalls", { skip }, () => {
       let lines = 0;
       for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) lines++;
       created += lines / 2;
-      return { errors: false, created: lines / 2 };
+      return { errors: false, created: lines / 2, duplicates: 0 };
     };
     const sink = new BulkSink(
       transport,

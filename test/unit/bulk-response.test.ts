@@ -12,25 +12,37 @@ const created = (n: number) =>
 
 describe("readBulkResponse", () => {
   it("counts the items of an answer without failures instead of parsing them", () => {
-    assert.deepEqual(readBulkResponse(Buffer.from(created(2000))), { errors: false, created: 2000 });
-    assert.deepEqual(readBulkResponse(Buffer.from(`${created(3)}\r\n`)), { errors: false, created: 3 });
-    assert.deepEqual(readBulkResponse(Buffer.from('{"errors":false,"items":[]}')), {
-      errors: false,
-      created: 0,
-    });
+    const ok = (created: number, duplicates = 0) => ({ errors: duplicates > 0, created, duplicates });
+    assert.deepEqual(readBulkResponse(Buffer.from(created(2000))), ok(2000));
+    assert.deepEqual(readBulkResponse(Buffer.from(`${created(3)}\r\n`)), ok(3));
+    assert.deepEqual(readBulkResponse(Buffer.from('{"errors":false,"items":[]}')), ok(0));
     // index operations (replay) answer 200 or 201
     assert.deepEqual(
       readBulkResponse(
         Buffer.from('{"errors":false,"items":[{"index":{"status":200}},{"index":{"status":201}}]}'),
       ),
-      { errors: false, created: 2 },
+      ok(2),
     );
   });
 
-  it("parses every other answer whole: failures, another layout, a status that is not 2xx", () => {
+  it("counts an answer whose failures are all 409s (already there: a redelivery, a backfill) the same way", () => {
+    const conflict = (id: string) =>
+      `{"create":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"[${id}]: version conflict, document already exists (current version [1]) \\"status\\":500"}}}`;
+    const all = `{"errors":true,"items":[${["a", "b", "c"].map(conflict).join(",")}]}`;
+    assert.deepEqual(readBulkResponse(Buffer.from(all)), { errors: true, created: 0, duplicates: 3 });
+    const mixed = `{"errors":true,"items":[{"create":{"status":201}},${conflict("x")},{"create":{"status":201}}]}`;
+    assert.deepEqual(readBulkResponse(Buffer.from(mixed)), { errors: true, created: 2, duplicates: 1 });
+  });
+
+  it("parses every other answer whole: other failures, another layout, flags that disagree", () => {
     const failed =
-      '{"errors":true,"items":[{"create":{"status":201}},{"create":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"\\"errors\\":false"}}}]}';
+      '{"errors":true,"items":[{"create":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"\\"errors\\":false"}}},{"create":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"queue"}}}]}';
     assert.deepEqual(readBulkResponse(Buffer.from(failed)), JSON.parse(failed));
+    const mapping =
+      '{"errors":true,"items":[{"create":{"status":400,"error":{"type":"mapper_parsing_exception","reason":"x"}}}]}';
+    assert.deepEqual(readBulkResponse(Buffer.from(mapping)), JSON.parse(mapping));
+    const disagree = '{"errors":true,"items":[{"create":{"status":201}}]}';
+    assert.deepEqual(readBulkResponse(Buffer.from(disagree)), JSON.parse(disagree));
     const pretty = JSON.stringify(JSON.parse(created(2)), null, 2);
     assert.deepEqual(readBulkResponse(Buffer.from(pretty)), JSON.parse(pretty));
     const odd = '{"errors":false,"items":[{"create":{"status":201}},{"create":{"status":500}}]}';
@@ -85,8 +97,8 @@ describe("openSearchBulkTransport (over HTTP, the real client)", () => {
       ],
       async (client, received) => {
         const t = openSearchBulkTransport(client);
-        assert.deepEqual(await t(body), { errors: false, created: 1 });
-        assert.deepEqual(await t(body), { errors: false, created: 1 }, "gzip answer");
+        assert.deepEqual(await t(body), { errors: false, created: 1, duplicates: 0 });
+        assert.deepEqual(await t(body), { errors: false, created: 1, duplicates: 0 }, "gzip answer");
         assert.match(received[0]!, /^POST \/_bulk\?filter_path=errors%2Citems/);
         assert.ok(received[0]!.endsWith(body.toString()));
       },

@@ -167,6 +167,24 @@ describe("BulkSink.write", () => {
     assert.deepEqual(o.indexedByType, { network_access: 3 });
   });
 
+  it("takes a counted answer (every item stored) the same way, and refuses one with the wrong count", async () => {
+    const counted = (created: number, duplicates: number) => () => ({
+      errors: duplicates > 0,
+      created,
+      duplicates,
+    });
+    const o = await sinkWith(scripted([counted(1, 2)]).transport).write(
+      BulkBatch.of([action(1), action(2), action(3, "quarantine")]),
+    );
+    assert.deepEqual([o.created, o.duplicates], [1, 2]);
+    assert.deepEqual(o.indexedByType, { network_access: 2 });
+    assert.deepEqual(o.quarantinedByReason, { index_rejected: 1 });
+    await assert.rejects(
+      sinkWith(scripted([counted(1, 0)]).transport).write(BulkBatch.of([action(1), action(2)])),
+      PermanentBulkError,
+    );
+  });
+
   it("retries only the 429/5xx items, with the others not resent", async () => {
     const { transport, calls } = scripted([
       (ids) => ({
