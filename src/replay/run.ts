@@ -9,7 +9,7 @@ import type { Client } from "@opensearch-project/opensearch";
 import { quarantineRefused } from "../ingest/ingest-object.ts";
 import type { Logger } from "../logger.ts";
 import type { IndexAction } from "../model.ts";
-import { httpStatusOf } from "../sink/bulk-response.ts";
+import { httpStatusOf, NotABulkResponseError } from "../sink/bulk-response.ts";
 import { type BulkResponse, BulkSink, type BulkTransport } from "../sink/bulk-sink.ts";
 import { openSearchBulkTransport } from "../sink/opensearch-transport.ts";
 import { backoffMs, sleep } from "../util/backoff.ts";
@@ -82,7 +82,8 @@ async function bulkOps(
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       const status = httpStatusOf(err);
-      if (status !== undefined && status >= 400 && status < 500 && status !== 429) throw err;
+      if (status !== undefined && status >= 300 && status < 500 && status !== 429) throw err;
+      if (err instanceof NotABulkResponseError) throw err;
       const wait = backoffMs(attempt);
       logger.warn({ err: (err as Error).message, waitMs: wait }, "replay bulk request failed; retrying");
       await sleep(wait, signal);

@@ -4,7 +4,7 @@ import type { IndexAction } from "../model.ts";
 import { backoffMs, sleep } from "../util/backoff.ts";
 import { createTaskQueue, type TaskQueue } from "../util/queue.ts";
 import { BulkBatch, classifyItem, itemErrorMessage } from "./bulk-body.ts";
-import { type BulkResponse, httpStatusOf } from "./bulk-response.ts";
+import { type BulkResponse, httpStatusOf, NotABulkResponseError } from "./bulk-response.ts";
 
 export type { BulkResponse } from "./bulk-response.ts";
 
@@ -137,15 +137,21 @@ export class BulkSink {
         if (status === 413 && pending.size > 1) {
           // Too large for the cluster's http.max_content_length: halve and go on.
           const half = Math.ceil(pending.size / 2);
-          mergeOutcome(outcome, await this.write(pending.slice(0, half), signal));
-          pending = pending.slice(half, pending.size);
+          const whole = pending;
+          const first = whole.slice(0, half);
+          pending = whole.slice(half, whole.size);
+          this.recycle(whole);
+          mergeOutcome(outcome, await this.write(first, signal));
           continue;
         }
-        if (status !== undefined && status >= 400 && status < 500 && status !== 429 && status !== 408) {
+        // A redirect or a 4xx other than throttling and timeouts, or an answer that is not a bulk answer
+        // (a proxy's page, an empty body): the same request will be refused the same way.
+        if (status !== undefined && status >= 300 && status < 500 && status !== 429 && status !== 408) {
           throw new PermanentBulkError(
             `OpenSearch refused a _bulk request with HTTP ${status}: ${describe(err)}`,
           );
         }
+        if (err instanceof NotABulkResponseError) throw new PermanentBulkError(describe(err));
         const wait = backoffMs(attempt++, this.options.backoffBaseMs, this.options.backoffCapMs);
         this.metrics?.retries.inc({ kind: "bulk_request" });
         this.logger.warn(

@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
-import { createGunzip, createInflate } from "node:zlib";
+import { promisify } from "node:util";
+import { unzip } from "node:zlib";
 import type { Client } from "@opensearch-project/opensearch";
 import { readBulkResponse } from "./bulk-response.ts";
 import type { BulkTransport } from "./bulk-sink.ts";
@@ -27,6 +28,7 @@ export class BulkHttpError extends Error {
  */
 export function openSearchBulkTransport(client: Client): BulkTransport {
   return async (body, signal) => {
+    signal?.throwIfAborted(); // aborted while the batch waited for a request slot
     const req = client.transport.request(
       { method: "POST", path: "/_bulk", bulkBody: body, querystring: { filter_path: FILTER_PATH } },
       { headers: { "content-type": "application/x-ndjson" }, asStream: true },
@@ -39,8 +41,15 @@ export function openSearchBulkTransport(client: Client): BulkTransport {
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const res = await req;
-      const bytes = await readAll(decoded(res.body as Readable, res.headers?.["content-encoding"]));
+      const bytes = await decoded(await readAll(res.body as Readable), res.headers?.["content-encoding"]);
       const status = res.statusCode ?? 0;
+      // What the client does itself when it reads the body (which asStream skips): a node answering 502,
+      // 503 or 504 is marked dead so that, with several nodes, the retry goes to another.
+      const connection = res.meta?.connection;
+      if (connection) {
+        if (status === 502 || status === 503 || status === 504) client.connectionPool.markDead(connection);
+        else client.connectionPool.markAlive(connection);
+      }
       if (status < 200 || status >= 300) throw new BulkHttpError(status, httpErrorMessage(status, bytes));
       return readBulkResponse(bytes);
     } finally {
@@ -49,11 +58,12 @@ export function openSearchBulkTransport(client: Client): BulkTransport {
   };
 }
 
-function decoded(stream: Readable, encoding: string | string[] | undefined): Readable {
+const unzipAsync = promisify(unzip);
+
+/** The answer's bytes decompressed, as the client does (gzip or zlib deflate) when it reads the body itself. */
+async function decoded(bytes: Buffer, encoding: string | string[] | undefined): Promise<Buffer> {
   const e = String(encoding ?? "").toLowerCase();
-  if (e.includes("gzip")) return stream.pipe(createGunzip());
-  if (e.includes("deflate")) return stream.pipe(createInflate());
-  return stream;
+  return e.includes("gzip") || e.includes("deflate") ? unzipAsync(bytes) : bytes;
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

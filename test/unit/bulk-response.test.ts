@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { Client } from "@opensearch-project/opensearch";
-import { httpStatusOf, readBulkResponse } from "../../src/sink/bulk-response.ts";
+import { httpStatusOf, NotABulkResponseError, readBulkResponse } from "../../src/sink/bulk-response.ts";
 import { openSearchBulkTransport } from "../../src/sink/opensearch-transport.ts";
 
 const created = (n: number) =>
@@ -52,9 +52,16 @@ describe("readBulkResponse", () => {
   });
 
   it("refuses what is not a bulk answer", () => {
-    assert.throws(() => readBulkResponse(Buffer.from("<html>bad gateway</html>")), SyntaxError);
-    assert.throws(() => readBulkResponse(Buffer.from('{"items":{}}')), /not a bulk response/);
-    assert.throws(() => readBulkResponse(Buffer.from("null")), /not a bulk response/);
+    for (const body of ["<html>bad gateway</html>", "", '{"items":{}}', "null", '{"errors":false}'])
+      assert.throws(() => readBulkResponse(Buffer.from(body)), NotABulkResponseError, JSON.stringify(body));
+  });
+
+  it("counts only item-level statuses: a nested error object is parsed whole, a key must start where keys do", () => {
+    const nested =
+      '{"errors":true,"items":[{"create":{"status":409,"error":{"type":"t","reason":"r","caused_by":{"status":201}}}}]}';
+    assert.deepEqual(readBulkResponse(Buffer.from(nested)), JSON.parse(nested));
+    const oddKey = '{"errors":false,"items":[{"create":{"x\\"status":201,"status":201}}]}';
+    assert.deepEqual(readBulkResponse(Buffer.from(oddKey)), JSON.parse(oddKey));
   });
 });
 
@@ -134,5 +141,47 @@ describe("openSearchBulkTransport (over HTTP, the real client)", () => {
         assert.match((e2 as Error).message, /HTTP 502: <html>Bad Gateway/);
       },
     );
+  });
+
+  it("a redirect keeps its status, and a 200 that is not a bulk answer says so (both refused by the sink)", async () => {
+    await withServer(
+      [
+        { status: 302, body: "", headers: { location: "/login" } },
+        { status: 200, body: "<html>sign in</html>", headers: { "content-type": "text/html" } },
+      ],
+      async (client) => {
+        const t = openSearchBulkTransport(client);
+        const e1 = await t(body).then(
+          () => assert.fail("resolved"),
+          (e: unknown) => e,
+        );
+        assert.equal(httpStatusOf(e1), 302);
+        await assert.rejects(t(body), NotABulkResponseError);
+      },
+    );
+  });
+
+  it("a gzip answer cut mid-way fails instead of waiting forever, and an aborted signal sends nothing", async () => {
+    const gz = gzipSync(created(5000));
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+      res.write(gz.subarray(0, gz.length >> 1), () => res.socket?.destroy());
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const client = new Client({
+      node: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      maxRetries: 0,
+    });
+    try {
+      const t = openSearchBulkTransport(client);
+      await assert.rejects(t(body));
+      let requests = 0;
+      server.on("request", () => requests++);
+      await assert.rejects(t(body, AbortSignal.abort()), { name: "AbortError" });
+      assert.equal(requests, 0);
+    } finally {
+      await client.close();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -255,6 +255,18 @@ describe("BulkSink.write", () => {
     );
   });
 
+  it("fails at once on a redirect or an answer that is not a bulk answer (they would only repeat)", async () => {
+    const { NotABulkResponseError } = await import("../../src/sink/bulk-response.ts");
+    for (const err of [
+      Object.assign(new Error("moved"), { statusCode: 302 }),
+      new NotABulkResponseError("_bulk answered something that is not a bulk response"),
+    ]) {
+      const { transport, calls } = scripted([() => err]);
+      await assert.rejects(sinkWith(transport).write(BulkBatch.of([action(1)])), PermanentBulkError);
+      assert.equal(calls.length, 1, err.message);
+    }
+  });
+
   it("refuses to pair results when the item count does not match", async () => {
     const { transport } = scripted([() => ({ errors: false, items: [{ create: { status: 201 } }] })]);
     await assert.rejects(sinkWith(transport).write(BulkBatch.of([action(1), action(2)])), PermanentBulkError);
