@@ -95,6 +95,12 @@ describe("openSearchBulkTransport (over HTTP, the real client)", () => {
     }
   }
   const body = Buffer.from('{"create":{"_index":"i","_id":"a"}}\n{"n":1}\n');
+  /** The error a call that must fail rejects with. */
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => assert.fail("resolved"),
+      (e: unknown) => e,
+    );
 
   it("sends the bytes as they are, with filter_path, and reads the answer", async () => {
     await withServer(
@@ -127,16 +133,10 @@ describe("openSearchBulkTransport (over HTTP, the real client)", () => {
       ],
       async (client) => {
         const t = openSearchBulkTransport(client);
-        const e1 = await t(body).then(
-          () => assert.fail("resolved"),
-          (e: unknown) => e,
-        );
+        const e1 = await failure(t(body));
         assert.equal(httpStatusOf(e1), 429);
         assert.match((e1 as Error).message, /HTTP 429: es_rejected_execution_exception: rejected execution/);
-        const e2 = await t(body).then(
-          () => assert.fail("resolved"),
-          (e: unknown) => e,
-        );
+        const e2 = await failure(t(body));
         assert.equal(httpStatusOf(e2), 502);
         assert.match((e2 as Error).message, /HTTP 502: <html>Bad Gateway/);
       },
@@ -151,10 +151,7 @@ describe("openSearchBulkTransport (over HTTP, the real client)", () => {
       ],
       async (client) => {
         const t = openSearchBulkTransport(client);
-        const e1 = await t(body).then(
-          () => assert.fail("resolved"),
-          (e: unknown) => e,
-        );
+        const e1 = await failure(t(body));
         assert.equal(httpStatusOf(e1), 302);
         await assert.rejects(t(body), NotABulkResponseError);
       },
