@@ -14,6 +14,7 @@
  */
 import type { Readable } from "node:stream";
 import { createGunzip, type Gunzip } from "node:zlib";
+import { DeadlineError, withDeadline } from "../util/deadline.ts";
 import { type ReaderItem, type ReaderOptions, RecordScanner } from "./scanner.ts";
 
 export {
@@ -57,25 +58,15 @@ export interface ReadOptions extends ReaderOptions {
 async function nextChunk(it: AsyncIterator<unknown>, idleMs?: number): Promise<Buffer | undefined> {
   let r: IteratorResult<unknown>;
   try {
-    r = await (idleMs === undefined ? it.next() : withIdleLimit(it.next(), idleMs));
+    r = await (idleMs === undefined
+      ? it.next()
+      : withDeadline("input read", idleMs, undefined, () => it.next()));
   } catch (err) {
-    throw err instanceof InputStreamError ? err : wrapInputError(err);
+    if (err instanceof DeadlineError)
+      throw new InputStreamError(`the input sent nothing for ${err.ms / 1000} s while being read: stalled`);
+    throw wrapInputError(err);
   }
   return r.done ? undefined : toBuffer(r.value);
-}
-
-function withIdleLimit<T>(read: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new InputStreamError(`the input sent nothing for ${ms / 1000} s while being read: stalled`)),
-      ms,
-    );
-  });
-  // If the stall wins, the read still settles later (the input is destroyed): not an unhandled rejection.
-  read.catch(() => undefined);
-  return Promise.race([read, stalled]).finally(() => clearTimeout(timer));
 }
 
 const GZIP_MAGIC_0 = 0x1f;
