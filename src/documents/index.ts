@@ -419,19 +419,24 @@ export function toIndexAction(
   // Both strings are safe to quote as they are: an ISO time we wrote, and a validated event type name.
   const head = `{"@timestamp":"${time.utc}","event_type":"${type}","event":`;
   const tail = documentTail(record, time, source, opts);
-  if (eventRewrites(record) !== undefined) {
-    const normalised = JSON.stringify(normaliseEvent(record));
-    return new RecordAction(index, id, type, [head, normalised], tail);
+  return new RecordAction(index, id, type, [head, ...normalisedEventJson(record, event)], tail);
+}
+
+/**
+ * The normalised event's JSON, given the record's event text: that text with `"version":1` spliced to
+ * `"version":"1"` when version is its first key (as Twingate writes it) or already a string, else (other
+ * rewrites, another key order) serialised afresh.
+ */
+function normalisedEventJson(record: TwingateRecord, event: string): readonly string[] {
+  if (eventRewrites(record) === undefined) {
+    const v = record.event.version;
+    if (typeof v === "string") return [event];
+    const versionFirst = `{"version":${v}`; // a validated safe integer: its JSON is String(v)
+    const after = event.charCodeAt(versionFirst.length);
+    if (event.startsWith(versionFirst) && (after === 0x2c || after === 0x7d))
+      return [`{"version":"${v}"`, event.slice(versionFirst.length)];
   }
-  const v = record.event.version;
-  if (typeof v === "string") return new RecordAction(index, id, type, [head, event], tail);
-  const versionFirst = `{"version":${v}`; // a validated safe integer: its JSON is String(v)
-  const after = event.charCodeAt(versionFirst.length);
-  if (event.startsWith(versionFirst) && (after === 0x2c || after === 0x7d)) {
-    const rest = event.slice(versionFirst.length);
-    return new RecordAction(index, id, type, [head, `{"version":"${v}"`, rest], tail);
-  }
-  return new RecordAction(index, id, type, [head, JSON.stringify(normaliseEvent(record))], tail);
+  return [JSON.stringify(normaliseEvent(record))];
 }
 
 /** What precedes the event's text in the record's, the type's name aside. */
