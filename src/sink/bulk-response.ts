@@ -40,7 +40,7 @@ export function readBulkResponse(bytes: Buffer): BulkResponse {
     bytes.subarray(end - OK_TAIL.length, end).equals(OK_TAIL) &&
     (head === OK_HEAD || bytes.indexOf(CAUSED_BY) === -1)
   ) {
-    const counted = countStored(bytes, head.length, end - OK_TAIL.length);
+    const counted = countStatuses(bytes, head.length, end - OK_TAIL.length);
     if (counted !== undefined && (head === ERR_HEAD) === counted.duplicates > 0)
       return { errors: head === ERR_HEAD, ...counted };
   }
@@ -66,7 +66,7 @@ function startsWith(bytes: Buffer, prefix: Buffer): boolean {
  * either; undefined otherwise. One pass over the bytes, looking back from each colon (Buffer#indexOf costs
  * more per call than the scan itself here).
  */
-function countStored(
+function countStatuses(
   bytes: Buffer,
   from: number,
   to: number,
