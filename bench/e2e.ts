@@ -4,14 +4,14 @@
  *   node --import tsx bench/e2e.ts throughput [--files 8 --per-file 5000 --rounds 3]
  *   node --import tsx bench/e2e.ts sweep      [--files 6 --per-file 5000]
  *   node --import tsx bench/e2e.ts latency    [--seconds 30 --per-file 100 --every-ms 100]
- *   node --import tsx bench/e2e.ts scaleout   [--files 24 --per-file 5000 --rounds 2]
+ *   node --import tsx bench/e2e.ts scaleout   [--files 48 --per-file 10000 --rounds 3]
  *   node --import tsx bench/e2e.ts memory     [--big-mb 1024 --small-mb 100 --n-small 10 --s3-mb 100]
  *
  * Each prints a Markdown section on stdout (bench/run.ts collects them into docs/BENCHMARKS.md).
  * Every run uses its own index prefix, bucket and queue, deleted afterwards.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -20,6 +20,7 @@ import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { objectSource } from "../src/ingest/pipeline.ts";
 import { provision } from "../src/produce/provision.ts";
 import { localSource } from "../src/sources/local.ts";
+import { createTaskQueue } from "../src/util/queue.ts";
 import { median } from "./lib/parse-runs.ts";
 import { generate } from "./lib/records.ts";
 import {
@@ -390,35 +391,66 @@ Goal: p99 < 2 s + refresh interval = 3,000 ms here.
 
 // ---- scale-out: 1 vs 2 worker processes on one queue, null sink ---------------------------------
 
+/**
+ * A timed scale-out child: says "ready", starts its work on the parent's first line, reports records as
+ * each object is done, and on the parent's second line stops and reports the CPU it used since "go".
+ */
+async function timedChild(start: (onRecords: (n: number) => void) => () => Promise<void>): Promise<void> {
+  const nextLine = () => new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
+  process.stdout.write("ready\n");
+  await nextLine();
+  const cpu0 = process.cpuUsage();
+  const stop = start((n) => process.stdout.write(`${JSON.stringify({ records: n })}\n`));
+  await nextLine();
+  const cpu = process.cpuUsage(cpu0);
+  await stop();
+  process.stdout.write(`${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+  process.exit(0);
+}
+
+/** The product's worker on the bench queue (SQS + S3 in moto), null sink. */
 async function childWorker(): Promise<void> {
   const env = stackEnv();
   const aws = awsClients(env);
   const os = opensearchClient(env);
-  const queueUrl = process.env["BENCH_QUEUE_URL"]!;
-  let records = 0;
-  const worker = benchWorker({
-    s3: aws.s3,
-    sqs: aws.sqs,
-    os,
-    queueUrl,
-    prefix: "bench-null",
-    transport: nullTransport,
-    onObject: (_ref, r) => {
-      records += r.records;
-      process.stdout.write(`${JSON.stringify({ records: r.records })}\n`);
-    },
+  await timedChild((onRecords) => {
+    const worker = benchWorker({
+      s3: aws.s3,
+      sqs: aws.sqs,
+      os,
+      queueUrl: process.env["BENCH_QUEUE_URL"]!,
+      prefix: "bench-null",
+      transport: nullTransport,
+      onObject: (_ref, r) => onRecords(r.records),
+    });
+    const running = worker.start();
+    return async () => {
+      await worker.stop(2000);
+      await running.catch(() => undefined);
+      aws.destroy();
+    };
   });
-  process.stdout.write("ready\n");
-  await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
-  const cpu0 = process.cpuUsage();
-  const running = worker.start();
-  await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
-  const cpu = process.cpuUsage(cpu0);
-  await worker.stop(2000);
-  await running.catch(() => undefined);
-  process.stdout.write(`${JSON.stringify({ done: records, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
-  aws.destroy();
-  process.exit(0);
+}
+
+/** The baseline: the same ingest of local files, null sink, objectConcurrency at a time: no network at all. */
+async function childBare(): Promise<void> {
+  const paths = process.argv.slice(process.argv.indexOf("--child-bare") + 1);
+  const ingest = makeIngest({
+    os: undefined as never,
+    source: localSource(),
+    prefix: "bench-bare",
+    settings: DEFAULTS,
+    transport: nullTransport,
+  });
+  await timedChild((onRecords) => {
+    const q = createTaskQueue(DEFAULTS.objectConcurrency);
+    const done = Promise.all(
+      paths.map((key) => q.add(async () => onRecords((await ingest({ bucket: "", key })).indexed))),
+    );
+    return async () => {
+      await done;
+    };
+  });
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc; undefined where unreadable. */
@@ -478,39 +510,31 @@ async function withCpu<T>(
 interface ScaleResult {
   recordsPerSecond: number;
   seconds: number;
-  /** CPU seconds used by the workers and by the emulator (S3 + SQS) during the timed part. */
-  workerCpu: number;
+  /** CPU seconds used by the children during the timed part. */
+  childCpu: number;
+  /** CPU seconds used by the emulator (S3 + SQS) during the timed part, where readable. */
   motoCpu: number | undefined;
 }
 
-async function scaleRun(n: number, files: ReturnType<typeof makeFiles>): Promise<ScaleResult> {
-  const env = stackEnv();
-  const aws = awsClients(env);
-  const name = uniqueName(`bench-so${n}`);
-  const prov = await provision(aws, { bucket: name, queue: name, via: "s3" });
-  await putFiles(aws.s3, name, files);
-  const total = files.reduce((s, f) => s + f.records, 0);
-  // Wait until every notification is in the queue.
-  for (;;) {
-    const a = await aws.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: prov.queueUrl,
-        AttributeNames: ["ApproximateNumberOfMessages"],
-      }),
-    );
-    if (Number(a.Attributes?.["ApproximateNumberOfMessages"] ?? 0) >= files.length) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/**
+ * Spawns one bench child per argument list, starts them together ("go") and times them until they have
+ * reported `total` records; the emulator's CPU is measured over the same span.
+ */
+async function timeChildren(
+  argsOf: readonly string[][],
+  total: number,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ScaleResult> {
   const child = await childArgs();
-  const children = Array.from({ length: n }, () =>
-    spawn(process.execPath, [...child, "--child-worker"], {
-      env: { ...process.env, BENCH_QUEUE_URL: prov.queueUrl },
+  const children = argsOf.map((args) =>
+    spawn(process.execPath, [...child, ...args], {
+      env: { ...process.env, ...env },
       stdio: ["pipe", "pipe", "inherit"],
     }),
   );
   let done = 0;
   let ready = 0;
-  let workerCpuMs = 0;
+  let childCpuMs = 0;
   let resolveReady!: () => void;
   let resolveDone!: () => void;
   const allReady = new Promise<void>((r) => {
@@ -519,14 +543,15 @@ async function scaleRun(n: number, files: ReturnType<typeof makeFiles>): Promise
   const allDone = new Promise<void>((r) => {
     resolveDone = r;
   });
+  const exited = children.map((c) => new Promise((r) => c.once("exit", r)));
   for (const c of children) {
     createInterface({ input: c.stdout! }).on("line", (line) => {
       if (line === "ready") {
-        if (++ready === n) resolveReady();
+        if (++ready === children.length) resolveReady();
         return;
       }
       const m = JSON.parse(line) as { records?: number; cpuMs?: number };
-      if (m.cpuMs !== undefined) workerCpuMs += m.cpuMs;
+      if (m.cpuMs !== undefined) childCpuMs += m.cpuMs;
       if (m.records !== undefined) {
         done += m.records;
         if (done >= total) resolveDone();
@@ -541,66 +566,139 @@ async function scaleRun(n: number, files: ReturnType<typeof makeFiles>): Promise
   });
   const seconds = (performance.now() - t0) / 1000;
   for (const c of children) c.stdin!.write("stop\n");
-  await Promise.all(children.map((c) => new Promise((r) => c.once("exit", r))));
-  aws.destroy();
+  await Promise.all(exited);
   return {
     recordsPerSecond: total / seconds,
     seconds,
-    workerCpu: workerCpuMs / 1000,
+    childCpu: childCpuMs / 1000,
     motoCpu: moto === undefined ? undefined : moto * seconds,
   };
 }
 
+/** `n` worker processes on one queue holding a notification for each file (already in moto S3). */
+async function scaleRun(n: number, files: ReturnType<typeof makeFiles>): Promise<ScaleResult> {
+  const env = stackEnv();
+  const aws = awsClients(env);
+  const name = uniqueName(`bench-so${n}`);
+  const prov = await provision(aws, { bucket: name, queue: name, via: "s3" });
+  await putFiles(aws.s3, name, files);
+  // Wait until every notification is in the queue.
+  for (;;) {
+    const a = await aws.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: prov.queueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages"],
+      }),
+    );
+    if (Number(a.Attributes?.["ApproximateNumberOfMessages"] ?? 0) >= files.length) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  aws.destroy();
+  const total = files.reduce((s, f) => s + f.records, 0);
+  return timeChildren(
+    Array.from({ length: n }, () => ["--child-worker"]),
+    total,
+    { BENCH_QUEUE_URL: prov.queueUrl },
+  );
+}
+
+/** The baseline: `n` processes each ingesting its share of the same files from local disk, null sink. */
+function bareRun(n: number, paths: readonly string[], total: number): Promise<ScaleResult> {
+  const shares = Array.from({ length: n }, (_, i) => paths.filter((_, j) => j % n === i));
+  return timeChildren(
+    shares.map((share) => ["--child-bare", ...share]),
+    total,
+  );
+}
+
 async function scaleout(): Promise<string> {
-  const nFiles = arg("files", 24);
-  const perFile = arg("per-file", 5000);
-  const rounds = arg("rounds", 2);
+  const nFiles = arg("files", 48);
+  const perFile = arg("per-file", 10_000);
+  const rounds = arg("rounds", 3);
   const files = makeFiles(nFiles, perFile, 3_000_000);
-  const one: ScaleResult[] = [];
-  const two: ScaleResult[] = [];
-  for (let r = 0; r < rounds; r++) {
-    one.push(await scaleRun(1, files));
-    two.push(await scaleRun(2, files));
+  const total = nFiles * perFile;
+  const dir = mkdtempSync(join(tmpdir(), "tg-scale-"));
+  const paths = files.map((f, i) => {
+    const path = join(dir, `${i}.json`);
+    writeFileSync(path, f.body);
+    return path;
+  });
+  const runs = {
+    worker1: [] as ScaleResult[],
+    worker2: [] as ScaleResult[],
+    bare1: [] as ScaleResult[],
+    bare2: [] as ScaleResult[],
+  };
+  try {
+    for (let r = 0; r < rounds; r++) {
+      runs.bare1.push(await bareRun(1, paths, total));
+      runs.worker1.push(await scaleRun(1, files));
+      runs.bare2.push(await bareRun(2, paths, total));
+      runs.worker2.push(await scaleRun(2, files));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   const med = (xs: ScaleResult[]) =>
     [...xs].sort((x, y) => x.recordsPerSecond - y.recordsPerSecond)[xs.length >> 1]!;
-  const a = med(one);
-  const b = med(two);
+  const [w1, w2, b1, b2] = [med(runs.worker1), med(runs.worker2), med(runs.bare1), med(runs.bare2)];
   const cores = cpus().length;
-  const cpuRow = (w: number, r: ScaleResult) => {
-    const wc = r.workerCpu / r.seconds;
-    const mc = r.motoCpu === undefined ? undefined : r.motoCpu / r.seconds;
-    return `| ${w} | ${fmt(r.recordsPerSecond)} | ${wc.toFixed(2)} | ${mc === undefined ? "?" : mc.toFixed(2)} | ${mc === undefined ? "?" : (wc + mc).toFixed(2)} of ${cores} |`;
+  const perSecond = (cpu: number | undefined, r: ScaleResult) =>
+    cpu === undefined ? undefined : cpu / r.seconds;
+  const num = (x: number | undefined) => (x === undefined ? "?" : x.toFixed(2));
+  const row = (what: string, n: number, r: ScaleResult) => {
+    const c = perSecond(r.childCpu, r)!;
+    const m = perSecond(r.motoCpu, r);
+    const all = what.startsWith("bare") ? c : m === undefined ? undefined : c + m;
+    return `| ${what} | ${n} | ${fmt(r.recordsPerSecond)} | ${c.toFixed(2)} | ${what.startsWith("bare") ? "–" : num(m)} | ${num(all)} of ${cores} |`;
   };
-  // What the CPU allows: one worker's run cost (worker + emulator) CPU-seconds per record; with every core
-  // busy on that work, at most cores / cost records/s.
-  const costPerRecord =
-    a.motoCpu === undefined ? undefined : (a.workerCpu + a.motoCpu) / (a.recordsPerSecond * a.seconds);
-  const bound = costPerRecord === undefined ? undefined : cores / costPerRecord / a.recordsPerSecond;
+  const speedUp = (two: ScaleResult, one: ScaleResult) => two.recordsPerSecond / one.recordsPerSecond;
+  const rates = (xs: ScaleResult[]) => xs.map((r) => fmt(r.recordsPerSecond)).join(", ");
+  // What the CPU allows: a run's cost in CPU-seconds per record (the worker's includes the emulator's);
+  // with every core busy on that work, at most cores / cost records/s.
+  const boundOf = (one: ScaleResult, withMoto: boolean) => {
+    if (withMoto && one.motoCpu === undefined) return undefined;
+    const cost = (one.childCpu + (withMoto ? one.motoCpu! : 0)) / (one.recordsPerSecond * one.seconds);
+    return { cost, bound: cores / cost / one.recordsPerSecond };
+  };
+  const wb = boundOf(w1, true);
+  const bb = boundOf(b1, false)!;
+  const sw = speedUp(w2, w1);
+  const sb = speedUp(b2, b1);
   return `## Scale-out: 1 vs 2 workers on one queue (null sink)
 
-${fmt(nFiles * perFile)} records in ${nFiles} files of ${fmt(perFile)} in moto S3, one notification each, queued before the
-workers start. Each worker is its own Node process running the product's \`SqsWorker\` + \`ingestObject\`
-(default settings, compiled) with a **null sink** (a \`BulkTransport\` that answers every item "created" without
-network, constructed in bench code only: no production flag). Timed from "go" to the last record processed;
-${rounds} interleaved rounds, medians. CPU is user + system time during the timed part, in cores (CPU-seconds per
-second): the workers' from \`process.cpuUsage()\`, the emulator's (moto serves S3 and SQS, in Python) from /proc.
+${fmt(total)} records in ${nFiles} files of ${fmt(perFile)}. **Workers:** the files in moto S3, one notification each,
+queued before the workers start; each worker is its own Node process running the product's \`SqsWorker\` +
+\`ingestObject\` (default settings, compiled) with a **null sink** (a \`BulkTransport\` that answers every item
+"created" without network, constructed in bench code only: no production flag). **Baseline, in the same run:**
+the same files from local disk, through the same \`ingestObject\` and null sink, in 1 or 2 processes (each its
+share of the files, ${DEFAULTS.objectConcurrency} at a time): the same CPU work with no SQS, S3 or emulator at all, so its speed-up is what
+this machine gives this work. Timed from "go" (all processes started and ready) to the last record; ${rounds}
+interleaved rounds, medians. CPU is user + system time during the timed part, in cores (CPU-seconds per
+second): the processes' own from \`process.cpuUsage()\`, the emulator's (moto serves S3 and SQS, in Python) from /proc.
 
-| Workers | records/s | workers' CPU (cores) | moto's CPU (cores) | total |
-| ---: | ---: | ---: | ---: | ---: |
-${cpuRow(1, a)}
-${cpuRow(2, b)}
+| Run | processes | records/s | their CPU (cores) | moto's CPU (cores) | total |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${row("bare pipeline (baseline)", 1, b1)}
+${row("bare pipeline (baseline)", 2, b2)}
+${row("workers", 1, w1)}
+${row("workers", 2, w2)}
 
-**Speed-up: ${(b.recordsPerSecond / a.recordsPerSecond).toFixed(2)}×** (goal ≥ 1.7× where CPU allows). Rounds: 1 worker ${one.map((r) => fmt(r.recordsPerSecond)).join(", ")}; 2 workers ${two.map((r) => fmt(r.recordsPerSecond)).join(", ")}.
-${
-  bound === undefined
-    ? ""
-    : `
-**What this machine allows:** one worker's run costs ${(costPerRecord! * 1e6).toFixed(1)} CPU-µs per record (worker + emulator), so
-${cores} cores can do at most ${fmt(cores / costPerRecord!)} records/s, **${bound.toFixed(2)}× one worker**, whatever the number of workers.
-The emulator's share is part of every record's cost here; against real S3 and SQS it is not on this machine.
-`
-}`;
+**Speed-up of 2 workers: ${sw.toFixed(2)}×** (goal ≥ 1.7× where CPU allows); the baseline's, on the same machine in the
+same run: **${sb.toFixed(2)}×**, so the workers get ${(sw / sb).toFixed(2)} of what the machine gives this work.
+Rounds: workers 1: ${rates(runs.worker1)}; 2: ${rates(runs.worker2)}. Baseline 1: ${rates(runs.bare1)}; 2: ${rates(runs.bare2)}.
+
+**What this machine allows:** one bare process uses ${(b1.childCpu / b1.seconds).toFixed(2)} cores (V8 collects garbage and compiles on
+helper threads), so 2 cores allow it at most **${bb.bound.toFixed(2)}×**${
+    wb === undefined
+      ? ""
+      : `; one worker's run costs ${(wb.cost * 1e6).toFixed(1)} CPU-µs per record
+with the emulator's share (${w1.motoCpu === undefined ? "?" : ((w1.motoCpu / (w1.recordsPerSecond * w1.seconds)) * 1e6).toFixed(1)} µs of it), so 2 cores allow at most **${wb.bound.toFixed(2)}×** one worker, whatever the
+number of workers`
+  }. Two processes busy on both cores also each do less per CPU-second than one alone (shared caches
+and memory bandwidth, the emulator's threads preempting them): that is the baseline's gap to its bound.
+Against real S3 and SQS the emulator's share is not on the workers' machine.
+`;
 }
 
 // ---- memory ---------------------------------------------------------------------------------------
@@ -824,6 +922,7 @@ but it is not a default (a deployment sets it through \`NODE_OPTIONS\` if it wan
 
 const mode = process.argv[2] ?? "";
 if (process.argv.includes("--child-worker")) await childWorker();
+else if (process.argv.includes("--child-bare")) await childBare();
 else if (process.argv.includes("--child-mem")) await childMem();
 else if (process.argv.includes("--child-mem-real")) await childMemReal();
 else {

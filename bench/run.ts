@@ -60,7 +60,7 @@ const steps: [string, string, string[], string[]][] = [
   [
     "scaleout",
     "e2e.ts",
-    ["scaleout", "--files", "24", "--per-file", "10000", "--rounds", "2"],
+    ["scaleout", "--files", "48", "--per-file", "10000", "--rounds", "3"],
     ["scaleout", "--files", "2", "--per-file", "1000", "--rounds", "1"],
   ],
   [
