@@ -22,11 +22,20 @@ export class BulkHttpError extends Error {
   }
 }
 
+/** The answer's body sent nothing for this long: the request fails (and the sink retries it). */
+export class BulkAnswerStalledError extends Error {
+  override name = "BulkAnswerStalledError";
+}
+
 /**
  * The real transport: the body (already NDJSON) goes out as-is, no second serialisation, and the answer
  * comes back as bytes (`asStream`) for `readBulkResponse`, instead of the client's own JSON parse.
+ * The client's request timeout ends at the answer's head; its body gets the same time between bytes
+ * (`answerIdleMs`, by default that timeout), else the request fails instead of waiting forever.
  */
-export function openSearchBulkTransport(client: Client): BulkTransport {
+export function openSearchBulkTransport(client: Client, opts: { answerIdleMs?: number } = {}): BulkTransport {
+  const timeout = client.transport.requestTimeout;
+  const idleMs = opts.answerIdleMs ?? (typeof timeout === "number" && timeout > 0 ? timeout : 60_000);
   return async (body, signal) => {
     signal?.throwIfAborted(); // aborted while the batch waited for a request slot
     const req = client.transport.request(
@@ -41,7 +50,8 @@ export function openSearchBulkTransport(client: Client): BulkTransport {
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const res = await req;
-      const bytes = await decoded(await readAll(res.body as Readable), res.headers?.["content-encoding"]);
+      const raw = await readAll(res.body as Readable, idleMs, signal);
+      const bytes = await decoded(raw, res.headers?.["content-encoding"]);
       const status = res.statusCode ?? 0;
       // What the client does itself when it reads the body (which asStream skips): a node answering 502,
       // 503 or 504 is marked dead so that, with several nodes, the retry goes to another.
@@ -66,16 +76,39 @@ async function decoded(bytes: Buffer, encoding: string | string[] | undefined): 
   return e.includes("gzip") || e.includes("deflate") ? unzipAsync(bytes) : bytes;
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
+/**
+ * The answer's body, whole. Fails if it sends nothing for `idleMs`, or when `signal` aborts (aborting the
+ * request no longer reaches a body already coming).
+ */
+async function readAll(stream: Readable, idleMs: number, signal: AbortSignal | undefined): Promise<Buffer> {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () =>
+        stream.destroy(new BulkAnswerStalledError(`_bulk's answer sent nothing for ${idleMs} ms: stalled`)),
+      idleMs,
+    );
+  };
+  const onAbort = () => stream.destroy(signal?.reason as Error);
+  signal?.addEventListener("abort", onAbort, { once: true });
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const chunk of stream) {
-    n += (chunk as Buffer).length;
-    if (n > MAX_RESPONSE_BYTES) {
-      stream.destroy();
-      throw new Error(`_bulk answered more than ${MAX_RESPONSE_BYTES} bytes; not a bulk response`);
+  try {
+    if (signal?.aborted) onAbort();
+    arm();
+    for await (const chunk of stream) {
+      arm();
+      n += (chunk as Buffer).length;
+      if (n > MAX_RESPONSE_BYTES) {
+        stream.destroy();
+        throw new Error(`_bulk answered more than ${MAX_RESPONSE_BYTES} bytes; not a bulk response`);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
 }

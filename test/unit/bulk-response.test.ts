@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { Client } from "@opensearch-project/opensearch";
-import { httpStatusOf, NotABulkResponseError, readBulkResponse } from "../../src/sink/bulk-response.ts";
-import { openSearchBulkTransport } from "../../src/sink/opensearch-transport.ts";
+import {
+  httpStatusOf,
+  NotABulkResponseError,
+  readBulkResponse,
+} from "../../src/sink/bulk-response.ts";
+import { BulkAnswerStalledError, openSearchBulkTransport } from "../../src/sink/opensearch-transport.ts";
 
 const created = (n: number) =>
   `{"errors":false,"items":[${Array.from({ length: n }, () => '{"create":{"status":201}}').join(",")}]}`;
@@ -156,6 +160,39 @@ describe("openSearchBulkTransport (over HTTP, the real client)", () => {
         await assert.rejects(t(body), NotABulkResponseError);
       },
     );
+  });
+
+  it("an answer whose body stalls after its head fails (the client's timeout ends at the head), as does an abort mid-body", async () => {
+    const sockets = new Set<Socket>();
+    const server = createServer((_req, res) => {
+      sockets.add(res.socket!);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"errors":false,"items":[{"create":{"status":201}}'); // ...and nothing more
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const client = new Client({
+      node: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      maxRetries: 0,
+      requestTimeout: 300,
+    });
+    try {
+      // By default the body gets the client's request timeout between bytes.
+      const e1 = await failure(openSearchBulkTransport(client)(body));
+      assert.ok(e1 instanceof BulkAnswerStalledError, String(e1));
+      assert.match((e1 as Error).message, /sent nothing for 300 ms/);
+      const e2 = await failure(openSearchBulkTransport(client, { answerIdleMs: 50 })(body));
+      assert.match((e2 as Error).message, /sent nothing for 50 ms/);
+      // Aborted while the body is coming (shutdown): ends with the signal's reason, not the idle limit.
+      const ac = new AbortController();
+      const patient = openSearchBulkTransport(client, { answerIdleMs: 600_000 });
+      server.once("request", () => setTimeout(() => ac.abort(new Error("shutting down")), 50));
+      const e3 = await failure(patient(body, ac.signal));
+      assert.equal((e3 as Error).message, "shutting down");
+    } finally {
+      for (const s of sockets) s.destroy();
+      await client.close();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it("a gzip answer cut mid-way fails instead of waiting forever, and an aborted signal sends nothing", async () => {
