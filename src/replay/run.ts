@@ -9,7 +9,7 @@ import type { Client } from "@opensearch-project/opensearch";
 import { quarantineRefused } from "../ingest/ingest-object.ts";
 import type { Logger } from "../logger.ts";
 import type { IndexAction } from "../model.ts";
-import { httpStatusOf, NotABulkResponseError } from "../sink/bulk-response.ts";
+import { refusedForGood } from "../sink/bulk-response.ts";
 import { type BulkResponse, BulkSink, type BulkTransport } from "../sink/bulk-sink.ts";
 import { openSearchBulkTransport } from "../sink/opensearch-transport.ts";
 import { backoffMs, sleep } from "../util/backoff.ts";
@@ -59,7 +59,7 @@ function inc(o: Record<string, number>, k: string, n = 1): void {
   o[k] = (o[k] ?? 0) + n;
 }
 
-/** `index`/`delete` operations in one `_bulk`, retried on 429/5xx; a delete of a missing doc is fine. */
+/** `index`/`delete` operations in one `_bulk`, retried unless refused for good (`refusedForGood`) and items on 429/5xx; a delete of a missing doc is fine. */
 async function bulkOps(
   transport: BulkTransport,
   ops: ({ op: "index"; action: IndexAction } | { op: "delete"; index: string; id: string })[],
@@ -81,9 +81,7 @@ async function bulkOps(
       res = await transport(Buffer.from(body), signal);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      const status = httpStatusOf(err);
-      if (status !== undefined && status >= 300 && status < 500 && status !== 429) throw err;
-      if (err instanceof NotABulkResponseError) throw err;
+      if (refusedForGood(err)) throw err;
       const wait = backoffMs(attempt);
       logger.warn({ err: (err as Error).message, waitMs: wait }, "replay bulk request failed; retrying");
       await sleep(wait, signal);

@@ -4,7 +4,7 @@ import type { IndexAction } from "../model.ts";
 import { backoffMs, sleep } from "../util/backoff.ts";
 import { createTaskQueue, type TaskQueue } from "../util/queue.ts";
 import { BulkBatch, classifyItem, itemErrorMessage } from "./bulk-body.ts";
-import { type BulkResponse, httpStatusOf, NotABulkResponseError } from "./bulk-response.ts";
+import { type BulkResponse, httpStatusOf, refusedForGood } from "./bulk-response.ts";
 
 export type { BulkResponse } from "./bulk-response.ts";
 
@@ -144,14 +144,13 @@ export class BulkSink {
           mergeOutcome(outcome, await this.write(first, signal));
           continue;
         }
-        // A redirect or a 4xx other than throttling and timeouts, or an answer that is not a bulk answer
-        // (a proxy's page, an empty body): the same request will be refused the same way.
-        if (status !== undefined && status >= 300 && status < 500 && status !== 429 && status !== 408) {
+        if (refusedForGood(err)) {
           throw new PermanentBulkError(
-            `OpenSearch refused a _bulk request with HTTP ${status}: ${describe(err)}`,
+            status === undefined
+              ? describe(err)
+              : `OpenSearch refused a _bulk request with HTTP ${status}: ${describe(err)}`,
           );
         }
-        if (err instanceof NotABulkResponseError) throw new PermanentBulkError(describe(err));
         const wait = backoffMs(attempt++, this.options.backoffBaseMs, this.options.backoffCapMs);
         this.metrics?.retries.inc({ kind: "bulk_request" });
         this.logger.warn(

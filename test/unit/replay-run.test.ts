@@ -64,4 +64,37 @@ describe("runReplay", () => {
     assert.deepEqual(deleted, [{ op: "delete", index: hit._index, id: hit._id }]);
     assert.notEqual(written[0]!.id, hit._id);
   });
+
+  it("retries a request OpenSearch timed out (408), as the bulk sink does, instead of giving up", async () => {
+    const deletes: string[] = [];
+    let timedOut = 0;
+    const transport: BulkTransport = async (body) => {
+      const lines = body.toString("utf8").trimEnd().split("\n");
+      if (lines.some((l) => l.startsWith('{"delete"')) && timedOut++ === 0)
+        throw Object.assign(new Error("HTTP 408: request timed out"), { statusCode: 408 });
+      const items: Record<string, { status: number }>[] = [];
+      for (let i = 0; i < lines.length; i++) {
+        const meta = JSON.parse(lines[i]!) as Record<string, { _index: string; _id: string }>;
+        const [op, target] = Object.entries(meta)[0]!;
+        if (op === "delete") deletes.push(target._id);
+        else i++; // its document line
+        items.push({ [op]: { status: op === "create" ? 201 : 200 } });
+      }
+      return { errors: false, items };
+    };
+    const hit = storedHit(RAW, "schema_invalid", "event.domain: refused then");
+    const summary = await runReplay({
+      client: clientWith([hit]),
+      indexPrefix: "tw",
+      bulk: { maxDocs: 100, maxBytes: 1e6, concurrency: 1 },
+      maxRecordBytes: 1024 * 1024,
+      filter: {},
+      dryRun: false,
+      logger: createLogger("silent"),
+      transport,
+    });
+    assert.equal(timedOut, 2, "the delete was sent again after the 408");
+    assert.equal(summary.passed, 1);
+    assert.deepEqual(deletes, [hit._id], "the replayed record's quarantine document is deleted once");
+  });
 });
