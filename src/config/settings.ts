@@ -105,7 +105,7 @@ export const SETTINGS = {
   },
   opensearchTimeoutMs: {
     env: "OPENSEARCH_TIMEOUT_MS",
-    describe: "Timeout of one OpenSearch request",
+    describe: "Timeout of one OpenSearch request (to its answer's head, then between bytes of its body)",
     schema: int(1000, 600_000),
     default: 60_000,
   },
