@@ -432,16 +432,21 @@ async function childWorker(): Promise<void> {
   });
 }
 
-/** The baseline: the same ingest of local files, null sink, objectConcurrency at a time: no network at all. */
-async function childBare(): Promise<void> {
-  const paths = process.argv.slice(process.argv.indexOf("--child-bare") + 1);
-  const ingest = makeIngest({
+/** The product's ingest of local files into the null sink: the pipeline with no network at all. */
+function localNullIngest(prefix: string) {
+  return makeIngest({
     os: undefined as never,
     source: localSource(),
-    prefix: "bench-bare",
+    prefix,
     settings: DEFAULTS,
     transport: nullTransport,
   });
+}
+
+/** The baseline: the same ingest of local files, null sink, objectConcurrency at a time: no network at all. */
+async function childBare(): Promise<void> {
+  const paths = process.argv.slice(process.argv.indexOf("--child-bare") + 1);
+  const ingest = localNullIngest("bench-bare");
   await timedChild((onRecords) => {
     const q = createTaskQueue(DEFAULTS.objectConcurrency);
     const done = Promise.all(
@@ -707,13 +712,7 @@ const HEAP_FLAG = "--max-old-space-size=128";
 
 async function childMem(): Promise<void> {
   const paths = process.argv.slice(process.argv.indexOf("--child-mem") + 1);
-  const ingest = makeIngest({
-    os: undefined as never,
-    source: localSource(),
-    prefix: "bench-mem",
-    settings: DEFAULTS,
-    transport: nullTransport,
-  });
+  const ingest = localNullIngest("bench-mem");
   // As the worker takes objects: at most objectConcurrency at a time (BENCH_OBJECT_CONCURRENCY overrides).
   const concurrency = Number(process.env["BENCH_OBJECT_CONCURRENCY"] ?? DEFAULTS.objectConcurrency);
   const t0 = performance.now();

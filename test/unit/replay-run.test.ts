@@ -21,6 +21,20 @@ function clientWith(hits: QuarantineHit[]): Client {
   } as unknown as Client;
 }
 
+/** Replays one stored quarantine hit (prefix "tw") through `transport`. */
+function replayOne(hit: QuarantineHit, transport: BulkTransport) {
+  return runReplay({
+    client: clientWith([hit]),
+    indexPrefix: "tw",
+    bulk: { maxDocs: 100, maxBytes: 1e6, concurrency: 1 },
+    maxRecordBytes: 1024 * 1024,
+    filter: {},
+    dryRun: false,
+    logger: createLogger("silent"),
+    transport,
+  });
+}
+
 describe("runReplay", () => {
   it("a record that passes validation but OpenSearch refuses stays in quarantine as index_rejected, counted as refused", async () => {
     const ops: { op: string; index: string; id: string }[] = [];
@@ -43,16 +57,7 @@ describe("runReplay", () => {
       return { errors: items.some((it) => Object.values(it)[0]!.status >= 300), items };
     };
     const hit = storedHit(RAW, "schema_invalid", "event.domain: refused then");
-    const summary = await runReplay({
-      client: clientWith([hit]),
-      indexPrefix: "tw",
-      bulk: { maxDocs: 100, maxBytes: 1e6, concurrency: 1 },
-      maxRecordBytes: 1024 * 1024,
-      filter: {},
-      dryRun: false,
-      logger: createLogger("silent"),
-      transport,
-    });
+    const summary = await replayOne(hit, transport);
     assert.equal(summary.scanned, 1);
     assert.equal(summary.passed, 0, "not counted as passed");
     assert.equal(summary.refusedByOpenSearch, 1);
@@ -83,16 +88,7 @@ describe("runReplay", () => {
       return { errors: false, items };
     };
     const hit = storedHit(RAW, "schema_invalid", "event.domain: refused then");
-    const summary = await runReplay({
-      client: clientWith([hit]),
-      indexPrefix: "tw",
-      bulk: { maxDocs: 100, maxBytes: 1e6, concurrency: 1 },
-      maxRecordBytes: 1024 * 1024,
-      filter: {},
-      dryRun: false,
-      logger: createLogger("silent"),
-      transport,
-    });
+    const summary = await replayOne(hit, transport);
     assert.equal(timedOut, 2, "the delete was sent again after the 408");
     assert.equal(summary.passed, 1);
     assert.deepEqual(deletes, [hit._id], "the replayed record's quarantine document is deleted once");
