@@ -47,7 +47,7 @@ const steps: [string, string, string[], string[]][] = [
   [
     "throughput",
     "e2e.ts",
-    ["throughput", "--files", "10", "--per-file", "10000", "--rounds", "3"],
+    ["throughput", "--files", "20", "--per-file", "10000", "--rounds", "5"],
     ["throughput", "--files", "2", "--per-file", "1000", "--rounds", "1", "--quick"],
   ],
   [
