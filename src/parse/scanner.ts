@@ -11,7 +11,9 @@
  *
  * Layout detection looks at the first non-whitespace byte (after an optional UTF-8 BOM):
  * "[" is an array; "{" is NDJSON when the first object ends on its first line (nothing but
- * whitespace after it on that line), otherwise concatenated objects (pretty-printed or back to back).
+ * whitespace after it on that line), otherwise concatenated objects (pretty-printed or back to back),
+ * unless the first line ends inside its object and the next two lines are each one whole object: then it
+ * is an NDJSON file whose first line is cut short (rejected alone, instead of swallowing the file).
  *
  * Memory is bounded by maxRecordBytes: a record is buffered only up to that size; beyond it the
  * scanner keeps a short preview, skips to the record's end and emits a `record_too_large` rejection.
@@ -96,6 +98,11 @@ export class RecordScanner {
   private dInString = false;
   private dEscape = false;
   private dClosed = false;
+  /** The first line ended inside its object: scanning the next lines (whole objects so far, and whether
+   * the current one has begun). */
+  private dProbing = false;
+  private dWholeLines = 0;
+  private dLineStarted = false;
 
   // Current record's bytes (both modes).
   private parts: Buffer[] = [];
@@ -156,9 +163,10 @@ export class RecordScanner {
     this.out = [];
     if (this.finished) return this.out;
     if (this.layout === undefined && this.detectChunks.length > 0) {
-      // Everything fitted before a decision: one line, or objects back to back on it.
-      // (dClosed without a decision means only spaces/tabs/CR followed the first object.)
-      this.decide(this.dClosed ? "ndjson" : "concatenated");
+      // Everything fitted before a decision: one line, or objects back to back on it, or a cut first line
+      // and whole objects after it. (dClosed without a decision: only spaces/tabs/CR followed an object.)
+      const wholeLast = this.dClosed || (this.dProbing && !this.dLineStarted && this.dWholeLines > 0);
+      this.decide(wholeLast ? "ndjson" : "concatenated");
     }
     if (this.layout === "ndjson") {
       if (this.partBytes > 0 || this.oversize) this.finishLine(Buffer.alloc(0));
@@ -234,17 +242,34 @@ export class RecordScanner {
     }
     this.detectChunks.push(buf);
     this.detectBytes += buf.length;
-    // Mini-scan of the first object and the rest of its line.
+    // Mini-scan of the first object and the rest of its line (and, if that object is still open at the
+    // line's end, of the next line: see below).
     for (let i = 0; i < buf.length; i++) {
       const c = buf[i]!;
       if (this.dClosed) {
-        if (c === LF) {
+        if (c === SPACE || c === TAB || c === CR) continue;
+        if (c !== LF) {
+          this.decide("concatenated");
+          return;
+        }
+        if (!this.dProbing || ++this.dWholeLines === 2) {
           this.decide("ndjson");
           return;
         }
-        if (c === SPACE || c === TAB || c === CR) continue;
-        this.decide("concatenated");
-        return;
+        this.dClosed = false;
+        this.dLineStarted = false;
+        this.dDepth = 0;
+        continue;
+      }
+      if (this.dProbing && !this.dLineStarted) {
+        // The lines after an unfinished first one: NDJSON if the next two are each one whole object (one
+        // could be an object nested in a pretty-printed one, alone on its line).
+        if (c === SPACE || c === TAB || c === CR || c === LF) continue;
+        if (c !== OPEN_BRACE) {
+          this.decide("concatenated");
+          return;
+        }
+        this.dLineStarted = true;
       }
       if (this.dInString) {
         if (this.dEscape) this.dEscape = false;
@@ -262,9 +287,15 @@ export class RecordScanner {
         this.dDepth--;
         if (this.dDepth <= 0) this.dClosed = true;
       } else if (c === LF) {
-        this.decide("concatenated");
-        return;
-      } // an object spanning lines
+        // An object spanning lines: pretty-printed (concatenated objects), unless this is the first line,
+        // cut short, of an NDJSON file, which the next line tells: one whole object on its own.
+        if (this.dProbing) {
+          this.decide("concatenated");
+          return;
+        }
+        this.dProbing = true;
+        this.dDepth = 0;
+      }
     }
     if (this.detectBytes > this.maxRecordBytes) {
       // A first line longer than any record may be: the concatenated scanner reads NDJSON too.

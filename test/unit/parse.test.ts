@@ -183,6 +183,36 @@ describe("readRecords: bad records and files", () => {
     }
   });
 
+  it("NDJSON whose first line is cut short: that line is rejected, the rest read (not one broken object)", async () => {
+    const lines = R.map((r) => JSON.stringify(r));
+    for (const first of ['{"event_type":"a","event":{"n":1', '{"event_type":"a","event":{"n":{"m":[1,']) {
+      const text = `${first}\n${lines.join("\n")}\n`;
+      for (const size of [1, 7, 65536]) {
+        const items = await read(text, size);
+        assert.deepEqual(
+          items.map((i) => (i.kind === "rejected" ? i.rejection.reason : i.kind)),
+          ["invalid_json", "record", "record", "record"],
+          `${first} in chunks of ${size}`,
+        );
+        assert.deepEqual(values(items), R);
+        assert.deepEqual(
+          items.map((i) => (i.kind === "record" ? i.line : i.kind === "rejected" ? i.rejection.line : 0)),
+          [1, 2, 3, 4],
+        );
+      }
+    }
+    // Blank lines between the cut line and the next object change nothing; without a final newline either.
+    assert.deepEqual(values(await read(`{"a":[1,\n\n\r\n${lines[0]}`, 2)), [R[0]]);
+  });
+
+  it("pretty-printed objects, even with a nested object alone on an unindented line, stay concatenated", async () => {
+    const text = '{"event_type":"a","event":\n{"n":1}\n}\n{\n"event_type":"b","event":{}}';
+    assert.deepEqual(values(await read(text, 5)), [
+      { event_type: "a", event: { n: 1 } },
+      { event_type: "b", event: {} },
+    ]);
+  });
+
   it("a file that does not start with { or [ is a file error", async () => {
     const items = await read("hello world\n");
     assert.equal(items.length, 1);
