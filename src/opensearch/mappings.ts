@@ -30,6 +30,7 @@ const ip = (): Mapping => ({ type: "ip" });
 const long = (): Mapping => ({ type: "long" });
 const port = (): Mapping => ({ type: "integer" });
 const geo = (): Mapping => ({ type: "geo_point" });
+const double = (): Mapping => ({ type: "double" });
 const obj = (properties: Props): Mapping => ({ type: "object", dynamic: false, properties });
 
 const ingest = (): Mapping =>
@@ -86,7 +87,10 @@ export const EVENT_MAPPINGS: Record<EventType, Props> = {
     device: obj({ id: kw() }),
     user: obj({ id: kw(), email: kw() }),
     service_account: obj({ id: kw(), name: kwText(), key: kw(), key_id: kw() }),
-    location: geo(),
+    // The vendor's object as sent, not a geo_point: a geo_point refuses any key but lat and lon, so a key
+    // Twingate adds there would get every such record refused. `source.geo.location` is the geo_point,
+    // built from lat and lon only.
+    location: obj({ lat: double(), lon: double() }),
   },
   dns_filtering: {
     domain: kw(),

@@ -80,7 +80,11 @@ function documents(): { index: string; doc: Doc }[] {
                   extra_field_from_vendor: { a: 1 },
                 },
               }),
-          location: i % 2 ? { lat: 39.84, lon: -100.04 } : { lat: 48.85, lon: 2.35 },
+          // A key the vendor may add to location: the record must still index.
+          location:
+            i % 2
+              ? { lat: 39.84, lon: -100.04, ...(i === 1 ? { accuracy_radius: 1000, city: "Lebanon" } : {}) }
+              : { lat: 48.85, lon: 2.35 },
         },
         source: {
           ip: i % 2 ? "1.2.3.4" : "5.6.7.8",

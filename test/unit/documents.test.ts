@@ -64,6 +64,14 @@ describe("toIndexAction", () => {
     assert.equal(d.dns, undefined);
   });
 
+  it("a location with keys besides lat and lon: kept in the event, only lat and lon in the geo_point", () => {
+    const input = seed("network_access");
+    input.event.location = { lat: 39.84, lon: -100.04, accuracy_radius: 1000, city: "Lebanon" };
+    const d = toIndexAction(valid(input), SRC, OPTS).document as Doc;
+    assert.deepEqual(d.event.location, input.event.location);
+    assert.deepEqual(d.source.geo, { location: { lat: 39.84, lon: -100.04 } });
+  });
+
   it("empty resource.ip becomes null; no empty shells; the input is not mutated", () => {
     const input = seed("network_access");
     input.event.resource.ip = "";
