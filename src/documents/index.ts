@@ -335,7 +335,21 @@ function parseTime(record: TwingateRecord): ParsedTime {
   return time;
 }
 
-/** What a record's document holds after `event`: its ECS-style fields, then `ingest`. */
+/**
+ * The record's keys besides `event_type` and `event` (none in Twingate's records today), as the vendor
+ * sent them: the document keeps them under `twingate` rather than beside our own fields, whose names
+ * they could take. Undefined when there are none (the usual case).
+ */
+function recordExtras(record: TwingateRecord): Json | undefined {
+  let extra: [string, unknown][] | undefined;
+  for (const k in record) {
+    if (k !== "event_type" && k !== "event") (extra ??= []).push([k, (record as Json)[k]]);
+  }
+  // fromEntries defines own properties, so a "__proto__" key stays data.
+  return extra && (Object.fromEntries(extra) as Json);
+}
+
+/** What a record's document holds after `event`: its ECS-style fields, the record's other keys, then `ingest`. */
 function documentTail(
   record: TwingateRecord,
   time: ParsedTime,
@@ -344,6 +358,8 @@ function documentTail(
 ): Json {
   const tail: Json = {};
   addEcsFields(tail, record);
+  const extra = recordExtras(record);
+  if (extra) tail["twingate"] = extra;
   const ingest = ingestOf(source, opts.ingestedAt);
   // How late the record reached the index (Twingate's delay + ours): the Overview's lag panel.
   const ingestedMs = parseIngestedAt(opts.ingestedAt);

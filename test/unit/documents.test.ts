@@ -72,6 +72,21 @@ describe("toIndexAction", () => {
     assert.deepEqual(d.source.geo, { location: { lat: 39.84, lon: -100.04 } });
   });
 
+  it("keys of the record besides event_type and event are kept, under twingate (a __proto__ one as data)", () => {
+    const input = JSON.parse(
+      `{"event_type":"audit_log","tenant":"acme","event":${JSON.stringify(seed("audit_log").event)},"__proto__":{"x":1},"source":"s3"}`,
+    );
+    const a = toIndexAction(valid(input), SRC, OPTS);
+    const d = a.document as Doc;
+    assert.deepEqual(d.twingate, JSON.parse('{"tenant":"acme","__proto__":{"x":1},"source":"s3"}'));
+    assert.equal(Object.getPrototypeOf(d.twingate), Object.prototype);
+    assert.equal(d.source, undefined, "not beside our own fields");
+    assert.deepEqual(d.event, { ...seed("audit_log").event, version: "1" });
+    assert.deepEqual(Object.keys(d), ["@timestamp", "event_type", "event", "user", "twingate", "ingest"]);
+    assert.equal(a.id, documentId(input), "the id still covers them");
+    assert.equal("twingate" in (toIndexAction(valid(seed("audit_log")), SRC, OPTS).document as Doc), false);
+  });
+
   it("empty resource.ip becomes null; no empty shells; the input is not mutated", () => {
     const input = seed("network_access");
     input.event.resource.ip = "";
