@@ -343,7 +343,9 @@ function parseTime(record: TwingateRecord): ParsedTime {
 function recordExtras(record: TwingateRecord): Json | undefined {
   let extra: [string, unknown][] | undefined;
   for (const k in record) {
-    if (k !== "event_type" && k !== "event") (extra ??= []).push([k, (record as Json)[k]]);
+    if (k === "event_type" || k === "event") continue;
+    extra ??= [];
+    extra.push([k, (record as Json)[k]]);
   }
   // fromEntries defines own properties, so a "__proto__" key stays data.
   return extra && (Object.fromEntries(extra) as Json);
