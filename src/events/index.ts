@@ -48,7 +48,8 @@ export const VersionSchema = z.union([z.number().int().positive(), z.string().re
 export const EventTimeSchema = z
   .string({ error: "must be a string" })
   .refine((s) => parseEventTime(s) !== undefined, {
-    error: "must be an ISO-8601 time with Z or a ±hh:mm offset (e.g. 2025-07-25T18:19:41.236597+00:00)",
+    error:
+      "must be an ISO-8601 time with Z or a ±hh:mm offset (e.g. 2025-07-25T18:19:41.236597+00:00), between 1970 and 2262",
   });
 
 export const LocationSchema = z.object({

@@ -24,10 +24,23 @@ function pad(n: number, width = 2): string {
 let lastInput: string | undefined;
 let lastResult: ParsedTime | undefined;
 
-/** Parse an event time; undefined when it is not one of the accepted forms or not a real instant. */
+/**
+ * The instants `@timestamp` can hold (`date_nanos`: 1970-01-01T00:00:00Z to 2262-04-11T23:47:16.854775807Z);
+ * OpenSearch would refuse a document with a time outside them.
+ */
+const MIN_EPOCH_MS = 0;
+// 2^63 - 1 nanoseconds is ...036_854.775807 ms; one millisecond less, so that no fraction below it is over.
+const MAX_EPOCH_MS = 9_223_372_036_853;
+
+/**
+ * Parse an event time; undefined when it is not one of the accepted forms, not a real instant, or outside
+ * 1970..2262 (what `@timestamp` holds; this also keeps years 0000-0099, which Date.UTC reads as 19xx, out).
+ */
 export function parseEventTime(input: string): ParsedTime | undefined {
   if (input === lastInput) return lastResult;
-  const result = parse(input);
+  const parsed = parse(input);
+  const result =
+    parsed && parsed.epochMs >= MIN_EPOCH_MS && parsed.epochMs <= MAX_EPOCH_MS ? parsed : undefined;
   lastInput = input;
   lastResult = result;
   return result;
@@ -105,6 +118,8 @@ function parse(input: string): ParsedTime | undefined {
   const minute = Number(m[5]);
   const second = m[6] === undefined ? 0 : Number(m[6]);
   const fraction = m[7] ?? "";
+  // Date.UTC reads years 0..99 as 1900..1999; they are out of range anyway (before 1970).
+  if (year < 100) return undefined;
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
   const local = Date.UTC(year, month - 1, day, hour, minute, second);
   const check = new Date(local);

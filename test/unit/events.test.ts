@@ -268,4 +268,24 @@ describe("toRejection and parseEventTime", () => {
       Date.UTC(2025, 6, 25, 18, 19, 41, 236),
     );
   });
+
+  it("accepts only what @timestamp (date_nanos) holds, 1970 to 2262: OpenSearch would refuse the rest", () => {
+    for (const t of ["1970-01-01T00:00:00Z", "1970-01-01T00:30:00+00:30", "2262-04-11T23:47:16.853999Z"])
+      assert.ok(parseEventTime(t), t);
+    for (const t of [
+      "1969-12-31T23:59:59.999999Z",
+      "1970-01-01T00:30:00+01:00",
+      "2262-04-11T23:47:16.854Z",
+      "9999-12-31T23:59:59Z",
+      // Date.UTC reads years 0..99 as 19xx: not 1999 and 1900 here
+      "0099-12-31T23:00:00Z",
+      "0000-01-01T00:00:00+00:00",
+    ])
+      assert.equal(parseEventTime(t), undefined, t);
+    const r = validateRecord({
+      event_type: "audit_log",
+      event: { version: 1, time: "1969-07-20T20:17:40Z", action: "create", actor: { type: "User" } },
+    });
+    assert.ok(!r.ok && r.path === "event.time" && /between 1970 and 2262/.test(r.message), JSON.stringify(r));
+  });
 });
