@@ -9,15 +9,17 @@ const KEY_TIME_RE =
  * Accepts `+00:00`, `+0000` and `Z`, and a percent-encoded name (`%3A`, `%2B`).
  */
 export function parseTwingateKeyTime(key: string): Date | undefined {
-  let name = key;
-  if (name.includes("%")) {
+  // Keys reach us decoded; a file name still percent-encoded (uploaded that way) is tried decoded. A "%"
+  // elsewhere in the key (`logs/100%/...`) must not hide the name.
+  let m = KEY_TIME_RE.exec(key);
+  const name = key.slice(key.lastIndexOf("/") + 1);
+  if (!m && name.includes("%")) {
     try {
-      name = decodeURIComponent(name);
+      m = KEY_TIME_RE.exec(decodeURIComponent(name));
     } catch {
       return undefined;
     }
   }
-  const m = KEY_TIME_RE.exec(name);
   if (!m) return undefined;
   const zone = m[2]!;
   const offset = zone === "Z" || zone.includes(":") ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;

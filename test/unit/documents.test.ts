@@ -189,6 +189,9 @@ describe("index names", () => {
       "2025-07-25T18:20:00.000Z",
     );
     assert.equal(parseTwingateKeyTime("2025-07-25T18:20Z.json")?.toISOString(), "2025-07-25T18:20:00.000Z");
+    // A "%" of the key's own (keys reach us decoded) does not hide the name.
+    for (const k of ["logs/100%/2025-07-25T18:20:00+00:00.json", "50%off/2025-07-25T18%3A20%3A00Z.json"])
+      assert.equal(parseTwingateKeyTime(k)?.toISOString(), "2025-07-25T18:20:00.000Z", k);
     for (const k of [
       "x/2025-07-25.json",
       "2025-07-25T18:20:00+00:00.txt",
