@@ -7,7 +7,8 @@
  * - SNS `Notification` envelope whose `Message` is an S3 event notification (S3 -> SNS -> SQS). Keys are
  *   URL-decoded.
  * - `s3:TestEvent`, directly or in an SNS envelope: outcome "test" (acknowledge, log).
- * - EventBridge event from `aws.s3` (rule -> SQS target). "Object Created" gives objects, other S3 event
+ * - EventBridge event from `aws.s3` (rule -> SQS target, or rule -> SNS -> SQS in an SNS envelope, where it
+ *   is reported as source "eventbridge" too). "Object Created" gives objects, other S3 event
  *   types are skipped. Keys are used verbatim: EventBridge does not URL-encode them (AWS's documented
  *   examples and captured events show raw `:` in keys, where a direct notification has `%3A`), so decoding
  *   would turn the `+` of `2025-07-25T18:20:00+00:00.json` into a space. Fixture: eventbridge-prefix-key.json.
@@ -129,6 +130,8 @@ function fromSnsEnvelope(value: Record<string, unknown>): Notification {
   if (isObject(message)) {
     if ("Records" in message) return fromS3Event(message, "sns", where);
     if ("Event" in message) return fromTestEvent(message, "sns", where);
+    // An EventBridge rule whose target is an SNS topic the queue subscribes to.
+    if ("detail-type" in message) return fromEventBridge(message);
   }
   const what = isObject(message) ? `an object with fields ${fieldList(message)}` : describe(message);
   return invalid(

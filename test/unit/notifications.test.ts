@@ -146,6 +146,16 @@ const EXPECTED: Record<string, Notification | RegExp> = {
   "sns-wrapped-put.json": objects("sns", [ref(TG_KEY, { size: 48213, sequencer: "0066A297A3D1AB8C1F" })]),
   "sns-raw-put.json": objects("s3", [ref(TG_KEY, { size: 48213, sequencer: "0066A297A3D1AB8C1F" })]),
   "sns-wrapped-test-event.json": { kind: "test", bucket: BUCKET, source: "sns" },
+  // An EventBridge rule targeting an SNS topic: the key stays verbatim, as EventBridge writes it
+  "sns-wrapped-eventbridge.json": objects("eventbridge", [
+    {
+      bucket: BUCKET,
+      key: TG_KEY,
+      size: 48213,
+      etag: "5f363e0e58a95f06cbe9bbc662c5dfb6-3",
+      sequencer: "0066A297A3D1AB8C1F",
+    },
+  ]),
   "eventbridge-object-created.json": objects("eventbridge", [
     {
       bucket: BUCKET,
