@@ -143,6 +143,9 @@ async function main() {
     Object.assign(env, endpoints);
   }
 
+  // The CLI the tests start (bin/twingate-ingest.js) runs these sources, never a dist/ left by an earlier
+  // build (a stale one made tests pass or fail on old code).
+  env.TWINGATE_INGEST_FROM_SOURCE = "1";
   const args = [
     "--import",
     "tsx",
