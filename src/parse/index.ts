@@ -13,8 +13,8 @@
  * so an S3 connection is released.
  */
 import type { Readable } from "node:stream";
-import { createGunzip, type Gunzip } from "node:zlib";
 import { DeadlineError, withDeadline } from "../util/deadline.ts";
+import { GzipMembers } from "./gunzip.ts";
 import { type ReaderItem, type ReaderOptions, RecordScanner } from "./scanner.ts";
 
 export {
@@ -85,7 +85,7 @@ async function* gunzipChunks(
   onContentError: (message: string) => void,
   idleMs: number | undefined,
 ): AsyncGenerator<Buffer> {
-  const gunzip: Gunzip = createGunzip();
+  const gunzip = new GzipMembers();
   let inputError: InputStreamError | undefined;
   let stopped = false;
   const waitDrain = () =>
@@ -162,7 +162,8 @@ async function* gunzipChunks(
   }
   await pump;
   if (inputError) throw inputError;
-  if (gzError !== undefined) onContentError(`gzip data is corrupt or truncated: ${gzError.message}`);
+  const bad = gunzip.dataError ?? gzError;
+  if (bad !== undefined) onContentError(`gzip data is corrupt or truncated: ${bad.message}`);
 }
 
 async function* plainChunks(

@@ -295,6 +295,24 @@ describe("readRecords: bad records and files", () => {
     assert.equal(last2.ordinal, items2.length - 1);
     assert.ok(last2.ordinal > 500, `${last2.ordinal} records before the error`);
   });
+
+  it("gzip followed by bytes that are not gzip: every record, then a file error naming the trailing garbage", async () => {
+    let text = "";
+    for (let i = 0; i < 3000; i++) text += `${JSON.stringify({ event_type: "x", event: { i } })}\n`;
+    for (const garbage of ["garbage\n", "\u0000\u0000x"]) {
+      for (const size of [100, 65536]) {
+        const items = await read(Buffer.concat([gzipSync(text), Buffer.from(garbage)]), size);
+        assert.equal(values(items).length, 3000, `every record (chunks of ${size})`);
+        const last = items.at(-1)!;
+        assert.ok(last.kind === "file_error" && last.reason === "truncated_gzip");
+        assert.match(last.message, /trailing garbage; every record before them was read/);
+      }
+    }
+    // Zero padding after the data is no error.
+    const padded = await read(Buffer.concat([gzipSync(text), Buffer.alloc(512)]), 100);
+    assert.equal(values(padded).length, 3000);
+    assert.equal(padded.at(-1)!.kind, "record");
+  });
 });
 
 describe("readRecords: input stream errors are thrown", () => {
