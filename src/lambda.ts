@@ -10,9 +10,14 @@ import { createTaskQueue } from "./util/queue.ts";
 import { errText, handleMessage, type MessageDeps } from "./worker/handle-message.ts";
 
 /**
- * The worker's pipeline as a Lambda handler for an SQS event source (enable ReportBatchItemFailures).
- * Each message succeeds only when all its objects are ingested; the others are returned in
- * `batchItemFailures` so SQS redelivers just those (and redrives invalid ones to the DLQ).
+ * The worker's pipeline as a Lambda handler.
+ * - SQS event source (the recommended wiring; enable ReportBatchItemFailures): each message succeeds only
+ *   when all its objects are ingested; the others are returned in `batchItemFailures` so SQS redelivers
+ *   just those (and redrives invalid ones to the DLQ).
+ * - Invoked directly by S3, by an SNS subscription or by an EventBridge rule (asynchronous invocations):
+ *   the same handling of the notification, and the handler throws unless every object was ingested, so
+ *   Lambda retries the event and then hands it to the function's on-failure destination or DLQ instead of
+ *   counting it as done.
  */
 interface Runtime {
   config: Config;
@@ -47,41 +52,130 @@ export function buildRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
   };
 }
 
-/** Margin kept before the Lambda deadline to report unfinished messages as failures. */
-const DEADLINE_MARGIN_MS = 5_000;
+/**
+ * Time kept before the Lambda deadline to report unfinished messages: 5 s, or a fifth of the time left
+ * when that is shorter (Lambda's default timeout is 3 s: a fixed 5 s would leave no time at all).
+ */
+export function deadlineMarginMs(remainingMs: number): number {
+  return Math.min(5_000, Math.floor(remainingMs / 5));
+}
+
+/** One notification body handled, as the worker would, with its outcome: finished (delete) or not. */
+async function handleBodies(
+  bodies: { id: string; body: string }[],
+  rt: Runtime,
+  remainingMs: number | undefined,
+): Promise<{ id: string; ok: boolean }[]> {
+  const abort = new AbortController();
+  let pending = bodies.length;
+  const timer =
+    remainingMs !== undefined
+      ? setTimeout(() => {
+          rt.logger.warn(
+            { unfinished: pending, remainingMs, marginMs: deadlineMarginMs(remainingMs) },
+            "Lambda deadline near: stopping; unfinished notifications are reported as failed (raise the function's timeout if this repeats)",
+          );
+          abort.abort(new Error("Lambda deadline"));
+        }, remainingMs - deadlineMarginMs(remainingMs))
+      : undefined;
+  try {
+    return await Promise.all(
+      bodies.map(async ({ id, body }) => {
+        try {
+          const d = await handleMessage(body, id, rt.deps, abort.signal);
+          if (d.action === "retry")
+            rt.logger.warn({ messageId: id, err: errText(d.error) }, "notification not finished");
+          return { id, ok: d.action === "delete" };
+        } catch (err) {
+          rt.logger.error({ messageId: id, err: errText(err) }, "message failed");
+          return { id, ok: false };
+        } finally {
+          pending--;
+        }
+      }),
+    );
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
 
 export async function processSqsEvent(
   event: SQSEvent,
   rt: Runtime,
   remainingMs?: number,
 ): Promise<SQSBatchResponse> {
-  const abort = new AbortController();
-  const timer =
-    remainingMs !== undefined
-      ? setTimeout(
-          () => abort.abort(new Error("Lambda deadline")),
-          Math.max(0, remainingMs - DEADLINE_MARGIN_MS),
-        )
-      : undefined;
-  try {
-    const outcomes = await Promise.all(
-      event.Records.map(async (record) => {
-        try {
-          const d = await handleMessage(record.body, record.messageId, rt.deps, abort.signal);
-          return { id: record.messageId, ok: d.action === "delete" };
-        } catch (err) {
-          rt.logger.error({ messageId: record.messageId, err: errText(err) }, "message failed");
-          return { id: record.messageId, ok: false };
-        }
-      }),
-    );
-    return { batchItemFailures: outcomes.filter((o) => !o.ok).map((o) => ({ itemIdentifier: o.id })) };
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
+  const bodies = event.Records.map((r) => ({ id: r.messageId, body: r.body }));
+  const outcomes = await handleBodies(bodies, rt, remainingMs);
+  return { batchItemFailures: outcomes.filter((o) => !o.ok).map((o) => ({ itemIdentifier: o.id })) };
 }
 
-export const handler = async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+/** Thrown for a direct invocation whose notifications did not all finish: Lambda retries the event. */
+export class UnfinishedEventError extends Error {
+  override name = "UnfinishedEventError";
+}
+
+/** What the handler was invoked with: SQS messages, or notifications delivered without a queue. */
+export function eventBodies(
+  event: unknown,
+): { kind: "sqs" } | { kind: "direct"; source: string; bodies: { id: string; body: string }[] } {
+  const e = event as Record<string, unknown> | null;
+  if (e !== null && typeof e === "object" && !Array.isArray(e)) {
+    const records = e["Records"];
+    if (Array.isArray(records) && records.length > 0) {
+      const sources = new Set(
+        records.map((r: Record<string, unknown> | null) => r?.["eventSource"] ?? r?.["EventSource"]),
+      );
+      if (sources.size === 1 && sources.has("aws:sqs")) return { kind: "sqs" };
+      // S3 -> Lambda: the event is an S3 notification itself.
+      if (sources.size === 1 && sources.has("aws:s3"))
+        return { kind: "direct", source: "s3", bodies: [{ id: "s3-event", body: JSON.stringify(e) }] };
+      // SNS -> Lambda: each record's Message is what an SQS subscription with raw delivery would carry.
+      if (sources.size === 1 && sources.has("aws:sns")) {
+        const bodies = records.map((r: { Sns?: { MessageId?: string; Message?: unknown } }, i) => ({
+          id: r.Sns?.MessageId ?? `sns-${i}`,
+          body: typeof r.Sns?.Message === "string" ? r.Sns.Message : "",
+        }));
+        return { kind: "direct", source: "sns", bodies };
+      }
+      throw new TypeError(
+        `Lambda event with records from ${[...sources].map((x) => JSON.stringify(x ?? null)).join(", ")}: expected aws:sqs, aws:s3 or aws:sns`,
+      );
+    }
+    // EventBridge rule -> Lambda: the event itself.
+    if ("detail-type" in e)
+      return {
+        kind: "direct",
+        source: "eventbridge",
+        bodies: [{ id: String(e["id"] ?? "eventbridge-event"), body: JSON.stringify(e) }],
+      };
+  }
+  throw new TypeError(
+    "not an event this handler takes: expected an SQS, S3, SNS or EventBridge event (see README, Lambda)",
+  );
+}
+
+/** Any event the handler takes (see `eventBodies`); throws UnfinishedEventError as described above. */
+export async function processEvent(
+  event: unknown,
+  rt: Runtime,
+  remainingMs?: number,
+): Promise<SQSBatchResponse | { notifications: number }> {
+  const what = eventBodies(event);
+  if (what.kind === "sqs") return processSqsEvent(event as SQSEvent, rt, remainingMs);
+  const outcomes = await handleBodies(what.bodies, rt, remainingMs);
+  const failed = outcomes.filter((o) => !o.ok);
+  if (failed.length > 0) {
+    throw new UnfinishedEventError(
+      `${failed.length} of ${outcomes.length} ${what.source} notifications not finished (${failed.map((f) => f.id).join(", ")}); Lambda will retry the event`,
+    );
+  }
+  return { notifications: outcomes.length };
+}
+
+export const handler = async (
+  event: unknown,
+  context?: Context,
+): Promise<SQSBatchResponse | { notifications: number }> => {
   runtime ??= buildRuntime();
-  return processSqsEvent(event, runtime, context?.getRemainingTimeInMillis());
+  return processEvent(event, runtime, context?.getRemainingTimeInMillis());
 };
