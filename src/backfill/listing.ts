@@ -6,7 +6,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from "@aws-sdk/client-s3";
 import { DeadlineError, withDeadline } from "../util/deadline.ts";
-import { classifyKey, compareKeys, type KeyVerdict, type ListPlan, laterKey } from "./range.ts";
+import { classifyKey, compareKeys, type KeyVerdict, type ListPlan } from "./range.ts";
 
 export interface ListedObject {
   /** S3 key, or the file's absolute path for a local folder. */
@@ -23,12 +23,10 @@ export interface ListingStats {
   taken: number;
   skippedName: number;
   outOfRange: number;
-  /** True when listing stopped at the range's upper bound instead of the end of the prefix. */
-  stoppedEarly: boolean;
 }
 
 export function emptyListingStats(): ListingStats {
-  return { pages: 0, seen: 0, taken: 0, skippedName: 0, outOfRange: 0, stoppedEarly: false };
+  return { pages: 0, seen: 0, taken: 0, skippedName: 0, outOfRange: 0 };
 }
 
 function count(stats: ListingStats, verdict: KeyVerdict): void {
@@ -44,7 +42,7 @@ const LIST_PAGE_ATTEMPTS = 3;
 
 /**
  * Keys to read from `bucket` under the plan, in S3's order. `resumeAfter` (a checkpoint's watermark)
- * moves StartAfter forward. Pages are fetched one at a time, as the caller consumes. A page whose answer
+ * is the StartAfter. Pages are fetched one at a time, as the caller consumes. A page whose answer
  * does not come within `deadlineMs` is asked again (a listing is safe to repeat), then the listing fails
  * with a DeadlineError instead of waiting forever.
  */
@@ -55,7 +53,7 @@ export async function* listS3(
   stats: ListingStats,
   opts: { resumeAfter?: string; signal?: AbortSignal; pageSize?: number; deadlineMs?: number } = {},
 ): AsyncGenerator<ListedObject> {
-  const startAfter = laterKey(plan.startAfter, opts.resumeAfter);
+  const startAfter = opts.resumeAfter;
   let token: string | undefined;
   do {
     opts.signal?.throwIfAborted();
@@ -71,10 +69,6 @@ export async function* listS3(
       if (o.Key === undefined) continue;
       stats.seen++;
       const verdict = classifyKey(o.Key, plan);
-      if (verdict === "stop") {
-        stats.stoppedEarly = true;
-        return;
-      }
       count(stats, verdict);
       if (verdict === "take") {
         yield { key: o.Key, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag } : {}) };
@@ -108,7 +102,7 @@ export async function listDir(dir: string, plan: ListPlan, stats: ListingStats):
   const out: ListedObject[] = [];
   for (const f of files) {
     stats.seen++;
-    const verdict = classifyKey(f.rel, plan, false);
+    const verdict = classifyKey(f.rel, plan);
     count(stats, verdict);
     if (verdict !== "take") continue;
     const s = await stat(f.abs);

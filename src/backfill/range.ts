@@ -65,12 +65,6 @@ export function floorToSlot(ms: number, slotMs = SLOT_MS): number {
   return Math.floor(ms / slotMs) * slotMs;
 }
 
-/** The folder part of a key prefix: everything up to and including the last "/". */
-export function folderOf(prefix: string): string {
-  const i = prefix.lastIndexOf("/");
-  return i < 0 ? "" : prefix.slice(0, i + 1);
-}
-
 /** Order of keys as S3 lists them (UTF-8 bytes), which differs from JS string order for some characters. */
 export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
@@ -78,10 +72,6 @@ export function compareKeys(a: string, b: string): number {
 
 export interface ListPlan {
   prefix: string;
-  /** ListObjectsV2 StartAfter: every wanted key sorts after it. */
-  startAfter?: string;
-  /** Once a listed key is >= this, no later key can be in range: stop paging. */
-  stopAt?: string;
   /** Keys whose slot is in [fromSlotMs, toMs) are taken. */
   fromSlotMs?: number;
   toMs?: number;
@@ -90,32 +80,18 @@ export interface ListPlan {
 }
 
 /**
- * What to list for a range under a prefix. The lower bound is the slot holding `fromMs` (its file has
- * events from that slot's start); StartAfter is the folder plus that slot's minute, which sorts just
- * below every name of that minute and later (`...T18:20:00+00:00.json`, `...T18:20Z.json`).
- * The stop key is the minute at or after `toMs`, so every name of an instant >= `toMs` sorts after it.
+ * What to list for a range under a prefix: every key under it, each taken or not by the time in its name.
+ * The lower bound is the slot holding `fromMs` (its file has events from that slot's start).
+ * No listing shortcut from the range (a StartAfter at its first minute, a stop at its last): they hold only
+ * for names directly in the prefix's folder, and keys in sub-folders (`tg/network_access/...`,
+ * `tg/2025/07/25/...`) or under a prefix without its "/" sort anywhere, so such a backfill read nothing and
+ * said it was complete. Listing is 1,000 keys a request: a year of 5-minute files is ~105 requests.
  */
 export function listPlan(prefix: string, range: TimeRange, allKeys = false): ListPlan {
-  const folder = folderOf(prefix);
   const plan: ListPlan = { prefix, allKeys };
-  if (range.fromMs !== undefined) {
-    plan.fromSlotMs = floorToSlot(range.fromMs);
-    const lower = folder + minuteName(plan.fromSlotMs);
-    // A prefix that already sorts after the lower bound needs no StartAfter.
-    if (compareKeys(lower, prefix) > 0) plan.startAfter = lower;
-  }
-  if (range.toMs !== undefined) {
-    plan.toMs = range.toMs;
-    plan.stopAt = folder + minuteName(Math.ceil(range.toMs / 60_000) * 60_000);
-  }
+  if (range.fromMs !== undefined) plan.fromSlotMs = floorToSlot(range.fromMs);
+  if (range.toMs !== undefined) plan.toMs = range.toMs;
   return plan;
-}
-
-/** The later of two optional StartAfter keys (a checkpoint's watermark can move the start forward). */
-export function laterKey(a: string | undefined, b: string | undefined): string | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return compareKeys(a, b) >= 0 ? a : b;
 }
 
 export type KeyVerdict =
@@ -123,14 +99,11 @@ export type KeyVerdict =
   | "take"
   /** Not a Twingate file name: skipped and counted. */
   | "skip-name"
-  /** A Twingate name whose time is outside the range (e.g. another offset than +00:00). */
-  | "out-of-range"
-  /** At or past the stop key: this key and every later one are beyond the range. */
-  | "stop";
+  /** A Twingate name whose time is outside the range. */
+  | "out-of-range";
 
-/** The verdict on one listed key. `useStop` is false for local folders (walked, not listed in order). */
-export function classifyKey(key: string, plan: ListPlan, useStop = true): KeyVerdict {
-  if (useStop && plan.stopAt !== undefined && compareKeys(key, plan.stopAt) >= 0) return "stop";
+/** The verdict on one listed key. */
+export function classifyKey(key: string, plan: ListPlan): KeyVerdict {
   const time = parseTwingateKeyTime(key);
   if (time === undefined) return plan.allKeys ? "take" : "skip-name";
   const t = time.getTime();

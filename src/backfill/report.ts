@@ -53,7 +53,7 @@ export function formatBackfillSummary(s: BackfillSummary): string {
   const l = s.listing;
   const lines = [
     `backfill ${s.source}  ${rangeText(s.range)}: ${status}`,
-    `listed: ${l.taken} in range, ${l.skippedName} not Twingate file names (skipped), ${l.outOfRange} out of range; ${l.pages} list page(s)${l.stoppedEarly ? ", stopped at the range's end" : ""}`,
+    `listed: ${l.taken} in range, ${l.skippedName} not Twingate file names (skipped), ${l.outOfRange} out of range; ${l.pages} list page(s)`,
   ];
   if (s.resumed) lines.push(`resumed: ${s.alreadyDone} listed object(s) were already done by an earlier run`);
   lines.push(

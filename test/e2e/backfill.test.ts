@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CopyObjectCommand, CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Client } from "@opensearch-project/opensearch";
 import type { CheckpointState } from "../../src/backfill/checkpoint.ts";
 import { listPlan, parseRange } from "../../src/backfill/range.ts";
@@ -181,7 +181,7 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
     assert.equal(first.code, 0, first.stderr);
     const s1 = JSON.parse(first.stdout) as BackfillSummary;
     assert.equal(s1.listing.taken, produced.files.length);
-    assert.equal(s1.listing.skippedName, 1, "the notes file inside the range is skipped and counted");
+    assert.equal(s1.listing.skippedName, 2, "the notes file and README.txt are skipped and counted");
     assert.equal(s1.run.files, produced.files.length);
     assertSummaryMatches(s1.run);
     assert.equal(s1.run.duplicates, 0);
@@ -261,25 +261,33 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
     await assert.rejects(stat(checkpoint), /ENOENT/);
   });
 
-  it("--from/--to lists from the range's start, stops past its end, and fetches only files in range", async () => {
+  it("--from/--to fetches only files in range, also in sub-folders and under a prefix without its slash", async () => {
     const prefix = await freshPrefix("range");
     const range = parseRange({ from: "2025-07-10", to: "2025-07-12T12:00:01Z" }, Date.now());
+    const name = (k: string) => k.slice(k.lastIndexOf("/") + 1);
     const inRange = produced.files
       .map((f) => f.key)
       .filter((k) => {
-        const t = Date.parse(k.slice(3, 28));
+        const t = Date.parse(name(k).slice(0, 25));
         return t >= range.fromMs! && t < range.toMs!;
       });
     assert.equal(inRange.length, 3, "one file a day: the 10th, 11th and 12th");
+    // The same files in layouts where a range's listing shortcut (StartAfter at its first minute, a stop
+    // at its last) loses them: date folders, per-stream folders, a folder sorting before the names.
+    const layouts = (k: string) => {
+      const n = name(k);
+      return [
+        `sub/${n.slice(0, 4)}/${n.slice(5, 7)}/${n.slice(8, 10)}/${n}`,
+        `sub/network_access/${n}`,
+        `sub/0archive/${n}`,
+      ];
+    };
+    const copies = produced.files.flatMap((f) => layouts(f.key).map((to) => ({ from: f.key, to })));
+    for (const c of copies)
+      await aws.s3.send(
+        new CopyObjectCommand({ Bucket: bucket, Key: c.to, CopySource: `${bucket}/${c.from}` }),
+      );
 
-    const listCalls: { StartAfter?: string; ContinuationToken?: string }[] = [];
-    aws.s3.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === "ListObjectsV2Command") listCalls.push({ ...(args.input as object) });
-        return next(args);
-      },
-      { step: "initialize", name: "recordListCalls" },
-    );
     const pipeline = buildPipeline({
       config: {
         indexPrefix: prefix,
@@ -298,26 +306,23 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
       fetched.push(ref.key);
       return pipeline.ingest(ref, signal);
     };
-    try {
+    for (const [p, want] of [
+      ["tg/", inRange],
+      ["sub", inRange.flatMap(layouts)], // no trailing slash
+    ] as const) {
+      fetched.length = 0;
       const summary = await runBackfill({
         source: { kind: "s3", s3: aws.s3, bucket },
-        plan: listPlan("tg/", range),
+        plan: listPlan(p, range),
         range,
         concurrency: 2,
         ingest,
         logger: silent,
-        pageSize: 3,
+        pageSize: 7,
       });
-      assert.deepEqual(fetched.sort(), inRange);
-      assert.equal(summary.listing.taken, 3);
-      assert.equal(summary.listing.stoppedEarly, true);
-      // Paged from the range's start; stopped at the first key past its end (3 keys a page: 2 pages).
-      assert.equal(listCalls[0]!.StartAfter, "tg/2025-07-10T00:00");
-      assert.equal(summary.listing.pages, 2);
-      assert.equal(summary.listing.seen, 4, "three in range and the first one after it");
-      assert.equal(summary.run.files, 3);
-    } finally {
-      aws.s3.middlewareStack.remove("recordListCalls");
+      assert.deepEqual(fetched.sort(), [...want].sort(), p);
+      assert.equal(summary.listing.taken, want.length);
+      assert.equal(summary.run.files, want.length);
     }
     for (const k of outside) assert.ok(!fetched.includes(k));
   });

@@ -5,8 +5,6 @@ import { emptyListingStats, listS3 } from "../../src/backfill/listing.ts";
 import {
   classifyKey,
   compareKeys,
-  folderOf,
-  laterKey,
   listPlan,
   minuteName,
   parseRange,
@@ -49,35 +47,19 @@ describe("names", () => {
   it("slot labels and minute prefixes", () => {
     assert.equal(slotLabel(ms("2025-07-25T18:20:00Z")), "2025-07-25T18:20:00+00:00");
     assert.equal(minuteName(ms("2025-07-25T18:20:59Z")), "2025-07-25T18:20");
-    assert.equal(folderOf("a/b/c"), "a/b/");
-    assert.equal(folderOf("a/b/"), "a/b/");
-    assert.equal(folderOf("abc"), "");
   });
   it("compares as UTF-8 bytes like S3", () => {
     // U+FF5E sorts before U+1F600 in UTF-16 code units? No: surrogates (D83D) sort before FF5E in JS,
     // but after it in UTF-8 bytes (EF.. < F0..).
     assert.ok("\u{1F600}" < "\uFF5E");
     assert.ok(compareKeys("\u{1F600}", "\uFF5E") > 0);
-    assert.equal(laterKey(undefined, "b"), "b");
-    assert.equal(laterKey("c", "b"), "c");
-    assert.equal(laterKey("a", undefined), "a");
   });
 });
 
 describe("listPlan and classifyKey", () => {
   const july = parseRange({ from: "2025-07-10", to: "2025-07-10" }, NOW); // the whole day
 
-  it("starts just below the first slot's names and stops at the upper bound's minute", () => {
-    const p = listPlan("twingate/", july);
-    assert.equal(p.startAfter, "twingate/2025-07-10T00:00");
-    assert.equal(p.stopAt, "twingate/2025-07-11T00:00");
-    const first = "twingate/2025-07-10T00:00:00+00:00.json";
-    assert.ok(compareKeys(first, p.startAfter!) > 0, "the first slot sorts after StartAfter");
-    assert.ok(compareKeys("twingate/2025-07-10T00:00Z.json", p.startAfter!) > 0);
-    assert.ok(compareKeys("twingate/2025-07-09T23:55:00+00:00.json", p.startAfter!) < 0);
-  });
-
-  it("takes in-range names (json and json.gz), skips others, stops past the end", () => {
+  it("takes in-range names (json and json.gz) wherever they sit under the prefix, skips others", () => {
     const p = listPlan("twingate/", july);
     const verdicts = [
       "twingate/2025-07-10T00:00:00+00:00.json",
@@ -86,9 +68,31 @@ describe("listPlan and classifyKey", () => {
       "twingate/2025-07-10T23:55:00+00:00.json",
       "twingate/2025-07-10T23:59:59Z.json",
       "twingate/2025-07-11T00:00:00+00:00.json",
+      "twingate/2025-07-09T23:55:00+00:00.json",
       "twingate/README.md",
+      "twingate/network_access/2025-07-10T12:00:00+00:00.json",
+      "twingate/2025/07/10/2025-07-10T12:00:00+00:00.json",
+      "twingate/0archive/2025-07-10T12:00:00+00:00.json",
     ].map((k) => classifyKey(k, p));
-    assert.deepEqual(verdicts, ["take", "take", "skip-name", "take", "take", "stop", "stop"]);
+    assert.deepEqual(verdicts, [
+      "take",
+      "take",
+      "skip-name",
+      "take",
+      "take",
+      "out-of-range",
+      "out-of-range",
+      "skip-name",
+      "take",
+      "take",
+      "take",
+    ]);
+    assert.deepEqual(p, {
+      prefix: "twingate/",
+      allKeys: false,
+      fromSlotMs: ms("2025-07-10T00:00:00Z"),
+      toMs: ms("2025-07-11T00:00:00Z"),
+    });
   });
 
   it("a name in the window whose instant is outside (another offset) is out of range", () => {
@@ -99,18 +103,15 @@ describe("listPlan and classifyKey", () => {
 
   it("the lower bound is the slot holding --from", () => {
     const p = listPlan("", { fromMs: ms("2025-07-10T00:07:30Z"), toMs: ms("2025-07-10T01:00:00Z") });
-    assert.equal(p.startAfter, "2025-07-10T00:05");
     assert.equal(classifyKey("2025-07-10T00:05:00+00:00.json", p), "take");
     assert.equal(classifyKey("2025-07-10T00:00:00+00:00.json", p), "out-of-range");
   });
 
-  it("an upper bound inside a minute keeps that minute's names and filters by instant", () => {
+  it("an upper bound inside a minute filters by instant", () => {
     const p = listPlan("", { toMs: ms("2025-07-10T00:00:30Z") });
-    assert.equal(p.stopAt, "2025-07-10T00:01");
-    assert.equal(p.startAfter, undefined);
     assert.equal(classifyKey("2025-07-10T00:00:00+00:00.json", p), "take");
     assert.equal(classifyKey("2025-07-10T00:00:45Z.json", p), "out-of-range");
-    assert.equal(classifyKey("2025-07-10T00:01:00+00:00.json", p), "stop");
+    assert.equal(classifyKey("2025-07-10T00:01:00+00:00.json", p), "out-of-range");
   });
 
   it("--all-keys takes names that are not Twingate's", () => {
@@ -119,27 +120,10 @@ describe("listPlan and classifyKey", () => {
     assert.equal(classifyKey("logs/2025-07-10T00:05:00+00:00.json", p), "take");
   });
 
-  it("a partial-name prefix bounds on its folder", () => {
-    const p = listPlan("logs/2025-07", july);
-    assert.equal(p.startAfter, "logs/2025-07-10T00:00");
-    assert.equal(p.stopAt, "logs/2025-07-11T00:00");
-    // A prefix already past the lower bound needs no StartAfter.
-    const q = listPlan("logs/2025-07-20", july);
-    assert.equal(q.startAfter, undefined);
-  });
-
-  it("no range: the whole prefix, no stop", () => {
+  it("no range: the whole prefix", () => {
     const p = listPlan("x/", {});
-    assert.equal(p.startAfter, undefined);
-    assert.equal(p.stopAt, undefined);
     assert.equal(classifyKey("x/zzz/2019-01-01T00:00:00+00:00.json", p), "take");
     assert.equal(classifyKey("x/zzz/notes.txt", p), "skip-name");
-  });
-
-  it("local folders do not stop (paths are walked, not listed in range order)", () => {
-    const p = listPlan("", july);
-    assert.equal(classifyKey("sub/2025-07-10T00:00:00+00:00.json", p, false), "take");
-    assert.equal(classifyKey("zzz.json", p, false), "skip-name");
   });
 });
 
