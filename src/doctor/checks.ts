@@ -15,6 +15,7 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand } from "@aws-sdk/client-s
 import { parseTwingateKeyTime } from "../documents/keys.ts";
 import { validateRecord } from "../events/index.ts";
 import { readRecords } from "../parse/index.ts";
+import { dashboardsRequest } from "../setup/dashboards-import.ts";
 import { buildSavedObjects } from "../setup/dashboards-source.ts";
 import { checkTemplates } from "../setup/index.ts";
 import { worstSkewSeconds } from "./clock.ts";
@@ -709,14 +710,20 @@ export const checkDashboards: Check = async (ctx) => {
   const name = "Dashboards";
   const base = ctx.opts.dashboardsUrl;
   if (!base) return { name, status: "skip", detail: "not checked (no --dashboards-url)" };
-  const url = new URL("api/saved_objects/_find", base.endsWith("/") ? base : `${base}/`);
+  let request: ReturnType<typeof dashboardsRequest>;
+  try {
+    request = dashboardsRequest(base, "api/saved_objects/_find", {
+      username: ctx.opts.dashboardsUsername,
+      password: ctx.opts.dashboardsPassword,
+    });
+  } catch (err) {
+    return { name, status: "fail", detail: errMessage(err) };
+  }
+  const { url, headers } = request;
   url.searchParams.append("type", "dashboard");
   url.searchParams.append("type", "index-pattern");
   url.searchParams.set("per_page", "10000");
   url.searchParams.set("fields", "title");
-  const headers: Record<string, string> = { "osd-xsrf": "true" };
-  const { dashboardsUsername: user, dashboardsPassword: pass } = ctx.opts;
-  if (user && pass) headers["authorization"] = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
   const expected = buildSavedObjects(ctx.opts.indexPrefix).filter(
     (o) => o.type === "dashboard" || o.type === "index-pattern",
   );

@@ -42,6 +42,38 @@ interface ImportResponse {
   message?: string;
 }
 
+/**
+ * A Dashboards API URL under `base` and the headers to call it with. Credentials written in the URL
+ * (`https://user:pass@host/`) move to a Basic authorization header (fetch refuses such URLs, and its
+ * error quoted the password); explicit ones win. The URL returned never holds credentials.
+ */
+export function dashboardsRequest(
+  base: string,
+  path: string,
+  creds: { username?: string | undefined; password?: string | undefined } = {},
+): { url: URL; headers: Record<string, string> } {
+  let url: URL;
+  try {
+    url = new URL(path, base.endsWith("/") ? base : `${base}/`);
+  } catch {
+    throw new Error("--dashboards-url is not a valid URL");
+  }
+  let username = creds.username;
+  let password = creds.password;
+  if (url.username || url.password) {
+    if (!(username && password)) {
+      username = decodeURIComponent(url.username);
+      password = decodeURIComponent(url.password);
+    }
+    url.username = "";
+    url.password = "";
+  }
+  const headers: Record<string, string> = { "osd-xsrf": "true" };
+  if (username && password)
+    headers["authorization"] = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+  return { url, headers };
+}
+
 export async function importDashboards(
   dashboardsUrl: string,
   ndjson: string,
@@ -51,17 +83,10 @@ export async function importDashboards(
     .split("\n")
     .filter((l) => l.trim().length > 0)
     .map((l) => JSON.parse(l) as SavedObjectLine);
-  const url = new URL(
-    "api/saved_objects/_import",
-    dashboardsUrl.endsWith("/") ? dashboardsUrl : `${dashboardsUrl}/`,
-  );
+  const { url, headers } = dashboardsRequest(dashboardsUrl, "api/saved_objects/_import", opts);
   url.searchParams.set("overwrite", "true");
   const form = new FormData();
   form.append("file", new Blob([ndjson], { type: "application/ndjson" }), "twingate.ndjson");
-  const headers: Record<string, string> = { "osd-xsrf": "true" };
-  if (opts.username && opts.password) {
-    headers["authorization"] = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString("base64")}`;
-  }
   if (opts.tenant) headers["securitytenant"] = opts.tenant;
   const res = await fetch(url, {
     method: "POST",

@@ -12,7 +12,7 @@ import {
   mergeMappings,
   quarantineMappings,
 } from "../../src/opensearch/mappings.ts";
-import { importDashboards } from "../../src/setup/dashboards-import.ts";
+import { dashboardsRequest, importDashboards } from "../../src/setup/dashboards-import.ts";
 import {
   buildSavedObjects,
   type PatternKey,
@@ -95,7 +95,9 @@ describe("bundled dashboards", () => {
 
 describe("import through the Saved Objects API (emulated Dashboards)", () => {
   let server: Server;
-  let seen: { url: string; xsrf?: string; contentType?: string; body: string } | undefined;
+  let seen:
+    | { url: string; xsrf?: string; contentType?: string; authorization?: string; body: string }
+    | undefined;
   before(async () => {
     server = createServer((req, res) => {
       let body = "";
@@ -108,6 +110,7 @@ describe("import through the Saved Objects API (emulated Dashboards)", () => {
           body,
           ...(typeof req.headers["osd-xsrf"] === "string" ? { xsrf: req.headers["osd-xsrf"] } : {}),
           ...(req.headers["content-type"] ? { contentType: req.headers["content-type"] } : {}),
+          ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
         };
         const u = new URL(req.url ?? "", "http://x");
         if (req.method !== "POST" || u.pathname !== "/base/api/saved_objects/_import") {
@@ -159,6 +162,35 @@ describe("import through the Saved Objects API (emulated Dashboards)", () => {
     assert.equal(failed.length, 1);
     assert.equal(failed[0]!.result, "missing_references");
     assert.equal(failed[0]!.type, "dashboard");
+  });
+
+  test("credentials in the URL become a Basic header, and no message or URL shows the password", async () => {
+    const port = (server.address() as AddressInfo).port;
+    const report = await importDashboards(
+      `http://ad%40min:S3cret%21@127.0.0.1:${port}/base`,
+      toNdjson(buildSavedObjects("tg")),
+    );
+    assert.equal(report.successCount, report.results.length - 1);
+    assert.equal(seen?.authorization, `Basic ${Buffer.from("ad@min:S3cret!").toString("base64")}`);
+    const err = await importDashboards(
+      `http://admin:S3cretPW@127.0.0.1:${port}/elsewhere`,
+      toNdjson(buildSavedObjects("tg")),
+    ).then(
+      () => assert.fail("resolved"),
+      (e: Error) => e,
+    );
+    assert.match(err.message, /HTTP 404/);
+    assert.doesNotMatch(`${err.message} ${err.stack}`, /S3cretPW/);
+    const r = dashboardsRequest("https://u:p@dash.example/x", "api/status", {
+      username: "me",
+      password: "pw",
+    });
+    assert.equal(r.url.toString(), "https://dash.example/x/api/status");
+    assert.equal(
+      r.headers["authorization"],
+      `Basic ${Buffer.from("me:pw").toString("base64")}`,
+      "explicit ones win",
+    );
   });
 
   test("an HTTP error is an error", async () => {

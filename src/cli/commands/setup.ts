@@ -1,7 +1,7 @@
 import type { CommandModule } from "yargs";
 import { loadConfig, OPENSEARCH_SETTINGS, settingOptions } from "../../config/index.ts";
 import { createLogger } from "../../logger.ts";
-import { createOpenSearchClient } from "../../opensearch/client.ts";
+import { createOpenSearchClient, redactUrl } from "../../opensearch/client.ts";
 import { buildSavedObjects, toNdjson } from "../../setup/dashboards-source.ts";
 import { importDashboards } from "../../setup/index.ts";
 import { DEFAULT_RETENTION_DAYS, parseDays, runSetup, type SetupReport } from "../../setup/setup.ts";
@@ -101,7 +101,9 @@ export const setupCommand: CommandModule = {
       if (typeof dashboardsUrl === "string" && dashboardsUrl.length > 0) {
         const objects = buildSavedObjects(config.indexPrefix);
         if (dryRun) {
-          process.stdout.write(`would import ${objects.length} saved objects into ${dashboardsUrl}\n`);
+          process.stdout.write(
+            `would import ${objects.length} saved objects into ${redactUrl(dashboardsUrl)}\n`,
+          );
         } else {
           const tenant = argv["dashboards-tenant"];
           imported = await importDashboards(dashboardsUrl, toNdjson(objects), {
