@@ -20,6 +20,8 @@ export function loadConfig(argv: Record<string, unknown> = {}, env: NodeJS.Proce
   for (const [key, def] of Object.entries(SETTINGS) as [SettingKey, SettingDef][]) {
     let raw: unknown = argv[key];
     if (raw === undefined || raw === null) raw = argv[flagName(key)];
+    // A boolean flag without a value (`--auto-setup`) is on; with one (`--auto-setup=yes`), the value decides.
+    if (def.boolean && raw === "") raw = true;
     if (raw === undefined || raw === null) {
       const e = env[def.env];
       raw = e === undefined || e === "" ? def.default : e;
@@ -50,17 +52,21 @@ export function requireSetting<K extends SettingKey>(config: Config, key: K): No
   return v as NonNullable<Config[K]>;
 }
 
-/** yargs option definitions for the given settings (all strings, except booleans), so flags show in --help. */
+/**
+ * yargs option definitions for the given settings, so flags show in --help. All strings, booleans too:
+ * yargs' own booleans read `--auto-setup=yes` or `=1` as false (and a flag beats the environment), so the
+ * text goes to the setting's schema like the environment's; `--flag` alone is on, `--no-flag` off.
+ */
 export function settingOptions(
   keys: readonly SettingKey[],
-): Record<string, { describe: string; type: "string" | "boolean"; group: string }> {
-  const opts: Record<string, { describe: string; type: "string" | "boolean"; group: string }> = {};
+): Record<string, { describe: string; type: "string"; group: string }> {
+  const opts: Record<string, { describe: string; type: "string"; group: string }> = {};
   for (const key of keys) {
     const def: SettingDef = SETTINGS[key];
     const dflt = def.default === undefined || def.default === "" ? "" : ` [default: ${String(def.default)}]`;
     opts[flagName(key)] = {
-      describe: `${def.describe} (env ${def.env})${def.secret ? "" : dflt}`,
-      type: def.boolean ? "boolean" : "string",
+      describe: `${def.describe}${def.boolean ? " (true/false, yes/no, 1/0, on/off)" : ""} (env ${def.env})${def.secret ? "" : dflt}`,
+      type: "string",
       group: "Settings:",
     };
   }

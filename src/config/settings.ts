@@ -19,7 +19,9 @@ const list = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((s) => s.trim()).filter((s) => s.length > 0));
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
-const regex = z.string().refine(
+// Surrounding whitespace (a trailing newline from a YAML block scalar, a space in an .env file) is not
+// part of a prefix, a pattern or an address: trimmed, as lists, URLs and numbers are.
+const regex = z.string().trim().refine(
   (s) => {
     try {
       new RegExp(s);
@@ -148,7 +150,12 @@ export const SETTINGS = {
     default: "",
     list: true,
   },
-  keyPrefix: { env: "KEY_PREFIX", describe: "Only keys under this prefix", schema: z.string(), default: "" },
+  keyPrefix: {
+    env: "KEY_PREFIX",
+    describe: "Only keys under this prefix",
+    schema: z.string().trim(),
+    default: "",
+  },
   keyPattern: {
     env: "KEY_PATTERN",
     describe: "Only keys matching this regular expression (default: Twingate file names)",
@@ -202,7 +209,7 @@ export const SETTINGS = {
   metricsHost: {
     env: "METRICS_HOST",
     describe: "Address the metrics server binds",
-    schema: z.string(),
+    schema: z.string().trim().min(1),
     default: "127.0.0.1",
   },
   shutdownTimeoutMs: {

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ConfigError, loadConfig, requireSetting } from "../../src/config/index.ts";
+import yargs from "yargs";
+import { ConfigError, loadConfig, requireSetting, settingOptions } from "../../src/config/index.ts";
 
 const CLI = fileURLToPath(new URL("../../bin/twingate-ingest.js", import.meta.url));
 
@@ -57,6 +58,38 @@ describe("loadConfig", () => {
       () => loadConfig({}, { OPENSEARCH_PASSWORD: canary, LOG_LEVEL: "loud" }),
       (err: unknown) => !(err as Error).message.includes("s3cr3t-canary"),
     );
+  });
+
+  it("boolean flags read like the environment: =yes, =1 and =on are on, bare is on, --no- is off", () => {
+    const parse = (args: string[], env: NodeJS.ProcessEnv) =>
+      loadConfig(
+        yargs(args)
+          .options(settingOptions(["autoSetup"]))
+          .parseSync(),
+        env,
+      ).autoSetup;
+    for (const a of [
+      "--auto-setup",
+      "--auto-setup=yes",
+      "--auto-setup=1",
+      "--auto-setup=on",
+      "--auto-setup=TRUE",
+    ])
+      assert.equal(parse([a], { AUTO_SETUP: "false" }), true, a);
+    for (const a of ["--no-auto-setup", "--auto-setup=no", "--auto-setup=0", "--auto-setup=off"])
+      assert.equal(parse([a], { AUTO_SETUP: "true" }), false, a);
+    assert.equal(parse([], { AUTO_SETUP: "yes" }), true);
+    assert.throws(() => parse(["--auto-setup=maybe"], {}), /--auto-setup \/ AUTO_SETUP/);
+  });
+
+  it("trims prefixes, patterns and the metrics address (a YAML block scalar's newline)", () => {
+    const c = loadConfig(
+      {},
+      { KEY_PREFIX: "twingate/\n", KEY_PATTERN: " \\.json$ ", METRICS_HOST: "0.0.0.0 " },
+    );
+    assert.equal(c.keyPrefix, "twingate/");
+    assert.equal(c.keyPattern, "\\.json$");
+    assert.equal(c.metricsHost, "0.0.0.0");
   });
 
   it("says which required setting is missing", () => {
