@@ -21,17 +21,20 @@ const list = z
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 // Surrounding whitespace (a trailing newline from a YAML block scalar, a space in an .env file) is not
 // part of a prefix, a pattern or an address: trimmed, as lists, URLs and numbers are.
-const regex = z.string().trim().refine(
-  (s) => {
-    try {
-      new RegExp(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: "must be a valid regular expression" },
-);
+const regex = z
+  .string()
+  .trim()
+  .refine(
+    (s) => {
+      try {
+        new RegExp(s);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: "must be a valid regular expression" },
+  );
 /** Sizes as bytes or with a unit: 512, 64k, 5mb, 1MiB, 2g. */
 export function parseSize(input: string | number): number {
   if (typeof input === "number") return input;
