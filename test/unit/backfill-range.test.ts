@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { emptyListingStats, listS3 } from "../../src/backfill/listing.ts";
+import { emptyListingStats, listDir, listS3 } from "../../src/backfill/listing.ts";
 import {
   classifyKey,
   compareKeys,
@@ -164,5 +164,48 @@ describe("listS3: a page whose answer never comes", () => {
       (e: Error) => e instanceof DeadlineError && /ListObjectsV2/.test(e.message),
     );
     assert.equal(f.calls(), 3);
+  });
+});
+
+describe("listDir", () => {
+  it("walks nested folders and follows links to files and folders, once each, skipping broken links and state files", async () => {
+    const { mkdtemp, mkdir, writeFile, symlink, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const base = await mkdtemp(join(tmpdir(), "listdir-"));
+    try {
+      const root = join(base, "root");
+      const staging = join(base, "staging");
+      await mkdir(join(root, "2025", "07"), { recursive: true });
+      await mkdir(staging);
+      const name = (m: number) => `2025-07-10T00:${String(m).padStart(2, "0")}:00+00:00.json`;
+      await writeFile(join(root, name(0)), "{}");
+      await writeFile(join(root, "2025", "07", name(5)), "{}");
+      await writeFile(join(root, ".twingate-backfill-state.json"), "{}");
+      await writeFile(join(staging, name(10)), "{}");
+      await writeFile(join(staging, name(15)), "{}");
+      await symlink(join(staging, name(10)), join(root, name(20))); // a linked file, under its link's name
+      await symlink(staging, join(root, "staged")); // a linked folder
+      await symlink(root, join(root, "2025", "loop")); // a link to an ancestor
+      await symlink(join(base, "gone"), join(root, "broken.json")); // a broken link
+      const stats = emptyListingStats();
+      const got = await listDir(root, listPlan("", {}), stats);
+      const rel = got.map((o) =>
+        o.key
+          .slice(root.length + 1)
+          .split("\\")
+          .join("/"),
+      );
+      assert.deepEqual(rel, [
+        name(0),
+        name(20),
+        `2025/07/${name(5)}`,
+        `staged/${name(10)}`,
+        `staged/${name(15)}`,
+      ]);
+      assert.equal(stats.seen, 5);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });
