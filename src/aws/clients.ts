@@ -40,3 +40,29 @@ export function createSnsClient(config: AwsSettings): SNSClient {
     ...(config.snsEndpoint ? { endpoint: config.snsEndpoint } : {}),
   });
 }
+
+/** The region in an SQS queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`), if it names one. */
+export function regionFromQueueUrl(queueUrl: string): string | undefined {
+  try {
+    const m = /^sqs[.-]([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?$/.exec(new URL(queueUrl).hostname);
+    return m?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The region the AWS clients will use: the setting, else the SDK's own chain (AWS_DEFAULT_REGION, the
+ * profile), else the queue URL's. Undefined when none has one: the caller fails naming AWS_REGION, rather
+ * than every call failing later with the SDK's "Region is missing".
+ */
+export async function resolveRegion(config: AwsSettings, queueUrl?: string): Promise<string | undefined> {
+  if (config.awsRegion) return config.awsRegion;
+  try {
+    const region = await new SQSClient({}).config.region();
+    if (region) return region;
+  } catch {
+    // none in the SDK's chain
+  }
+  return queueUrl ? regionFromQueueUrl(queueUrl) : undefined;
+}

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import yargs from "yargs";
+import { regionFromQueueUrl } from "../../src/aws/clients.ts";
 import { ConfigError, loadConfig, requireSetting, settingOptions } from "../../src/config/index.ts";
 
 const CLI = fileURLToPath(new URL("../../bin/twingate-ingest.js", import.meta.url));
@@ -119,5 +120,27 @@ describe("the CLI", () => {
     const r = run(["worker"], { SQS_QUEUE_URL: "" });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /SQS_QUEUE_URL/);
+  });
+
+  it("a worker with no region anywhere stops at start-up naming AWS_REGION (not a retry loop)", () => {
+    const noRegion = {
+      SQS_QUEUE_URL: "http://127.0.0.1:9/000000000000/q",
+      AWS_REGION: "",
+      AWS_DEFAULT_REGION: "",
+      AWS_PROFILE: "",
+      AWS_CONFIG_FILE: "/nonexistent/aws-config",
+      AWS_SDK_LOAD_CONFIG: "",
+    };
+    const r = run(["worker"], noRegion);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--aws-region \/ AWS_REGION/);
+  });
+
+  it("the region comes from the queue URL when nothing else gives one", () => {
+    assert.equal(regionFromQueueUrl("https://sqs.eu-west-1.amazonaws.com/123456789012/q"), "eu-west-1");
+    assert.equal(regionFromQueueUrl("https://sqs.us-gov-west-1.amazonaws.com/1/q"), "us-gov-west-1");
+    assert.equal(regionFromQueueUrl("https://sqs.cn-north-1.amazonaws.com.cn/1/q"), "cn-north-1");
+    assert.equal(regionFromQueueUrl("http://127.0.0.1:4566/000000000000/q"), undefined);
+    assert.equal(regionFromQueueUrl("not a url"), undefined);
   });
 });

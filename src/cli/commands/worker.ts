@@ -1,9 +1,10 @@
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { CommandModule } from "yargs";
-import { createS3Client, createSqsClient } from "../../aws/clients.ts";
+import { createS3Client, createSqsClient, resolveRegion } from "../../aws/clients.ts";
 import {
   AWS_SETTINGS,
   BULK_SETTINGS,
+  ConfigError,
   loadConfig,
   OPENSEARCH_SETTINGS,
   READER_SETTINGS,
@@ -47,6 +48,13 @@ export const workerCommand: CommandModule = {
   handler: async (argv) => {
     const config = loadConfig(argv);
     const queueUrl = requireSetting(config, "queueUrl");
+    const region = await resolveRegion(config, queueUrl);
+    if (!region)
+      throw new ConfigError(
+        "Missing setting --aws-region / AWS_REGION: no region in the settings, the AWS profile or the queue URL",
+        "awsRegion",
+      );
+    config.awsRegion = region;
     const logger = createLogger(config.logLevel);
     // Signals are handled from the start: a SIGTERM during start-up (template check, port bind)
     // still ends with a clean exit 0, and the worker then never starts receiving.
