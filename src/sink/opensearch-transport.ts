@@ -81,17 +81,24 @@ async function decoded(bytes: Buffer, encoding: string | string[] | undefined): 
  * request no longer reaches a body already coming).
  */
 async function readAll(stream: Readable, idleMs: number, signal: AbortSignal | undefined): Promise<Buffer> {
+  // The body is destroyed without an error and ours is thrown instead: an error given to destroy() reaches
+  // the request, and the client prints every request error that comes after a response to stdout.
+  let stalled = false;
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     clearTimeout(timer);
-    timer = setTimeout(
-      () =>
-        stream.destroy(new BulkAnswerStalledError(`_bulk's answer sent nothing for ${idleMs} ms: stalled`)),
-      idleMs,
-    );
+    timer = setTimeout(() => {
+      stalled = true;
+      stream.destroy();
+    }, idleMs);
   };
-  const onAbort = () => stream.destroy(signal?.reason as Error);
+  const onAbort = () => stream.destroy();
   signal?.addEventListener("abort", onAbort, { once: true });
+  const why = (err?: unknown) => {
+    if (stalled) return new BulkAnswerStalledError(`_bulk's answer sent nothing for ${idleMs} ms: stalled`);
+    if (signal?.aborted) return signal.reason as Error;
+    return err ?? new Error("_bulk's answer ended early");
+  };
   const chunks: Buffer[] = [];
   let n = 0;
   try {
@@ -106,6 +113,9 @@ async function readAll(stream: Readable, idleMs: number, signal: AbortSignal | u
       }
       chunks.push(chunk as Buffer);
     }
+    if (stalled || signal?.aborted) throw why();
+  } catch (err) {
+    throw why(err);
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
