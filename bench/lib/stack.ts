@@ -24,6 +24,7 @@ import { record } from "./records.ts";
 
 export {
   awsClients,
+  dropPrefix,
   opensearchClient,
   stackAvailable,
   stackEnv,
@@ -93,11 +94,6 @@ export async function precreate(os: Client, prefix: string, files: BenchFile[]):
   }
   await Promise.all(suffixes.map((s) => os.indices.create({ index: `${prefix}-${s}` })));
   await os.cluster.health({ index: `${prefix}-*`, wait_for_status: "yellow", timeout: "30s" } as never);
-}
-
-export async function dropPrefix(os: Client, prefix: string): Promise<void> {
-  await os.indices.delete({ index: `${prefix}-*`, expand_wildcards: "all" }).catch(() => undefined);
-  await os.indices.deleteIndexTemplate({ name: `${prefix}*` }).catch(() => undefined);
 }
 
 export async function countDocs(os: Client, prefix: string): Promise<number> {

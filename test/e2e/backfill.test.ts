@@ -27,6 +27,7 @@ import { type CliHandle, type CliRun, countDocs, startCli } from "../helpers/pro
 import {
   type AwsClients,
   awsClients,
+  dropPrefix,
   opensearchClient,
   stackAvailable,
   uniqueName,
@@ -153,14 +154,17 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
     dir = await mkdtemp(join(tmpdir(), "e2e-backfill-"));
   });
 
+  const prefixes: string[] = [];
   after(async () => {
     aws?.destroy();
+    for (const p of prefixes) await dropPrefix(os, p);
     await os?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   async function freshPrefix(what: string): Promise<string> {
     const prefix = uniqueName(`e2e-bf-${what}`);
+    prefixes.push(prefix);
     await runSetup(os, { indexPrefix: prefix, replicas: 0 }, silent);
     return prefix;
   }

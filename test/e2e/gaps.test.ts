@@ -20,6 +20,7 @@ import { type CliRun, startCli } from "../helpers/processes.ts";
 import {
   type AwsClients,
   awsClients,
+  dropPrefix,
   opensearchClient,
   stackAvailable,
   uniqueName,
@@ -119,6 +120,7 @@ describe("gaps", { skip: !stackAvailable() && "needs the local stack (npm test)"
 
   after(async () => {
     aws?.destroy();
+    if (os && prefix) await dropPrefix(os, prefix);
     await os?.close();
   });
 

@@ -21,7 +21,7 @@ import { dirTarget } from "../../src/produce/targets.ts";
 import { runReplay } from "../../src/replay/run.ts";
 import { runSetup } from "../../src/setup/setup.ts";
 import { countDocs } from "../helpers/processes.ts";
-import { opensearchClient, stackAvailable, uniqueName } from "../helpers/stack.ts";
+import { dropPrefix, opensearchClient, stackAvailable, uniqueName } from "../helpers/stack.ts";
 
 const silent = createLogger("silent");
 const DOUBLE_MESSAGE = "event.domain: refused by the strict test schema";
@@ -110,6 +110,7 @@ describe("replay", { skip: !stackAvailable() && "needs the local stack (npm test
   });
 
   after(async () => {
+    if (os && prefix) await dropPrefix(os, prefix);
     await os?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -137,3 +137,13 @@ export async function createBucketWithQueueNotification(
     own?.destroy();
   }
 }
+
+/**
+ * Deletes what a test wrote under an index prefix: its indices, index templates and component templates.
+ * Tests that leave them behind fill a long-lived local cluster up to its shard limit (1,000 by default).
+ */
+export async function dropPrefix(os: Client, prefix: string): Promise<void> {
+  await os.indices.delete({ index: `${prefix}-*`, expand_wildcards: "all" }).catch(() => undefined);
+  await os.indices.deleteIndexTemplate({ name: `${prefix}*` }).catch(() => undefined);
+  await os.cluster.deleteComponentTemplate({ name: `${prefix}*` }).catch(() => undefined);
+}
