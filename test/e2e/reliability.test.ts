@@ -29,6 +29,7 @@ import {
 import {
   awsClients,
   createBucketWithQueueNotification,
+  indexPrefixes,
   opensearchClient,
   stackEnv,
   uniqueName,
@@ -116,12 +117,13 @@ function s3Event(bucket: string, key: string): string {
 }
 
 describe("reliability under faults", { timeout: 900_000 }, () => {
+  const newPrefix = indexPrefixes();
   it("SIGKILL at random points, 11 kills with two workers on the queue, then a clean worker: exact counts", async (t) => {
     // Every receive counts towards maxReceiveCount, also those of a worker killed before it finished: with
     // this many kills the default 5 can send files to the DLQ (poison-message protection, by design). 50 is
     // the Terraform module's maximum.
     const { bucket, queueUrl, dlqUrl } = await setupQueue("rel-kill", 50);
-    const prefix = uniqueName("rk");
+    const prefix = newPrefix("rk");
     const s = await produce([
       "--bucket",
       bucket,
@@ -184,7 +186,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
 
   it("OpenSearch faults: 429s, partly failed bulks, resets, lost answers, latency, slow bodies, a restart window", async (t) => {
     const { bucket, queueUrl } = await setupQueue("rel-os");
-    const prefix = uniqueName("ro");
+    const prefix = newPrefix("ro");
     const proxy = await startFaultProxy(env.opensearchUrl);
     let down = false;
     const kinds: (() => Fault | undefined)[] = [
@@ -256,7 +258,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
 
   it("S3 and SQS faults: 500/503/throttling, resets, GetObject bodies cut mid-way, a deleted object", async (t) => {
     const { bucket, queueUrl } = await setupQueue("rel-aws");
-    const prefix = uniqueName("ra");
+    const prefix = newPrefix("ra");
     const s3p = await startFaultProxy(env.s3Endpoint);
     const sqsp = await startFaultProxy(env.sqsEndpoint);
     let gets = 0;
@@ -344,7 +346,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
 
   it("visibility timeout shorter than the processing time: heartbeats keep the one copy, no duplicates", async (t) => {
     const { bucket, queueUrl } = await setupQueue("rel-vis");
-    const prefix = uniqueName("rv");
+    const prefix = newPrefix("rv");
     const proxy = await startFaultProxy(env.opensearchUrl);
     proxy.fault = (req) => (req.url.startsWith("/_bulk") ? { kind: "delay", ms: 800 } : undefined);
     const s = await produce([
@@ -381,7 +383,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
 
   it("SQS answers that never come (a heartbeat, a delete, a receive) do not wedge the worker, nor its SIGTERM", async (t) => {
     const { bucket, queueUrl } = await setupQueue("rel-hang");
-    const prefix = uniqueName("rh");
+    const prefix = newPrefix("rh");
     const sqsp = await startFaultProxy(env.sqsEndpoint);
     const osp = await startFaultProxy(env.opensearchUrl);
     // Slow bulks: each file takes several heartbeats (every 3.3 s with the smallest visibility timeout, 10 s).
@@ -479,7 +481,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
 
   it("three workers on one queue, one SIGKILLed mid-way: exact counts", async (t) => {
     const { bucket, queueUrl } = await setupQueue("rel-three");
-    const prefix = uniqueName("r3");
+    const prefix = newPrefix("r3");
     const s = await produce([
       "--bucket",
       bucket,
@@ -511,7 +513,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
   it("bad notifications and the malformed corpus on the real queue: the worker keeps running and says why; filtered ones deleted unfetched, garbage to the DLQ", async (t) => {
     const { bucket, queueUrl, dlqUrl } = await setupQueue("rel-notif", 2);
     const foreign = await setupQueue("rel-foreign");
-    const prefix = uniqueName("rn");
+    const prefix = newPrefix("rn");
     const s3p = await startFaultProxy(env.s3Endpoint);
     await aws.s3.send(
       new PutObjectCommand({ Bucket: foreign.bucket, Key: "2025-07-25T17:00:00+00:00.json", Body: "{}\n" }),

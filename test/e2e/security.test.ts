@@ -22,6 +22,7 @@ import { CLI, countDocs, produce, queueDepth, startWorker, waitFor } from "../he
 import {
   awsClients,
   createBucketWithQueueNotification,
+  indexPrefixes,
   opensearchClient,
   stackEnv,
   uniqueName,
@@ -210,6 +211,7 @@ async function queueWithFiles(name: string, slots = 2) {
 }
 
 describe("security", { timeout: 600_000 }, () => {
+  const newPrefix = indexPrefixes();
   it("TLS with a custom CA and basic auth: ingests; only the documented IAM actions; no GetObject outside the allowlist; no secret in logs or metrics", async (t) => {
     const { bucket, queueUrl, s } = await queueWithFiles("sec-tls");
     const foreign = await queueWithFiles("sec-foreign", 1);
@@ -236,7 +238,7 @@ describe("security", { timeout: 600_000 }, () => {
     const s3p = await startFaultProxy(env.s3Endpoint);
     const sqsp = await startFaultProxy(env.sqsEndpoint);
     proxies.push(s3p, sqsp);
-    const prefix = uniqueName("sec");
+    const prefix = newPrefix("sec");
     const metricsPort = await freePort();
     const worker = startWorker({
       queueUrl,
@@ -356,7 +358,7 @@ describe("security", { timeout: 600_000 }, () => {
     for (const c of cases) {
       // A queue per case: every failed receive counts towards maxReceiveCount.
       const { queueUrl, s } = await queueWithFiles("sec-closed", 1);
-      const prefix = uniqueName("secf");
+      const prefix = newPrefix("secf");
       const worker = startWorker({
         queueUrl,
         indexPrefix: prefix,
@@ -393,7 +395,7 @@ describe("security", { timeout: 600_000 }, () => {
 
   it("OPENSEARCH_TLS_INSECURE is the only way around verification, and it is loud", async () => {
     const { queueUrl, s } = await queueWithFiles("sec-insecure", 1);
-    const prefix = uniqueName("seci");
+    const prefix = newPrefix("seci");
     const worker = startWorker({
       queueUrl,
       indexPrefix: prefix,

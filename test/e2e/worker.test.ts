@@ -18,7 +18,7 @@ import {
   sumCounts,
   waitFor,
 } from "../helpers/processes.ts";
-import { awsClients, opensearchClient, stackEnv, uniqueName } from "../helpers/stack.ts";
+import { awsClients, indexPrefixes, opensearchClient, stackEnv, uniqueName } from "../helpers/stack.ts";
 import { startTcpProxy } from "../helpers/tcp-proxy.ts";
 
 const env = stackEnv();
@@ -65,9 +65,10 @@ function notable(logs: string): string {
 }
 
 describe("worker end to end", { timeout: 600_000 }, () => {
+  const newPrefix = indexPrefixes();
   it("ingests every layout, gzip or not, from direct S3 notifications, with exact counts", async () => {
     const bucket = uniqueName("tg-worker");
-    const prefix = uniqueName("w1");
+    const prefix = newPrefix("w1");
     const base = ["--bucket", bucket, "--rate", "0.1"];
     const first = await produce([
       ...base,
@@ -176,7 +177,7 @@ describe("worker end to end", { timeout: 600_000 }, () => {
 
   it("ingests through an SNS topic (the fan-out setup)", async () => {
     const bucket = uniqueName("tg-sns");
-    const prefix = uniqueName("w2");
+    const prefix = newPrefix("w2");
     const s = await produce([
       "--bucket",
       bucket,
@@ -202,7 +203,7 @@ describe("worker end to end", { timeout: 600_000 }, () => {
 
   it("survives SIGKILL in the middle of a large file: after the visibility timeout every record is there once", async () => {
     const bucket = uniqueName("tg-kill");
-    const prefix = uniqueName("w3");
+    const prefix = newPrefix("w3");
     const s = await produce([
       "--bucket",
       bucket,
@@ -237,7 +238,7 @@ describe("worker end to end", { timeout: 600_000 }, () => {
 
   it("keeps messages while OpenSearch is unreachable for 30 s, then indexes everything", async () => {
     const bucket = uniqueName("tg-osdown");
-    const prefix = uniqueName("w4");
+    const prefix = newPrefix("w4");
     const target = new URL(env.opensearchUrl);
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
     const first = await produce([

@@ -4,6 +4,7 @@
  * by name (uniqueName) rather than by server.
  */
 import { randomBytes } from "node:crypto";
+import { after } from "node:test";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -146,4 +147,26 @@ export async function dropPrefix(os: Client, prefix: string): Promise<void> {
   await os.indices.delete({ index: `${prefix}-*`, expand_wildcards: "all" }).catch(() => undefined);
   await os.indices.deleteIndexTemplate({ name: `${prefix}*` }).catch(() => undefined);
   await os.cluster.deleteComponentTemplate({ name: `${prefix}*` }).catch(() => undefined);
+}
+
+/**
+ * For a describe block: makes unique index prefixes (as uniqueName) whose indices and templates are dropped
+ * after its tests. Call it in the block's body, where `after` hooks register.
+ */
+export function indexPrefixes(): (name: string) => string {
+  const made: string[] = [];
+  after(async () => {
+    if (made.length === 0 || !stackAvailable()) return;
+    const os = opensearchClient();
+    try {
+      for (const p of made) await dropPrefix(os, p);
+    } finally {
+      await os.close();
+    }
+  });
+  return (name) => {
+    const p = uniqueName(name);
+    made.push(p);
+    return p;
+  };
 }
