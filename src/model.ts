@@ -57,6 +57,8 @@ export interface Rejection {
   eventType?: string;
   ordinal: number;
   line?: number;
+  /** The id of the document OpenSearch refused (index_rejected): replay gives the record that id again. */
+  recordId?: string;
 }
 
 export const MAX_RAW_QUARANTINE_CHARS = 16 * 1024;

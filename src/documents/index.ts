@@ -26,6 +26,11 @@ export interface DocumentOptions {
    * parsed content so compact and pretty-printed copies of a record get the same id.
    */
   raw?: string;
+  /**
+   * The id to give the document instead of the record's own: a replayed record OpenSearch had refused keeps
+   * the id its document had, since its quarantined text is the normalised document, not the vendor's.
+   */
+  id?: string;
 }
 
 /** Quoted keys ("key":) seen so far: keys repeat across records, quoting them once saves time. */
@@ -427,7 +432,7 @@ export function toIndexAction(
   const time = parseTime(record);
   const type = record.event_type;
   const text = JSON.stringify(record);
-  const id = hashId(text);
+  const id = opts.id ?? hashId(text);
   // Twingate's shape, {"event_type":"<type>","event":<event>}: the event's text is a slice of the record's
   // (a view, no copy). The type is a validated name: nothing in it to escape.
   const event = isTypeThenEvent(record)
@@ -485,6 +490,7 @@ export function toQuarantineAction(
   if (rejection.path !== undefined) quarantine["path"] = rejection.path;
   quarantine["raw"] = raw;
   quarantine["raw_truncated"] = cut || rejection.rawTruncated === true;
+  if (rejection.recordId !== undefined) quarantine["record_id"] = rejection.recordId;
   const document: Json = { "@timestamp": opts.ingestedAt };
   if (rejection.eventType !== undefined) document["event_type"] = rejection.eventType;
   document["quarantine"] = quarantine;

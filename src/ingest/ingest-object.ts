@@ -224,6 +224,7 @@ export function quarantineRefused(action: IndexAction, message: string, indexPre
   const doc = action.document as {
     event_type?: string;
     event?: unknown;
+    twingate?: Record<string, unknown>;
     ingest?: { bucket?: string; key?: string; ordinal?: number; line?: number; ingested_at?: string };
   };
   const ingest = doc.ingest ?? {};
@@ -231,7 +232,10 @@ export function quarantineRefused(action: IndexAction, message: string, indexPre
     {
       reason: "index_rejected",
       message,
-      raw: JSON.stringify({ event_type: doc.event_type, event: doc.event }),
+      // The record as the document holds it (normalised, its other keys back at the top), and the id the
+      // document had: replay keeps that id, so a later re-read of the file finds the record already there.
+      raw: JSON.stringify({ event_type: doc.event_type, event: doc.event, ...doc.twingate }),
+      recordId: action.id,
       ...(doc.event_type !== undefined ? { eventType: doc.event_type } : {}),
       ordinal: ingest.ordinal ?? 0,
       ...(ingest.line !== undefined ? { line: ingest.line } : {}),

@@ -140,6 +140,7 @@ export function quarantineMappings(): Mapping {
         path: kw(),
         raw: { type: "keyword", index: false, doc_values: false },
         raw_truncated: { type: "boolean" },
+        record_id: kw(),
       }),
       ingest: ingest(),
     },

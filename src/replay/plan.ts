@@ -14,7 +14,15 @@ export interface QuarantineHit {
   _source: {
     "@timestamp"?: string;
     event_type?: string;
-    quarantine?: { reason?: string; message?: string; path?: string; raw?: string; raw_truncated?: boolean };
+    quarantine?: {
+      reason?: string;
+      message?: string;
+      path?: string;
+      raw?: string;
+      raw_truncated?: boolean;
+      /** The refused document's id (index_rejected). */
+      record_id?: string;
+    };
     ingest?: { bucket?: string; key?: string; ordinal?: number; line?: number; ingested_at?: string };
   };
 }
@@ -68,6 +76,7 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
       raw,
       ordinal: source.ordinal,
       ...(source.line !== undefined ? { line: source.line } : {}),
+      ...(q.record_id ? { recordId: q.record_id } : {}),
     };
     // The quarantine document keeps its original ingestion time (and so its index).
     const action = toQuarantineAction(
@@ -117,6 +126,7 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
       indexPrefix: opts.indexPrefix,
       ingestedAt: opts.ingestedAt,
       raw,
+      ...(q.record_id ? { id: q.record_id } : {}),
     }),
   };
 }

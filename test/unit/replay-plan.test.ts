@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { documentId } from "../../src/documents/index.ts";
+import { documentId, toIndexAction } from "../../src/documents/index.ts";
 import { type ValidationResult, validateRecord } from "../../src/events/index.ts";
-import { type PlanOptions, planReplay, quarantineQuery } from "../../src/replay/plan.ts";
+import { quarantineRefused } from "../../src/ingest/ingest-object.ts";
+import { type PlanOptions, planReplay, type QuarantineHit, quarantineQuery } from "../../src/replay/plan.ts";
 import { INGESTED, KEY, RAW, RECORD, storedHit } from "../fixtures/replay.ts";
 
 const NOW = "2025-08-01T00:00:00.000Z";
@@ -45,6 +47,33 @@ describe("planReplay", () => {
       ingested_at: NOW,
       lag_ms: Date.parse(NOW) - Date.parse((RECORD as { event: { time: string } }).event.time),
     });
+  });
+
+  it("a record OpenSearch refused (index_rejected) keeps its document's id and its other keys when replayed", () => {
+    // As the sink quarantines it: the refused document's normalised record, and the id it had.
+    const record = JSON.parse(
+      readFileSync(new URL("../fixtures/files/network_access.json", import.meta.url), "utf8"),
+    ) as { event: { resource: { ip: string } }; tenant?: string };
+    record.event.resource.ip = ""; // normalised to null in the document
+    record.tenant = "acme";
+    const v = validateRecord(record);
+    assert.ok(v.ok);
+    const original = toIndexAction(
+      v.record,
+      { bucket: "b", key: KEY, ordinal: 3, line: 4 },
+      { indexPrefix: "tw", ingestedAt: INGESTED },
+    );
+    const q = quarantineRefused(original, "mapper_parsing_exception: failed to parse", "tw");
+    assert.equal((q.document["quarantine"] as { record_id?: string }).record_id, original.id);
+    const d = planReplay(
+      { _index: q.index, _id: q.id, _source: q.document as QuarantineHit["_source"] },
+      opts(),
+    );
+    assert.equal(d.kind, "pass");
+    if (d.kind !== "pass") return;
+    assert.equal(d.action.id, original.id, "the id a re-read of the file gives: no second copy");
+    assert.notEqual(documentId(JSON.parse((q.document["quarantine"] as { raw: string }).raw)), original.id);
+    assert.deepEqual((d.action.document as { twingate?: unknown }).twingate, { tenant: "acme" });
   });
 
   it("still failing for the same reason and message: unchanged, same place", () => {
