@@ -80,24 +80,30 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly newestFileAge: Gauge;
-  private newestSlotMs = 0;
+  /**
+   * The newest file slot ingested; until one is, the process's start: a worker restarted while Twingate's
+   * sync is stopped would otherwise report 0 (fresh) until a file came, and the stopped-sync alert never fire.
+   */
+  private newestSlotMs: number | undefined;
+  private readonly startedMs = Date.now();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: "twingate_ingest_" });
-    const newest = () => this.newestSlotMs;
+    const newest = () => this.newestSlotMs ?? this.startedMs;
     this.newestFileAge = new Gauge({
       name: "twingate_ingest_newest_file_age_seconds",
-      help: "Age of the newest Twingate file slot ingested (alert when syncing stops)",
+      help: "Age of the newest Twingate file slot ingested, or time since start before the first (alert when syncing stops)",
       registers: [this.registry],
       // Computed at scrape time so the age keeps growing when no file arrives.
       collect() {
-        if (newest() > 0) this.set((Date.now() - newest()) / 1000);
+        this.set((Date.now() - newest()) / 1000);
       },
     });
   }
 
   /** Record that a file for this slot time was ingested. */
   fileIngested(slot: Date | undefined): void {
-    if (slot && slot.getTime() > this.newestSlotMs) this.newestSlotMs = slot.getTime();
+    if (slot && (this.newestSlotMs === undefined || slot.getTime() > this.newestSlotMs))
+      this.newestSlotMs = slot.getTime();
   }
 }

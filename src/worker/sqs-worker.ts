@@ -18,6 +18,9 @@ import { errText, handleMessage, type MessageDecision, type MessageDeps } from "
  * silently, an endpoint that hangs) would hold a heartbeat, a message's settlement or the receive
  * loop, and so shutdown, forever. A long poll gets its wait on top.
  */
+/** With a wait of 0 (no long polling), the pause after an empty receive. */
+const EMPTY_RECEIVE_PAUSE_MS = 1_000;
+
 export const SQS_CALL_DEADLINE_MS = 10_000;
 
 export interface SqsWorkerOptions {
@@ -140,6 +143,12 @@ export class SqsWorker {
         this.metrics?.messagesReceived.inc(messages.length);
         const oldest = Math.min(...messages.map((m) => Number(m.Attributes?.SentTimestamp ?? Date.now())));
         this.metrics?.queueLag.set(Math.max(0, (Date.now() - oldest) / 1000));
+      } else {
+        // Nothing waiting: no lag (the last message's age would otherwise stay, and keep an alert firing).
+        this.metrics?.queueLag.set(0);
+        // Without long polling (a wait of 0), an empty queue would be asked again at once, in a tight loop.
+        if (this.options.waitSeconds === 0)
+          await sleep(EMPTY_RECEIVE_PAUSE_MS, this.receiveAbort.signal).catch(() => undefined);
       }
       for (const m of messages) {
         const p: Promise<void> = this.process(m).finally(() => this.inFlight.delete(p));

@@ -12,6 +12,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { pino } from "pino";
 import { TWINGATE_KEY_PATTERN } from "../../src/config/index.ts";
 import type { IngestResult } from "../../src/ingest/ingest-object.ts";
+import { Metrics } from "../../src/metrics.ts";
 import type { ObjectRef } from "../../src/model.ts";
 import { createTaskQueue } from "../../src/util/queue.ts";
 import { handleMessage, type MessageDeps } from "../../src/worker/handle-message.ts";
@@ -133,6 +134,45 @@ describe("SqsWorker", () => {
       Attributes: { ApproximateReceiveCount: String(receives), SentTimestamp: String(Date.now() - 5000) },
     };
   }
+
+  it("an empty receive sets the queue lag to 0, and without long polling (wait 0) pauses instead of spinning", async () => {
+    const sqs = mockClient(SQSClient);
+    let calls = 0;
+    sqs.on(ReceiveMessageCommand).callsFake(async () => {
+      // The first receive finds one old message whose object is filtered out; then the queue is empty.
+      if (calls++ === 0)
+        return {
+          Messages: [
+            { ...message("old", "{}"), Attributes: { SentTimestamp: String(Date.now() - 7_200_000) } },
+          ],
+        };
+      return { Messages: [] };
+    });
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    const metrics = new Metrics();
+    const worker = new SqsWorker(
+      new SQSClient({ region: "us-east-1" }),
+      {
+        queueUrl: "http://q",
+        waitSeconds: 0,
+        maxMessages: 10,
+        visibilityTimeout: 30,
+        maxInFlightMessages: 4,
+        shutdownTimeoutMs: 1000,
+      },
+      deps(async (ref) => result(ref)),
+      logger,
+      metrics,
+    );
+    void worker.start();
+    while (calls < 2) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 300));
+    await worker.stop();
+    assert.ok(calls <= 3, `${calls} receives in ~300 ms with an empty queue`);
+    const lag = (await metrics.queueLag.get()).values[0]?.value;
+    assert.equal(lag, 0, "no lag once the queue is empty");
+    sqs.restore();
+  });
 
   it("deletes done messages, returns failed ones with a backoff, leaves invalid ones", async () => {
     const sqs = mockClient(SQSClient);
