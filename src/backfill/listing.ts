@@ -2,10 +2,11 @@
  * Listing what a backfill (or the gaps report) has to look at: an S3 prefix, paged with
  * ListObjectsV2 from the range's StartAfter and stopped at its upper bound, or a local folder.
  */
-import { readdir, realpath, stat } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from "@aws-sdk/client-s3";
 import { DeadlineError, withDeadline } from "../util/deadline.ts";
+import { filesUnder } from "../util/files.ts";
 import { classifyKey, compareKeys, type KeyVerdict, type ListPlan } from "./range.ts";
 
 export interface ListedObject {
@@ -88,7 +89,11 @@ export async function listDir(dir: string, plan: ListPlan, stats: ListingStats):
     throw new Error(`--dir ${dir}: ${err.code === "ENOENT" ? "no such folder" : err.message}`);
   });
   if (!info.isDirectory()) throw new Error(`--dir ${dir}: not a folder`);
-  const files = await walk(root);
+  // Skip our own state files and partial writes.
+  const files = await filesUnder(
+    root,
+    (name) => name.startsWith(".twingate-backfill-") || name.includes(".partial-"),
+  );
   files.sort((a, b) => compareKeys(a.rel, b.rel));
   const out: ListedObject[] = [];
   for (const f of files) {
@@ -100,37 +105,6 @@ export async function listDir(dir: string, plan: ListPlan, stats: ListingStats):
     out.push({ key: f.abs, size: s.size });
   }
   return out;
-}
-
-/**
- * Every file under `root`, recursively, as paths relative to it (with "/") and absolute. Symbolic links
- * are followed, to files (a staging area linked in) and to folders, each real folder walked once (a link
- * to an ancestor is no loop); a broken link is skipped.
- */
-async function walk(root: string): Promise<{ rel: string; abs: string }[]> {
-  const files: { rel: string; abs: string }[] = [];
-  const walked = new Set<string>();
-  const visit = async (dir: string) => {
-    const real = await realpath(dir);
-    if (walked.has(real)) return;
-    walked.add(real);
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const abs = join(dir, e.name);
-      let isFile = e.isFile();
-      let isDir = e.isDirectory();
-      if (e.isSymbolicLink()) {
-        const target = await stat(abs).catch(() => undefined); // broken link: skipped
-        isFile = target?.isFile() ?? false;
-        isDir = target?.isDirectory() ?? false;
-      }
-      if (isDir) await visit(abs);
-      // Skip our own state files and partial writes.
-      else if (isFile && !e.name.startsWith(".twingate-backfill-") && !e.name.includes(".partial-"))
-        files.push({ rel: relative(root, abs).split(sep).join("/"), abs });
-    }
-  };
-  await visit(root);
-  return files;
 }
 
 async function listPage(

@@ -2,11 +2,12 @@
  * Validate files without indexing: the same reader and schemas as the worker, counted into a summary.
  */
 import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { toRejection, validateRecord } from "../events/index.ts";
 import { type ReaderOptions, readRecords } from "../parse/index.ts";
+import { filesUnder } from "../util/files.ts";
 import {
   addFile,
   addFileError,
@@ -46,25 +47,19 @@ export async function validateFile(path: string, opts: ReaderOptions = {}): Prom
 
 /**
  * The files to validate: each path as given, directories walked recursively (sorted, hidden entries
- * skipped). Throws (ENOENT and the like) for a path that cannot be read.
+ * skipped, symbolic links followed). Throws (ENOENT and the like) for a path that cannot be read.
  */
 export async function expandPaths(paths: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const p of paths) {
     const st = await stat(p);
-    if (st.isDirectory()) await walk(p, out);
-    else out.push(p);
+    if (!st.isDirectory()) {
+      out.push(p);
+      continue;
+    }
+    const files = await filesUnder(p, (name) => name.startsWith("."));
+    files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    out.push(...files.map((f) => join(p, f.rel)));
   }
   return out;
-}
-
-async function walk(dir: string, out: string[]): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const e of entries) {
-    if (e.name.startsWith(".")) continue;
-    const full = join(dir, e.name);
-    if (e.isDirectory()) await walk(full, out);
-    else if (e.isFile()) out.push(full);
-  }
 }

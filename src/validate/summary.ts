@@ -55,8 +55,10 @@ export function newSummary(): ValidationSummary {
   };
 }
 
+/** Adds to a count, as an own property even for keys like "__proto__" or "constructor" (an event_type). */
 function bump(map: Record<string, number>, key: string, n = 1): void {
-  map[key] = (map[key] ?? 0) + n;
+  const value = (Object.hasOwn(map, key) ? map[key]! : 0) + n;
+  Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 export function addFile(s: ValidationSummary): void {

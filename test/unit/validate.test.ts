@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -41,6 +41,17 @@ describe("summary", () => {
     assert.equal(s.examples["unknown_event_type"]!.length, EXAMPLES_PER_REASON);
     assert.equal(isClean(s), false);
     assert.match(formatTotal(s), /unknown_event_type \(first 3 of 5\)/);
+  });
+
+  it("counts event types named like Object's own properties (constructor, __proto__) as numbers", () => {
+    const s = newSummary();
+    for (const t of ["constructor", "toString", "__proto__", "__proto__"])
+      addRejected(s, "f", { reason: "unknown_event_type", eventType: t, message: "m", raw: "", ordinal: 0 });
+    assert.deepEqual(
+      JSON.parse(JSON.stringify(toJson(s).unknown_event_types)),
+      JSON.parse('{"constructor":1,"toString":1,"__proto__":2}'),
+    );
+    assert.equal(Object.getPrototypeOf(s.unknown_event_types), Object.prototype);
   });
 
   it("file errors do not count as rejected records but make the run unclean", () => {
@@ -122,6 +133,23 @@ describe("validate command", () => {
     assert.equal(out.files, 2);
     assert.equal(out.valid, 5);
     assert.equal(out.by_event_type.audit_log, 2);
+  });
+
+  it("a directory's symbolic links are followed, to files and to folders", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tg-validate-links-"));
+    const elsewhere = mkdtempSync(join(tmpdir(), "tg-validate-target-"));
+    const rec = {
+      event_type: "audit_log",
+      event: { version: "1", time: "2021-08-15T14:30Z", action: "edit", actor: { type: "User" } },
+    };
+    writeFileSync(join(elsewhere, "b.json"), JSON.stringify([rec, rec]));
+    symlinkSync(join(elsewhere, "b.json"), join(dir, "linked.json"));
+    symlinkSync(elsewhere, join(dir, "linked-folder"));
+    const r = await run([dir]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.files, 2);
+    assert.equal(out.valid, 4);
   });
 
   it("exit 1 when a record or a file is rejected", async () => {
