@@ -44,7 +44,12 @@ export async function handleMessage(
   }
   for (const s of n.skipped) log.debug(s, "skipping a record that is not an object creation");
   const wanted: ObjectRef[] = [];
+  const seen = new Set<string>();
   for (const ref of n.objects) {
+    // The same object named twice in one message (S3 may batch repeated events) is read once.
+    const id = `${ref.bucket}\0${ref.key}\0${ref.versionId ?? ""}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
     const f = filterObject(ref, deps.filter);
     if (f.ok) wanted.push(ref);
     else {

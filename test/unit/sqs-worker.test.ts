@@ -90,6 +90,20 @@ describe("handleMessage", () => {
     ]);
   });
 
+  it("reads an object named twice in one message once", async () => {
+    const seen: string[] = [];
+    const d = await handleMessage(
+      s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json", "2025-07-25T18:20:00+00:00.json"),
+      "m1",
+      deps(async (ref) => {
+        seen.push(ref.key);
+        return result(ref);
+      }),
+    );
+    assert.equal(d.action, "delete");
+    assert.deepEqual(seen, ["2025-07-25T18:20:00+00:00.json"]);
+  });
+
   it("says retry when any object fails, even if others succeeded", async () => {
     const d = await handleMessage(
       s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json", "2025-07-25T18:25:00+00:00.json"),
