@@ -73,15 +73,24 @@ function deps(ingest: (ref: ObjectRef, signal?: AbortSignal) => Promise<IngestRe
 }
 
 describe("handleMessage", () => {
-  it("ingests every object of a message under its decoded key, then says delete", async () => {
+  /** handleMessage on an S3 event for `keys`, every object ingesting fine: its decision and the keys read. */
+  async function ingestKeys(...keys: string[]) {
     const seen: string[] = [];
     const d = await handleMessage(
-      s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json", "a b/2025-07-25T18:25:00+00:00.json.gz"),
+      s3Event("twingate-logs", ...keys),
       "m1",
       deps(async (ref) => {
         seen.push(ref.key);
         return result(ref);
       }),
+    );
+    return { d, seen };
+  }
+
+  it("ingests every object of a message under its decoded key, then says delete", async () => {
+    const { d, seen } = await ingestKeys(
+      "2025-07-25T18:20:00+00:00.json",
+      "a b/2025-07-25T18:25:00+00:00.json.gz",
     );
     assert.equal(d.action, "delete");
     assert.deepEqual(seen.sort(), [
@@ -91,15 +100,7 @@ describe("handleMessage", () => {
   });
 
   it("reads an object named twice in one message once", async () => {
-    const seen: string[] = [];
-    const d = await handleMessage(
-      s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json", "2025-07-25T18:20:00+00:00.json"),
-      "m1",
-      deps(async (ref) => {
-        seen.push(ref.key);
-        return result(ref);
-      }),
-    );
+    const { d, seen } = await ingestKeys("2025-07-25T18:20:00+00:00.json", "2025-07-25T18:20:00+00:00.json");
     assert.equal(d.action, "delete");
     assert.deepEqual(seen, ["2025-07-25T18:20:00+00:00.json"]);
   });
@@ -139,6 +140,16 @@ describe("handleMessage", () => {
   });
 });
 
+/** Worker options for the tests: no long polling, a short shutdown. */
+const QUICK = {
+  queueUrl: "http://q",
+  waitSeconds: 0,
+  maxMessages: 10,
+  visibilityTimeout: 30,
+  maxInFlightMessages: 4,
+  shutdownTimeoutMs: 1000,
+};
+
 describe("SqsWorker", () => {
   function message(id: string, body: string, receives = 1): Message {
     return {
@@ -166,14 +177,7 @@ describe("SqsWorker", () => {
     const metrics = new Metrics();
     const worker = new SqsWorker(
       new SQSClient({ region: "us-east-1" }),
-      {
-        queueUrl: "http://q",
-        waitSeconds: 0,
-        maxMessages: 10,
-        visibilityTimeout: 30,
-        maxInFlightMessages: 4,
-        shutdownTimeoutMs: 1000,
-      },
+      QUICK,
       deps(async (ref) => result(ref)),
       logger,
       metrics,
@@ -209,14 +213,7 @@ describe("SqsWorker", () => {
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
     const worker = new SqsWorker(
       new SQSClient({ region: "us-east-1" }),
-      {
-        queueUrl: "http://q",
-        waitSeconds: 0,
-        maxMessages: 10,
-        visibilityTimeout: 30,
-        maxInFlightMessages: 4,
-        shutdownTimeoutMs: 1000,
-      },
+      QUICK,
       deps(async (ref) => {
         if (ref.key.includes("18:25")) throw new Error("opensearch down");
         return result(ref);
