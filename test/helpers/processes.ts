@@ -4,11 +4,28 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
 
 export const CLI = fileURLToPath(new URL("../../bin/twingate-ingest.js", import.meta.url));
+
+/**
+ * Every CLI process a test started and that is still running. A test that fails before it stops its
+ * workers would leave them running, and a test file whose children still run never exits: the whole
+ * test run then hung instead of failing. They are killed when the file's tests are done.
+ */
+const running = new Set<ChildProcess>();
+after(() => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+function track<C extends ChildProcess>(child: C): C {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  return child;
+}
 
 export interface ProduceSummary {
   files: { key: string; records: number; valid: number; by_event_type: Record<string, number> }[];
@@ -36,10 +53,12 @@ export interface CliHandle {
 
 /** Starts the CLI with stdout and stderr captured (LOG_LEVEL warn unless the env says otherwise). */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliHandle {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = track(
+    spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, LOG_LEVEL: "warn", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c: Buffer) => {
@@ -83,25 +102,27 @@ export function startWorker(opts: {
   env?: NodeJS.ProcessEnv;
   args?: string[];
 }): WorkerProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      "worker",
-      "--queue-url",
-      opts.queueUrl,
-      "--index-prefix",
-      opts.indexPrefix,
-      "--sqs-wait-seconds",
-      "1",
-      "--metrics-port",
-      "0",
-      // Short, so a receive whose answer was lost on the way (moto, like SQS, may hide a message
-      // from a response that never arrived) comes back within the tests' patience.
-      ...(opts.args?.includes("--visibility-timeout") ? [] : ["--visibility-timeout", "20"]),
-      ...(opts.args ?? []),
-    ],
-    { env: { ...process.env, LOG_LEVEL: "info", ...opts.env }, stdio: ["ignore", "ignore", "pipe"] },
+  const child = track(
+    spawn(
+      process.execPath,
+      [
+        CLI,
+        "worker",
+        "--queue-url",
+        opts.queueUrl,
+        "--index-prefix",
+        opts.indexPrefix,
+        "--sqs-wait-seconds",
+        "1",
+        "--metrics-port",
+        "0",
+        // Short, so a receive whose answer was lost on the way (moto, like SQS, may hide a message
+        // from a response that never arrived) comes back within the tests' patience.
+        ...(opts.args?.includes("--visibility-timeout") ? [] : ["--visibility-timeout", "20"]),
+        ...(opts.args ?? []),
+      ],
+      { env: { ...process.env, LOG_LEVEL: "info", ...opts.env }, stdio: ["ignore", "ignore", "pipe"] },
+    ),
   );
   let logs = "";
   child.stderr!.on("data", (c: Buffer) => {
@@ -166,12 +187,20 @@ export async function waitFor<T>(
 ): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: T | undefined;
+  let lastError: unknown;
   while (Date.now() < until) {
-    last = await probe();
-    if (done(last)) return last;
+    // A probe may fail for a moment (a count while OpenSearch is still creating an index): asked again.
+    try {
+      last = await probe();
+      lastError = undefined;
+      if (done(last)) return last;
+    } catch (err) {
+      lastError = err;
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+  const why = lastError === undefined ? `last: ${JSON.stringify(last)}` : `last error: ${String(lastError)}`;
+  throw new Error(`timed out waiting for ${what}; ${why}`);
 }
 
 /** Sum of a producer summary's faults that end as one quarantine document each. */
