@@ -60,7 +60,7 @@ export function deadlineMarginMs(remainingMs: number): number {
   return Math.min(5_000, Math.floor(remainingMs / 5));
 }
 
-/** One notification body handled, as the worker would, with its outcome: finished (delete) or not. */
+/** Notification bodies handled at once, as the worker handles messages, each with its outcome: finished (delete) or not. */
 async function handleBodies(
   bodies: { id: string; body: string }[],
   rt: Runtime,

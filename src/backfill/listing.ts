@@ -1,6 +1,7 @@
 /**
  * Listing what a backfill (or the gaps report) has to look at: an S3 prefix, paged with
- * ListObjectsV2 from the range's StartAfter and stopped at its upper bound, or a local folder.
+ * ListObjectsV2 to its end (from a checkpoint's watermark when resuming), or a local folder; each key
+ * taken or not by the time in its name.
  */
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";

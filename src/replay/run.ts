@@ -59,7 +59,10 @@ function inc(o: Record<string, number>, k: string, n = 1): void {
   o[k] = (o[k] ?? 0) + n;
 }
 
-/** `index`/`delete` operations in one `_bulk`, retried unless refused for good (`refusedForGood`) and items on 429/5xx; a delete of a missing doc is fine. */
+/**
+ * `index`/`delete` operations in one `_bulk`. A failed request is sent again unless `refusedForGood`;
+ * items answered 429/5xx are sent again alone; a delete of a missing document is fine.
+ */
 async function bulkOps(
   transport: BulkTransport,
   ops: ({ op: "index"; action: IndexAction } | { op: "delete"; index: string; id: string })[],

@@ -18,10 +18,10 @@ import { errText, handleMessage, type MessageDecision, type MessageDeps } from "
  * silently, an endpoint that hangs) would hold a heartbeat, a message's settlement or the receive
  * loop, and so shutdown, forever. A long poll gets its wait on top.
  */
+export const SQS_CALL_DEADLINE_MS = 10_000;
+
 /** With a wait of 0 (no long polling), the pause after an empty receive. */
 const EMPTY_RECEIVE_PAUSE_MS = 1_000;
-
-export const SQS_CALL_DEADLINE_MS = 10_000;
 
 export interface SqsWorkerOptions {
   queueUrl: string;
