@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { unzip } from "node:zlib";
 import type { Client } from "@opensearch-project/opensearch";
+import { DeadlineError, withDeadline } from "../util/deadline.ts";
 import { readBulkResponse } from "./bulk-response.ts";
 import type { BulkTransport } from "./bulk-sink.ts";
 
@@ -77,48 +78,30 @@ async function decoded(bytes: Buffer, encoding: string | string[] | undefined): 
 }
 
 /**
- * The answer's body, whole. Fails if it sends nothing for `idleMs`, or when `signal` aborts (aborting the
- * request no longer reaches a body already coming).
+ * The answer's body, whole. Each read gets `idleMs` (withDeadline, as the reader's input reads do), so a
+ * body that sends nothing fails, and `signal` ends a body already coming (aborting the request no longer
+ * reaches it).
  */
 async function readAll(stream: Readable, idleMs: number, signal: AbortSignal | undefined): Promise<Buffer> {
-  // The body is destroyed without an error and ours is thrown instead: an error given to destroy() reaches
-  // the request, and the client prints every request error that comes after a response to stdout.
-  let stalled = false;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      stalled = true;
-      stream.destroy();
-    }, idleMs);
-  };
-  const onAbort = () => stream.destroy();
-  signal?.addEventListener("abort", onAbort, { once: true });
-  const why = (err?: unknown) => {
-    if (stalled) return new BulkAnswerStalledError(`_bulk's answer sent nothing for ${idleMs} ms: stalled`);
-    if (signal?.aborted) return signal.reason as Error;
-    return err ?? new Error("_bulk's answer ended early");
-  };
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let n = 0;
   try {
-    if (signal?.aborted) onAbort();
-    arm();
-    for await (const chunk of stream) {
-      arm();
-      n += (chunk as Buffer).length;
-      if (n > MAX_RESPONSE_BYTES) {
-        stream.destroy();
+    for (;;) {
+      const r = await withDeadline("_bulk answer read", idleMs, signal, () => it.next());
+      if (r.done) break;
+      n += r.value.length;
+      if (n > MAX_RESPONSE_BYTES)
         throw new Error(`_bulk answered more than ${MAX_RESPONSE_BYTES} bytes; not a bulk response`);
-      }
-      chunks.push(chunk as Buffer);
+      chunks.push(r.value);
     }
-    if (stalled || signal?.aborted) throw why();
   } catch (err) {
-    throw why(err);
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
+    // Destroyed without an error: one given to destroy() reaches the request, and the client prints every
+    // request error that comes after a response to stdout.
+    stream.destroy();
+    if (err instanceof DeadlineError)
+      throw new BulkAnswerStalledError(`_bulk's answer sent nothing for ${idleMs} ms: stalled`);
+    throw err;
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n);
 }
