@@ -125,12 +125,13 @@ export function eventBodies(
       const sources = new Set(
         records.map((r: Record<string, unknown> | null) => r?.["eventSource"] ?? r?.["EventSource"]),
       );
-      if (sources.size === 1 && sources.has("aws:sqs")) return { kind: "sqs" };
+      const source = sources.size === 1 ? [...sources][0] : undefined;
+      if (source === "aws:sqs") return { kind: "sqs" };
       // S3 -> Lambda: the event is an S3 notification itself.
-      if (sources.size === 1 && sources.has("aws:s3"))
+      if (source === "aws:s3")
         return { kind: "direct", source: "s3", bodies: [{ id: "s3-event", body: JSON.stringify(e) }] };
       // SNS -> Lambda: each record's Message is what an SQS subscription with raw delivery would carry.
-      if (sources.size === 1 && sources.has("aws:sns")) {
+      if (source === "aws:sns") {
         const bodies = records.map((r: { Sns?: { MessageId?: string; Message?: unknown } }, i) => ({
           id: r.Sns?.MessageId ?? `sns-${i}`,
           body: typeof r.Sns?.Message === "string" ? r.Sns.Message : "",
