@@ -277,10 +277,15 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
       return undefined;
     };
     let deletes = 0;
+    let receives = 0;
     sqsp.fault = (req) => {
       if (!req.action.startsWith("sqs:")) return undefined;
       // The first delete is applied but its answer lost: the retry must not disturb anything.
       if (req.action === "sqs:DeleteMessage" && ++deletes === 1) return { kind: "lostResponse" };
+      // The first two receives are throttled and fail with a 500, for sure (a run makes few SQS calls, and
+      // the random faults below left a run without any now and then); then faults at random.
+      if (req.action === "sqs:ReceiveMessage" && ++receives <= 2)
+        return receives === 1 ? awsErrors.sqsThrottled() : awsErrors.sqs500();
       const r = Math.random();
       if (r < 0.07) return awsErrors.sqsThrottled();
       if (r < 0.14) return awsErrors.sqs500();
