@@ -151,7 +151,10 @@ const FULL: Record<EventType, Json> = {
 function valuePaths(v: unknown, prefix: Path = [], out: Path[] = []): Path[] {
   out.push(prefix);
   if (v && typeof v === "object") {
-    for (const [k, c] of Object.entries(v)) valuePaths(c, [...prefix, Array.isArray(v) ? Number(k) : k], out);
+    for (const [k, c] of Object.entries(v)) {
+      // Array elements by index; a named key on an array (an "extra" mutation) stays a name.
+      valuePaths(c, [...prefix, Array.isArray(v) && /^\d+$/.test(k) ? Number(k) : k], out);
+    }
   }
   return out;
 }
@@ -330,7 +333,9 @@ function apply(root: Json, mutation: Mutation): Json {
   const last = path[path.length - 1]!;
   switch (m.kind) {
     case "delete":
-      if (Array.isArray(parent)) {
+      // An array element is removed; a named key an "extra" mutation put on an array is deleted like any
+      // key (shortening an empty array for it threw a RangeError: a fuzz run failed on the harness itself).
+      if (Array.isArray(parent) && typeof last === "number") {
         // no splice: it would consult a "constructor" key an earlier mutation may have set
         for (let i = Number(last); i < parent.length - 1; i++) parent[i] = parent[i + 1];
         parent.length--;
