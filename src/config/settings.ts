@@ -146,6 +146,15 @@ export const SETTINGS = {
     schema: int(10, 43_200),
     default: 120,
   },
+  invalidMessageVisibility: {
+    env: "INVALID_MESSAGE_VISIBILITY",
+    describe:
+      "Seconds a message that is not an S3 notification stays hidden after each receive (never deleted: it reaches the DLQ after maxReceiveCount receives)",
+    // SQS's maximum (12 h): garbage then takes one receive slot per 12 h instead of one every
+    // visibility timeout, and real notifications behind it are not kept waiting.
+    schema: int(0, 43_200),
+    default: 43_200,
+  },
   bucketAllowlist: {
     env: "BUCKET_ALLOWLIST",
     describe: "Buckets the worker may fetch from, comma separated (empty: any, with a warning)",

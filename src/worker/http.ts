@@ -1,12 +1,25 @@
 import { createServer, type Server } from "node:http";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
+import { withDeadline } from "../util/deadline.ts";
+
+/**
+ * How long one readiness check may take before /readyz reports it as failed. A probe (Kubernetes' default
+ * timeout is 1 s, often set to 3-5 s) must get an answer, a 503 when a dependency hangs, not a hang of
+ * its own: the checks' own clients have much longer timeouts (OPENSEARCH_TIMEOUT_MS is 60 s by default,
+ * meant for bulk requests), so this bound is separate from them.
+ */
+export const READY_CHECK_TIMEOUT_MS = 2_500;
 
 export interface HealthChecks {
   /** Liveness: the process is not wedged. */
   live: () => boolean;
-  /** Readiness: dependencies answer. Each check resolves to an error text or undefined. */
-  ready: Record<string, () => Promise<string | undefined>>;
+  /**
+   * Readiness: dependencies answer. Each check resolves to an error text or undefined; it is given up on
+   * (and its signal aborted) after `readyTimeoutMs` (default READY_CHECK_TIMEOUT_MS).
+   */
+  ready: Record<string, (signal: AbortSignal) => Promise<string | undefined>>;
+  readyTimeoutMs?: number;
 }
 
 /** /metrics (Prometheus text), /healthz (liveness) and /readyz (OpenSearch and SQS reachable). */
@@ -36,7 +49,8 @@ export async function startHttpServer(opts: {
       Promise.all(
         Object.entries(opts.health.ready).map(async ([name, check]) => {
           try {
-            return [name, await check()] as const;
+            const ms = opts.health.readyTimeoutMs ?? READY_CHECK_TIMEOUT_MS;
+            return [name, await withDeadline(`${name} check`, ms, undefined, check)] as const;
           } catch (err) {
             return [name, err instanceof Error ? err.message : String(err)] as const;
           }

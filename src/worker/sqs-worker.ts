@@ -20,6 +20,9 @@ import { errText, handleMessage, type MessageDecision, type MessageDeps } from "
  */
 export const SQS_CALL_DEADLINE_MS = 10_000;
 
+/** SQS's longest visibility, counted from the receive (a ChangeMessageVisibility beyond it is refused). */
+export const MAX_VISIBILITY_SECONDS = 43_200;
+
 /** With a wait of 0 (no long polling), the pause after an empty receive. */
 const EMPTY_RECEIVE_PAUSE_MS = 1_000;
 
@@ -28,6 +31,12 @@ export interface SqsWorkerOptions {
   waitSeconds: number;
   maxMessages: number;
   visibilityTimeout: number;
+  /**
+   * Seconds a message that is not a notification stays hidden after a receive (capped so the total stays
+   * within SQS's 12 h): it still reaches the DLQ by the queue's redrive policy, never deleted unread, but
+   * without coming back every visibility timeout to take receive slots from real files.
+   */
+  invalidVisibilityTimeout?: number;
   /** Messages processed at once; receiving pauses while this many are in flight (back-pressure). */
   maxInFlightMessages: number;
   shutdownTimeoutMs: number;
@@ -158,6 +167,7 @@ export class SqsWorker {
   }
 
   private async process(m: Message): Promise<void> {
+    const receivedAt = Date.now();
     const id = m.MessageId ?? "?";
     const receipt = m.ReceiptHandle!;
     const log = this.logger.child({ messageId: id });
@@ -201,6 +211,27 @@ export class SqsWorker {
         log.info({ visibleInSeconds: delay, receives }, "message returned to the queue");
       } else {
         this.metrics?.messagesFailed.inc({ reason: "invalid" });
+        const wanted = this.options.invalidVisibilityTimeout;
+        if (wanted !== undefined && wanted > this.options.visibilityTimeout) {
+          // Out of the way of real notifications until its next receive (or the DLQ). The 12 h limit counts
+          // from the receive, so what has passed since (and a margin) is taken off.
+          const elapsed = Math.ceil((Date.now() - receivedAt) / 1000);
+          const hide = Math.max(0, Math.min(wanted, MAX_VISIBILITY_SECONDS - elapsed - 30));
+          await this.withRetries("ChangeMessageVisibility", (abortSignal) =>
+            this.sqs.send(
+              new ChangeMessageVisibilityCommand({
+                QueueUrl: this.options.queueUrl,
+                ReceiptHandle: receipt,
+                VisibilityTimeout: hide,
+              }),
+              { abortSignal },
+            ),
+          );
+          log.info(
+            { hiddenForSeconds: hide, receives: Number(m.Attributes?.ApproximateReceiveCount ?? "1") },
+            "message that is not a notification hidden until its next receive (the DLQ after maxReceiveCount)",
+          );
+        }
       }
     } catch (err) {
       // The message simply becomes visible again after its timeout; ids make redelivery harmless.

@@ -235,6 +235,45 @@ describe("SqsWorker", () => {
     sqs.restore();
   });
 
+  it("hides a message that is not a notification for invalidVisibilityTimeout (within SQS's 12 h), never deletes it", async () => {
+    const sqs = mockClient(SQSClient);
+    let served = false;
+    sqs.on(ReceiveMessageCommand).callsFake(async () => {
+      if (served) {
+        await new Promise((r) => setTimeout(r, 5));
+        return { Messages: [] };
+      }
+      served = true;
+      return { Messages: [message("junk", "not json"), message("junk2", '{"a":1}', 2)] };
+    });
+    sqs.on(DeleteMessageCommand).resolves({});
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    const worker = new SqsWorker(
+      new SQSClient({ region: "us-east-1" }),
+      { ...QUICK, invalidVisibilityTimeout: 43_200 },
+      deps(async (ref) => result(ref)),
+      logger,
+    );
+    void worker.start();
+    while (sqs.commandCalls(ChangeMessageVisibilityCommand).length < 2) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await worker.stop();
+    assert.equal(sqs.commandCalls(DeleteMessageCommand).length, 0, "never deleted unread");
+    const vis = sqs
+      .commandCalls(ChangeMessageVisibilityCommand)
+      .map((c) => c.args[0].input)
+      .sort((a, b) => String(a.ReceiptHandle).localeCompare(String(b.ReceiptHandle)));
+    assert.deepEqual(
+      vis.map((v) => v.ReceiptHandle),
+      ["rh-junk", "rh-junk2"],
+    );
+    for (const v of vis) {
+      assert.ok(v.VisibilityTimeout! > 43_000 && v.VisibilityTimeout! <= 43_170, String(v.VisibilityTimeout));
+    }
+    sqs.restore();
+  });
+
   it("extends visibility on a heartbeat while an object is slow, and releases it on shutdown", async () => {
     const sqs = mockClient(SQSClient);
     let served = false;

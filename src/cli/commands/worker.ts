@@ -17,7 +17,7 @@ import { Metrics } from "../../metrics.ts";
 import { objectFilterFromConfig } from "../../notifications/index.ts";
 import { createOpenSearchClient } from "../../opensearch/client.ts";
 import { createTaskQueue } from "../../util/queue.ts";
-import { startHttpServer } from "../../worker/http.ts";
+import { READY_CHECK_TIMEOUT_MS, startHttpServer } from "../../worker/http.ts";
 import { SqsWorker } from "../../worker/sqs-worker.ts";
 import { ensureTemplates } from "../../worker/startup.ts";
 
@@ -27,6 +27,7 @@ const KEYS = [
   "sqsWaitSeconds",
   "sqsMaxMessages",
   "visibilityTimeout",
+  "invalidMessageVisibility",
   "bucketAllowlist",
   "keyPrefix",
   "keyPattern",
@@ -93,6 +94,7 @@ export const workerCommand: CommandModule = {
         waitSeconds: config.sqsWaitSeconds,
         maxMessages: config.sqsMaxMessages,
         visibilityTimeout: config.visibilityTimeout,
+        invalidVisibilityTimeout: config.invalidMessageVisibility,
         maxInFlightMessages: config.objectConcurrency,
         shutdownTimeoutMs: config.shutdownTimeoutMs,
       },
@@ -118,13 +120,19 @@ export const workerCommand: CommandModule = {
                 Date.now() - worker.lastLoopAt < (config.sqsWaitSeconds + 60) * 1000 ||
                 worker.inFlightCount > 0,
               ready: {
+                // Their own short timeouts (not OPENSEARCH_TIMEOUT_MS, meant for bulk requests); the server
+                // also gives up on a check after READY_CHECK_TIMEOUT_MS whatever the client does.
                 opensearch: async () => {
-                  await opensearch.cluster.health({ timeout: "5s" });
+                  await opensearch.cluster.health(
+                    { timeout: "2s" },
+                    { requestTimeout: READY_CHECK_TIMEOUT_MS, maxRetries: 0 },
+                  );
                   return undefined;
                 },
-                sqs: async () => {
+                sqs: async (abortSignal) => {
                   await sqs.send(
                     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+                    { abortSignal },
                   );
                   return undefined;
                 },
