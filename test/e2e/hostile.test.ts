@@ -1,0 +1,217 @@
+/**
+ * Hostile input and operations against the real stack (issue #18): what a hostile or unlucky production
+ * does to one worker, and what must stay true: every good record indexed once, nothing good in quarantine
+ * or the DLQ, the worker never restarted. docs/RELIABILITY.md ("Hostile input and operations") lists each
+ * case with its test.
+ */
+import assert from "node:assert/strict";
+import { randomInt } from "node:crypto";
+import { request } from "node:http";
+import { after, describe, it } from "node:test";
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { startFaultProxy } from "../helpers/fault-proxy.ts";
+import {
+  countDocs,
+  expectedQuarantine,
+  type ProduceSummary,
+  produce,
+  queueDepth,
+  startWorker,
+  sumCounts,
+  type WorkerProcess,
+  waitFor,
+} from "../helpers/processes.ts";
+import {
+  awsClients,
+  createBucketWithQueueNotification,
+  indexPrefixes,
+  opensearchClient,
+  stackEnv,
+  uniqueName,
+} from "../helpers/stack.ts";
+
+const env = stackEnv();
+const aws = awsClients(env);
+const os = opensearchClient(env);
+after(async () => {
+  aws.destroy();
+  await os.close();
+});
+
+async function setupQueue(name: string, maxReceiveCount = 5) {
+  const bucket = uniqueName(name);
+  const p = await createBucketWithQueueNotification(
+    { bucket, queue: bucket, maxReceiveCount },
+    { s3: aws.s3, sqs: aws.sqs, sns: aws.sns },
+  );
+  return { bucket, queueUrl: p.queueUrl, dlqUrl: p.dlqUrl };
+}
+
+/** Worker log lines worth seeing when a test fails. */
+function notable(w: WorkerProcess): string {
+  return w
+    .logs()
+    .split("\n")
+    .filter((l) => !l.includes('"level":30') || l.includes("object ingested"))
+    .map((l) => l.slice(0, 600))
+    .join("\n")
+    .slice(-15_000);
+}
+
+/** Each produced valid record once in its type's index, the faulty ones in quarantine, nothing else. */
+async function expectExact(prefix: string, summaries: ProduceSummary[], extraQuarantine = 0) {
+  const want = sumCounts(...summaries.map((s) => s.by_event_type));
+  const wantQ = summaries.reduce((n, s) => n + expectedQuarantine(s), 0) + extraQuarantine;
+  const total = Object.values(want).reduce((a, b) => a + b, 0);
+  await waitFor(
+    "every record indexed or quarantined",
+    () => countDocs(os, `${prefix}-*`),
+    (n) => n >= total + wantQ,
+    120_000,
+  );
+  for (const [type, n] of Object.entries(want)) {
+    assert.equal(await countDocs(os, `${prefix}-${type}-*`), n, `${type} documents`);
+  }
+  assert.equal(await countDocs(os, `${prefix}-quarantine-*`), wantQ, "quarantined records");
+  assert.equal(await countDocs(os, `${prefix}-*`), total + wantQ, "no other documents");
+}
+
+function count(text: string, re: RegExp): number {
+  return text.match(new RegExp(re.source, "g"))?.length ?? 0;
+}
+
+/** GET a path of the worker's metrics server; the client gives up after `timeoutMs` (rejects). */
+function httpGet(port: number, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => {
+        body += c;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${path} within ${timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("hostile input and operations", { timeout: 600_000 }, () => {
+  const newPrefix = indexPrefixes();
+
+  it("case 6: messages that are not notifications are hidden until their next receive, never deleted; real files among them flow", async () => {
+    const { bucket, queueUrl, dlqUrl } = await setupQueue("tg-garbage", 2);
+    const prefix = newPrefix("h6");
+    const garbage = 200;
+    for (let i = 0; i < garbage; i += 10) {
+      await aws.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: Array.from({ length: 10 }, (_, k) => ({
+            Id: String(k),
+            MessageBody: k % 2 === 0 ? `not json ${i + k}` : JSON.stringify({ hello: i + k }),
+          })),
+        }),
+      );
+    }
+    const first = await produce([
+      "--bucket",
+      bucket,
+      "--from",
+      "2025-07-25T10:00:00Z",
+      "--to",
+      "2025-07-25T10:15:00Z",
+      "--rate",
+      "0.1",
+    ]);
+    const worker = startWorker({
+      queueUrl,
+      indexPrefix: prefix,
+      args: ["--visibility-timeout", "10", "--sqs-max-messages", "10"],
+    });
+    const notNotification = /message is not an S3 notification/;
+    try {
+      await expectExact(prefix, [first]);
+      await waitFor(
+        "every garbage message received once",
+        async () => count(worker.logs(), notNotification),
+        (n) => n >= garbage,
+        120_000,
+      );
+      // Longer than the visibility timeout: garbage left at that timeout would be received again now.
+      const second = await produce([
+        "--bucket",
+        bucket,
+        "--from",
+        "2025-07-25T11:00:00Z",
+        "--to",
+        "2025-07-25T11:10:00Z",
+        "--rate",
+        "0.1",
+        "--seed",
+        "5",
+      ]);
+      await new Promise((r) => setTimeout(r, 13_000));
+      await expectExact(prefix, [first, second]);
+      assert.equal(count(worker.logs(), notNotification), garbage, "each garbage message received once");
+      const q = await queueDepth(aws.sqs, queueUrl);
+      assert.deepEqual(q, { visible: 0, inFlight: garbage }, "garbage hidden, not deleted");
+      const dlq = await queueDepth(aws.sqs, dlqUrl);
+      assert.equal(dlq.visible + dlq.inFlight, 0, "nothing in the DLQ yet");
+      assert.match(worker.logs(), /"hiddenForSeconds":4\d{4}/);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nworker logs:\n${notable(worker)}`);
+    } finally {
+      assert.equal(await worker.stop(), 0, "the worker was never restarted and exits 0");
+    }
+  });
+
+  it("case 7: /readyz answers 503 within a few seconds when OpenSearch accepts connections but never answers", async () => {
+    const { bucket, queueUrl } = await setupQueue("tg-readyz");
+    const prefix = newPrefix("h7");
+    const proxy = await startFaultProxy(env.opensearchUrl);
+    let hang = false;
+    proxy.fault = (req) => (hang && req.url.startsWith("/_cluster/health") ? { kind: "hang" } : undefined);
+    const port = randomInt(20_000, 60_000);
+    const worker = startWorker({
+      queueUrl,
+      indexPrefix: prefix,
+      // OPENSEARCH_TIMEOUT_MS far above any probe's patience: /readyz must not inherit it.
+      env: { OPENSEARCH_URL: proxy.url, OPENSEARCH_TIMEOUT_MS: "60000" },
+      args: ["--metrics-port", String(port)],
+    });
+    try {
+      const ok = await waitFor(
+        "/readyz up",
+        () => httpGet(port, "/readyz", 10_000),
+        (r) => r.status === 200,
+        60_000,
+      );
+      assert.match(ok.body, /opensearch: ok/);
+      hang = true;
+      // A probe with a 10 s timeout (Kubernetes allows 1-10 s) gets an answer: 503, naming the check.
+      const bad = await httpGet(port, "/readyz", 10_000);
+      assert.equal(bad.status, 503);
+      assert.match(bad.body, /opensearch: FAIL .*no answer within/);
+      assert.match(bad.body, /sqs: ok/);
+      hang = false;
+      const s = await produce([
+        "--bucket",
+        bucket,
+        "--from",
+        "2025-07-25T12:00:00Z",
+        "--to",
+        "2025-07-25T12:10:00Z",
+        "--rate",
+        "0.1",
+      ]);
+      await expectExact(prefix, [s]);
+      assert.equal((await httpGet(port, "/readyz", 10_000)).status, 200);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nworker logs:\n${notable(worker)}`);
+    } finally {
+      assert.equal(await worker.stop(), 0);
+      await proxy.close();
+    }
+  });
+});
