@@ -4,7 +4,7 @@
  * plus the keys done beyond it. Written atomically (temporary file + rename) after each object.
  */
 import { createHash } from "node:crypto";
-import { access, constants, open, readFile, rename, rm } from "node:fs/promises";
+import { access, constants, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { compareKeys } from "./range.ts";
 
@@ -94,7 +94,45 @@ export function checkpointId(parts: {
 }
 
 export function defaultCheckpointPath(id: string, cwd = process.cwd()): string {
-  return resolve(cwd, `.twingate-backfill-${id}.json`);
+  return resolve(cwd, checkpointFileName(id));
+}
+
+export function checkpointFileName(id: string): string {
+  return `.twingate-backfill-${id}.json`;
+}
+
+export type CheckpointLocation = { kind: "file"; path: string } | { kind: "s3"; bucket: string; key: string };
+
+/**
+ * The checkpoint of run `id` from the setting (BACKFILL_CHECKPOINT / --checkpoint):
+ * - absent: `.twingate-backfill-<id>.json` in the current folder;
+ * - `s3://bucket/key.json`: that object; `s3://bucket/` or `s3://bucket/prefix/` (ends with `/`): the object
+ *   `<prefix>twingate-backfill-<id>.json` there (a second machine resuming the run finds it);
+ * - a path ending with `/` or naming an existing folder: the default file name in that folder;
+ * - any other path: that file.
+ */
+export async function resolveCheckpointLocation(
+  setting: string | undefined,
+  id: string,
+  cwd = process.cwd(),
+): Promise<CheckpointLocation> {
+  const name = checkpointFileName(id);
+  if (setting === undefined || setting.trim() === "") return { kind: "file", path: resolve(cwd, name) };
+  const text = setting.trim();
+  if (/^s3:\/\//i.test(text)) {
+    const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/i.exec(text);
+    if (!m || !m[1])
+      throw new CheckpointError(
+        `checkpoint location ${text}: expected s3://bucket/key or s3://bucket/prefix/`,
+      );
+    const rest = m[2] ?? "";
+    const key = rest === "" || rest.endsWith("/") ? `${rest}${name.slice(1)}` : rest;
+    return { kind: "s3", bucket: m[1], key };
+  }
+  const abs = resolve(cwd, text);
+  if (text.endsWith("/")) return { kind: "file", path: resolve(abs, name) };
+  const info = await stat(abs).catch(() => undefined);
+  return { kind: "file", path: info?.isDirectory() ? resolve(abs, name) : abs };
 }
 
 /** Pure progress tracking: taken keys in listing order, completions in any order. */
@@ -182,8 +220,21 @@ export function parseCheckpoint(text: string, path: string): CheckpointState {
   return { ...s, totals: { ...emptyTotals(), ...s.totals } } as CheckpointState;
 }
 
+/**
+ * Where a run's progress lives: a local file or an S3 object. Read at start, checked writable before any work,
+ * written after progress, removed when the run completes.
+ */
+export interface CheckpointStore {
+  /** The path or `s3://bucket/key`, for messages and the summary. */
+  readonly path: string;
+  load(): Promise<CheckpointState | undefined>;
+  checkWritable(): Promise<void>;
+  write(state: CheckpointState): Promise<void>;
+  remove(): Promise<void>;
+}
+
 /** The checkpoint file: read, write atomically, check writability up front, remove when done. */
-export class CheckpointFile {
+export class CheckpointFile implements CheckpointStore {
   constructor(readonly path: string) {}
 
   async load(): Promise<CheckpointState | undefined> {

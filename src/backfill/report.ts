@@ -1,5 +1,6 @@
 /** Text for a backfill's final summary and dry run (pure). */
 import type { Totals } from "./checkpoint.ts";
+import type { EnqueueSummary } from "./enqueue.ts";
 import type { BackfillSummary, DryRunSummary } from "./run.ts";
 
 export function formatBytes(n: number): string {
@@ -79,5 +80,33 @@ export function formatDryRun(s: DryRunSummary): string {
     `${s.objects.length} object(s), ${formatBytes(s.bytes)} would be read from ${s.source} (${rangeText(s.range)})`,
     `${l.skippedName} not Twingate file names skipped, ${l.outOfRange} out of range${s.alreadyDone ? `, ${s.alreadyDone} already done (checkpoint)` : ""}; ${l.pages} list page(s)`,
   );
+  return `${lines.join("\n")}\n`;
+}
+
+export function formatEnqueueSummary(s: EnqueueSummary): string {
+  const status = s.stopReason
+    ? `STOPPED: ${s.stopReason}`
+    : s.interrupted
+      ? "INTERRUPTED (checkpoint saved; run the same command again to send the rest)"
+      : s.failed.length > 0
+        ? `${s.failed.length} message(s) REFUSED (checkpoint kept; run again to retry them)`
+        : "complete";
+  const l = s.listing;
+  const lines = [
+    `backfill --enqueue ${s.source}  ${rangeText(s.range)} -> ${s.queueUrl}: ${status}`,
+    `listed: ${l.taken} in range, ${l.skippedName} not Twingate file names (skipped), ${l.outOfRange} out of range; ${l.pages} list page(s)`,
+  ];
+  if (s.resumed) lines.push(`resumed: ${s.alreadyDone} listed file(s) were already sent by an earlier run`);
+  lines.push(
+    `sent: ${s.run.files} message(s) announcing ${formatBytes(s.run.bytes)} in ${formatDuration(s.durationMs)} (${s.messagesPerSecond}/s; limit ${s.rate > 0 ? `${s.rate}/s` : "none"})`,
+  );
+  if (s.resumed)
+    lines.push(`including earlier runs: ${s.total.files} message(s), ${formatBytes(s.total.bytes)}`);
+  if (s.failed.length > 0) {
+    lines.push("", "refused:");
+    for (const f of s.failed.slice(0, 50)) lines.push(`  ${f.key}: ${f.error}`);
+    if (s.failed.length > 50) lines.push(`  ... and ${s.failed.length - 50} more`);
+  }
+  lines.push("", "The workers ingest them as they ingest live files; watch the queue's depth to follow.");
   return `${lines.join("\n")}\n`;
 }

@@ -10,8 +10,8 @@ import { PermanentBulkError } from "../sink/bulk-sink.ts";
 import { createTaskQueue } from "../util/queue.ts";
 import {
   addTotals,
-  type CheckpointFile,
   type CheckpointState,
+  type CheckpointStore,
   CoalescingSaver,
   emptyTotals,
   ProgressTracker,
@@ -31,7 +31,7 @@ export interface BackfillOptions {
   ingest: (ref: ObjectRef, signal?: AbortSignal) => Promise<IngestResult>;
   logger: Logger;
   /** Absent: no checkpoint (dry runs, tests). */
-  checkpoint?: { file: CheckpointFile; id: string; sourceLabel: string; resume?: CheckpointState };
+  checkpoint?: { file: CheckpointStore; id: string; sourceLabel: string; resume?: CheckpointState };
   signal?: AbortSignal;
   /** Called after each object (progress display). */
   onProgress?: (p: BackfillProgress) => void;

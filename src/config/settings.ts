@@ -230,6 +230,12 @@ export const SETTINGS = {
     schema: int(0, 3_600_000),
     default: 30_000,
   },
+  checkpoint: {
+    env: "BACKFILL_CHECKPOINT",
+    describe:
+      "Where backfill keeps its progress: a file, a folder, or s3://bucket/key (s3://bucket/prefix/ for a name per run) (default: a file per run in the current folder)",
+    schema: z.string().trim().min(1),
+  },
   autoSetup: {
     env: "AUTO_SETUP",
     describe: "Install index templates at worker start-up when missing",

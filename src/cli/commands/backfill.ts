@@ -1,22 +1,29 @@
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { CommandModule } from "yargs";
-import { createS3Client } from "../../aws/clients.ts";
+import { createS3Client, createSqsClient, resolveRegion } from "../../aws/clients.ts";
 import {
   CheckpointError,
   CheckpointFile,
   type CheckpointState,
+  type CheckpointStore,
   checkpointId,
-  defaultCheckpointPath,
+  resolveCheckpointLocation,
 } from "../../backfill/checkpoint.ts";
+import { type EnqueueSummary, runEnqueue } from "../../backfill/enqueue.ts";
+import { emptyListingStats, listS3 } from "../../backfill/listing.ts";
 import { createProgress } from "../../backfill/progress.ts";
 import { listPlan, parseRange, type TimeRange } from "../../backfill/range.ts";
-import { formatBackfillSummary, formatDryRun } from "../../backfill/report.ts";
+import { formatBackfillSummary, formatDryRun, formatEnqueueSummary } from "../../backfill/report.ts";
 import { type BackfillSource, dryRunBackfill, runBackfill } from "../../backfill/run.ts";
+import { S3Checkpoint } from "../../backfill/s3-checkpoint.ts";
 import {
   AWS_SETTINGS,
   BULK_SETTINGS,
+  ConfigError,
   loadConfig,
   OPENSEARCH_SETTINGS,
   READER_SETTINGS,
+  requireSetting,
   settingOptions,
 } from "../../config/index.ts";
 import { buildPipeline, objectSource } from "../../ingest/pipeline.ts";
@@ -32,6 +39,8 @@ const KEYS = [
   ...AWS_SETTINGS,
   ...BULK_SETTINGS,
   ...READER_SETTINGS,
+  "queueUrl",
+  "checkpoint",
 ] as const;
 
 interface BackfillArgs {
@@ -43,7 +52,8 @@ interface BackfillArgs {
   since?: string;
   "all-keys": boolean;
   concurrency: number;
-  checkpoint?: string;
+  enqueue: boolean;
+  rate: number;
   restart: boolean;
   "dry-run": boolean;
   json: boolean;
@@ -83,11 +93,23 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
           describe: "Also read keys that are not Twingate file names",
           group: "Range:",
         },
-        concurrency: { type: "number", default: 4, describe: "Objects read in parallel" },
-        checkpoint: {
-          type: "string",
+        concurrency: {
+          type: "number",
+          default: 4,
+          describe: "Objects read in parallel (with --enqueue: SendMessageBatch calls in flight)",
+        },
+        enqueue: {
+          type: "boolean",
+          default: false,
           describe:
-            "Checkpoint file [default: .twingate-backfill-<hash of source and range>.json in the cwd]",
+            "Read nothing here: send one S3 notification per file to the workers' queue (--queue-url), for the fleet to ingest",
+          group: "Enqueue:",
+        },
+        rate: {
+          type: "number",
+          default: 100,
+          describe: "With --enqueue: messages a second at most (0: no limit)",
+          group: "Enqueue:",
         },
         restart: { type: "boolean", default: false, describe: "Ignore (and replace) an existing checkpoint" },
         "dry-run": {
@@ -108,6 +130,19 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
       throw new UsageError("--concurrency must be an integer from 1 to 256");
     }
     if (argv.dir !== undefined && argv.prefix) throw new UsageError("--prefix applies to --bucket only");
+    if (argv.enqueue && argv.bucket === undefined) {
+      throw new UsageError("--enqueue needs --bucket: the workers read the files from S3");
+    }
+    if (!Number.isFinite(argv.rate) || argv.rate < 0) throw new UsageError("--rate must be a number >= 0");
+    let queueUrl: string | undefined;
+    if (argv.enqueue) {
+      try {
+        queueUrl = requireSetting(config, "queueUrl");
+      } catch (err) {
+        if (err instanceof ConfigError) throw new UsageError(err.message);
+        throw err;
+      }
+    }
     const spec = {
       ...(argv.from !== undefined ? { from: argv.from } : {}),
       ...(argv.to !== undefined ? { to: argv.to } : {}),
@@ -121,18 +156,34 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     }
     const logger = createLogger(config.logLevel);
     const sourceLabel = argv.bucket !== undefined ? `s3://${argv.bucket}/${argv.prefix}` : `dir:${argv.dir}`;
-    const id = checkpointId({ source: sourceLabel, ...spec, allKeys: argv["all-keys"] });
-    const file = new CheckpointFile(argv.checkpoint ?? defaultCheckpointPath(id));
+    // An enqueue run and a read run of the same range are different runs (and so are two queues).
+    const idSource = queueUrl !== undefined ? `enqueue:${sourceLabel}->${queueUrl}` : sourceLabel;
+    const id = checkpointId({ source: idSource, ...spec, allKeys: argv["all-keys"] });
+    let s3: S3Client | undefined = argv.bucket !== undefined ? createS3Client(config) : undefined;
+    let file: CheckpointStore;
+    try {
+      const where = await resolveCheckpointLocation(config.checkpoint, id);
+      if (where.kind === "s3") {
+        s3 ??= createS3Client(config);
+        file = new S3Checkpoint(s3, where.bucket, where.key);
+      } else file = new CheckpointFile(where.path);
+    } catch (err) {
+      s3?.destroy();
+      if (err instanceof CheckpointError) throw new UsageError(err.message);
+      throw err;
+    }
 
     let resume: CheckpointState | undefined;
     try {
       if (argv.restart) await file.checkWritable();
       else resume = await file.load();
     } catch (err) {
+      s3?.destroy();
       if (err instanceof CheckpointError) throw new UsageError(err.message, true);
       throw err;
     }
     if (resume && resume.id !== id) {
+      s3?.destroy();
       throw new UsageError(
         `checkpoint ${file.path} belongs to another backfill (${resume.source}); use another --checkpoint or --restart`,
         true,
@@ -142,11 +193,26 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     if (resume) range = { ...resume.range };
     const plan = listPlan(argv.bucket !== undefined ? argv.prefix : "", range, argv["all-keys"]);
 
-    const s3 = argv.bucket !== undefined ? createS3Client(config) : undefined;
     const source: BackfillSource =
       argv.bucket !== undefined
         ? { kind: "s3", s3: s3!, bucket: argv.bucket }
         : { kind: "dir", dir: argv.dir! };
+
+    if (queueUrl !== undefined && !argv["dry-run"]) {
+      await enqueueHandler(argv, {
+        config,
+        s3: s3!,
+        file,
+        id,
+        sourceLabel,
+        range,
+        plan,
+        queueUrl,
+        resume,
+        logger,
+      });
+      return;
+    }
 
     if (argv["dry-run"]) {
       const dry = await dryRunBackfill({ source, plan, range, ...(resume ? { resume } : {}) });
@@ -171,19 +237,10 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     }
 
     const controller = new AbortController();
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        process.stderr.write("\nsecond signal: exiting now (the last saved checkpoint stands)\n");
-        process.exit(130);
-      }
-      process.stderr.write(`\n${sig}: finishing objects in flight, saving the checkpoint...\n`);
-      controller.abort(new Error(`stopped by ${sig}`));
-    };
+    const display = createProgress({ tty: argv.progress ?? Boolean(process.stderr.isTTY), logger });
+    const onSignal = signalHandler(controller);
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-    const display = createProgress({ tty: argv.progress ?? Boolean(process.stderr.isTTY), logger });
     let summary: Awaited<ReturnType<typeof runBackfill>>;
     try {
       summary = await runBackfill({
@@ -217,3 +274,92 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     logger.flush();
   },
 };
+
+/** First SIGINT/SIGTERM: finish what is in flight and save the checkpoint; a second one exits at once. */
+function signalHandler(controller: AbortController): (sig: NodeJS.Signals) => void {
+  let signals = 0;
+  return (sig) => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write("\nsecond signal: exiting now (the last saved checkpoint stands)\n");
+      process.exit(130);
+    }
+    process.stderr.write(`\n${sig}: finishing work in flight, saving the checkpoint...\n`);
+    controller.abort(new Error(`stopped by ${sig}`));
+  };
+}
+
+/** `backfill --enqueue`: list the range, send a notification per file to the queue, checkpointed. */
+async function enqueueHandler(
+  argv: BackfillArgs,
+  ctx: {
+    config: ReturnType<typeof loadConfig>;
+    s3: S3Client;
+    file: CheckpointStore;
+    id: string;
+    sourceLabel: string;
+    range: TimeRange;
+    plan: ReturnType<typeof listPlan>;
+    queueUrl: string;
+    resume: CheckpointState | undefined;
+    logger: ReturnType<typeof createLogger>;
+  },
+): Promise<void> {
+  const { config, s3, file, logger, plan } = ctx;
+  const bucket = argv.bucket!;
+  const sqs = createSqsClient(config);
+  const region = await resolveRegion(config, ctx.queueUrl);
+  if (ctx.resume) {
+    logger.info(
+      { checkpoint: file.path, watermark: ctx.resume.watermark, sent: ctx.resume.totals.files },
+      "resuming the enqueue from its checkpoint",
+    );
+  }
+  const controller = new AbortController();
+  const onSignal = signalHandler(controller);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const display = createProgress({ tty: argv.progress ?? Boolean(process.stderr.isTTY), logger });
+  let summary: EnqueueSummary;
+  try {
+    summary = await runEnqueue({
+      sqs,
+      queueUrl: ctx.queueUrl,
+      bucket,
+      objects: (stats, resumeAfter, signal) =>
+        listS3(s3, bucket, plan, stats, { ...(resumeAfter !== undefined ? { resumeAfter } : {}), signal }),
+      stats: emptyListingStats(),
+      rate: argv.rate,
+      concurrency: argv.concurrency,
+      region,
+      logger,
+      checkpoint: {
+        file,
+        id: ctx.id,
+        sourceLabel: ctx.sourceLabel,
+        range: { ...ctx.range },
+        allKeys: argv["all-keys"],
+        ...(ctx.resume ? { resume: ctx.resume } : {}),
+      },
+      signal: controller.signal,
+      onProgress: (p) => display.update(p),
+    });
+  } catch (err) {
+    if (err instanceof CheckpointError) throw new UsageError(err.message, true);
+    throw err;
+  } finally {
+    display.stop();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    s3.destroy();
+    sqs.destroy();
+  }
+  process.stdout.write(
+    argv.json
+      ? `${JSON.stringify({ ...summary, checkpoint: file.path }, null, 2)}\n`
+      : formatEnqueueSummary(summary),
+  );
+  if (summary.stopReason !== undefined || summary.failed.length > 0) argv.exitCode = 1;
+  else if (summary.interrupted) argv.exitCode = 130;
+  logger.flush();
+}
