@@ -121,7 +121,7 @@ export async function resolveCheckpointLocation(
   const text = setting.trim();
   if (/^s3:\/\//i.test(text)) {
     const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/i.exec(text);
-    if (!m || !m[1])
+    if (!m?.[1])
       throw new CheckpointError(
         `checkpoint location ${text}: expected s3://bucket/key or s3://bucket/prefix/`,
       );
