@@ -84,6 +84,56 @@ resource "aws_iam_role_policy_attachment" "worker" {
   policy_arn = aws_iam_policy.worker.arn
 }
 
+# ---- backfill (history through the queue) -------------------------------------------------------
+
+# For the role that runs `backfill` (an operator, a one-off task): list and read the files, and with
+# `--enqueue` send one notification per file to the workers' queue. Only this policy has sqs:SendMessage:
+# the worker never sends. With backfill_checkpoint_prefix, the checkpoint may live in the bucket too.
+data "aws_iam_policy_document" "backfill" {
+  statement {
+    sid       = "EnqueueHistory"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.notifications.arn]
+  }
+
+  statement {
+    sid       = "ReadTwingateFiles"
+    actions   = ["s3:GetObject"]
+    resources = [local.objects_arn]
+  }
+
+  statement {
+    sid       = "ListTwingateFiles"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.backfill_checkpoint_prefix != null ? [var.backfill_checkpoint_prefix] : []
+    content {
+      sid       = "BackfillCheckpoint"
+      actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+      resources = ["${local.bucket_arn}/${statement.value}*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.kms_key_arn != null ? [local.kms_key_arn] : []
+    content {
+      sid       = "DecryptTwingateFiles"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_policy" "backfill" {
+  name        = "${var.name}-backfill"
+  description = "twingate-ingest backfill: read s3://${var.bucket_name}/${var.key_prefix}, send to ${aws_sqs_queue.notifications.name}"
+  policy      = data.aws_iam_policy_document.backfill.json
+  tags        = local.tags
+}
+
 # ---- Twingate's writer role (the vendor's OIDC option) -------------------------------------------
 
 locals {

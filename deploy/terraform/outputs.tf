@@ -43,6 +43,11 @@ output "worker_policy_arn" {
   value       = aws_iam_policy.worker.arn
 }
 
+output "backfill_policy_arn" {
+  description = "Policy for the role that runs backfill (read the files; with --enqueue, sqs:SendMessage to the queue); the worker does not need it."
+  value       = aws_iam_policy.backfill.arn
+}
+
 output "worker_role_arn" {
   description = "Role for the worker (ECS task role or Lambda execution role); null when create_worker_role = false."
   value       = try(aws_iam_role.worker[0].arn, null)

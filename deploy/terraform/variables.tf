@@ -81,6 +81,12 @@ variable "message_retention_seconds" {
 
 # ---- worker ---------------------------------------------------------------------------------------
 
+variable "backfill_checkpoint_prefix" {
+  type        = string
+  description = "Key prefix in the bucket where backfill may keep its checkpoint (BACKFILL_CHECKPOINT=s3://<bucket>/<prefix>); null: the checkpoint lives elsewhere."
+  default     = null
+}
+
 variable "create_worker_role" {
   type        = bool
   description = "Create an IAM role for the worker with the least-privilege policy attached. false: attach worker_policy_arn to your own role (EKS IRSA, an existing task role)."

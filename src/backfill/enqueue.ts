@@ -103,7 +103,9 @@ export interface BatchOutcome {
 /**
  * One SendMessageBatch, with the entries it refused sent again (only those), up to `attempts` calls in
  * all. An entry refused as the sender's fault (too large, invalid) is not retried. A call that fails as
- * a whole (after the SDK's own retries) throws: nothing of it is known to be sent.
+ * a whole (after the SDK's own retries) throws: nothing of it is known to be sent. A call under way is
+ * never abandoned (its answer says what was sent); `signal` only cuts the wait before a retry, leaving
+ * the entries not yet accepted in neither list.
  */
 export async function sendBatch(
   sqs: Pick<SQSClient, "send">,
@@ -120,9 +122,7 @@ export async function sendBatch(
   const out: BatchOutcome = { sent: [], failed: [] };
   let pending = entries;
   for (let attempt = 1; pending.length > 0; attempt++) {
-    const res = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }), {
-      ...(opts.signal ? { abortSignal: opts.signal } : {}),
-    });
+    const res = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
     const ok = new Set((res.Successful ?? []).map((s) => s.Id!));
     for (const id of ok) out.sent.push(id);
     const refused = new Map((res.Failed ?? []).map((f) => [f.Id!, f]));
@@ -137,7 +137,11 @@ export async function sendBatch(
     pending = again;
     if (pending.length > 0) {
       const wait = opts.backoff ? opts.backoff(attempt) : backoffMs(attempt, 100, 5000);
-      await (opts.sleep ?? sleep)(wait, opts.signal);
+      try {
+        await (opts.sleep ?? sleep)(wait, opts.signal);
+      } catch {
+        break; // stopped: what was not accepted stays unsent
+      }
     }
   }
   return out;
@@ -285,7 +289,7 @@ export async function runEnqueue(opts: EnqueueOptions): Promise<EnqueueSummary> 
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
       });
     } catch (err) {
-      if (controller.signal.aborted) return; // unknown whether sent: stays unfinished, the next run sends it
+      // Not known to be sent: stays unfinished, the next run sends it.
       stop(`SendMessageBatch failed: ${message(err)}`);
       return;
     }

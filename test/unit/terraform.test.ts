@@ -185,6 +185,21 @@ describe("deploy/terraform", () => {
     assert.doesNotMatch(worker, /"\*"|"[a-z0-9]+:\*"/, "no wildcard resources or actions");
   });
 
+  test("only the backfill policy may send to the queue", () => {
+    const { all } = readConfig(MODULE);
+    const backfill = blockBody(all, 'data "aws_iam_policy_document" "backfill"');
+    assert.deepEqual([...new Set(actionsIn(backfill))], [
+      "kms:Decrypt",
+      "s3:DeleteObject",
+      "s3:GetObject",
+      "s3:ListBucket",
+      "s3:PutObject",
+      "sqs:SendMessage",
+    ]);
+    assert.doesNotMatch(backfill, /"\*"|"[a-z0-9]+:\*"/, "no wildcard resources or actions");
+    assert.doesNotMatch(blockBody(all, 'data "aws_iam_policy_document" "worker"'), /sqs:SendMessage/);
+  });
+
   test("Twingate's role matches the vendor's OIDC trust and permissions", () => {
     const { all } = readConfig(MODULE);
     const role = blockBody(all, 'resource "aws_iam_role" "twingate_sync"');
