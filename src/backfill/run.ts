@@ -135,7 +135,7 @@ export async function dryRunBackfill(
   };
 }
 
-function totalsOf(r: IngestResult): Totals {
+export function totalsOf(r: IngestResult): Totals {
   const t = emptyTotals();
   if (r.notFound) t.notFound = 1;
   else t.files = 1;

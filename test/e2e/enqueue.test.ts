@@ -5,10 +5,10 @@
  * one killed half way announces every file at least once and at most its batches in flight twice.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import {
   CreateQueueCommand,
@@ -116,7 +116,10 @@ function countsOf(keys: string[]): Map<string, number> {
   return m;
 }
 
-describe("backfill --enqueue", { skip: !stackAvailable() && "needs the local stack (npm test)", timeout: 300_000 }, () => {
+describe("backfill --enqueue", {
+  skip: !stackAvailable() && "needs the local stack (npm test)",
+  timeout: 300_000,
+}, () => {
   const newPrefix = indexPrefixes();
   let aws: AwsClients;
   let os: Client;
@@ -257,7 +260,10 @@ describe("backfill --enqueue", { skip: !stackAvailable() && "needs the local sta
     const seen = countsOf(await drain(aws.sqs, queueUrl));
     assert.deepEqual([...seen.keys()].sort(), keys, "every file, nothing else");
     const twice = [...seen.values()].filter((n) => n > 1);
-    assert.ok(twice.every((n) => n === 2), "none more than twice");
+    assert.ok(
+      twice.every((n) => n === 2),
+      "none more than twice",
+    );
     assert.ok(twice.length <= 10, `at most one batch (concurrency 1) sent again: ${twice.length}`);
   });
 });

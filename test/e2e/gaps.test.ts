@@ -5,22 +5,33 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
+import type { EnqueueSummary } from "../../src/backfill/enqueue.ts";
 import { listPlan } from "../../src/backfill/range.ts";
 import { runBackfill } from "../../src/backfill/run.ts";
 import type { GapsReport } from "../../src/gaps/index.ts";
+import type { InProcessRepair } from "../../src/gaps/repair.ts";
 import { buildPipeline, objectSource } from "../../src/ingest/pipeline.ts";
 import { createLogger } from "../../src/logger.ts";
+import { EVENT_TYPES } from "../../src/model.ts";
+import { parseNotification } from "../../src/notifications/index.ts";
 import { buildPools } from "../../src/produce/pools.ts";
 import { produceRange } from "../../src/produce/run.ts";
 import { slotsInRange } from "../../src/produce/slots.ts";
 import { s3Target } from "../../src/produce/targets.ts";
 import { runSetup } from "../../src/setup/setup.ts";
-import { type CliRun, startCli } from "../helpers/processes.ts";
+import { type CliRun, countDocs, startCli } from "../helpers/processes.ts";
 import {
   type AwsClients,
   awsClients,
   dropPrefix,
+  indexPrefixes,
   opensearchClient,
   stackAvailable,
   uniqueName,
@@ -170,5 +181,162 @@ describe("gaps", { skip: !stackAvailable() && "needs the local stack (npm test)"
     ]);
     assert.match(text.stdout, /2025-07-25T01:00:00\+00:00 +2025-07-25T01:20:00\+00:00 +4 +20/);
     assert.match(text.stdout, /no document in OpenSearch \(2\)/);
+  });
+});
+
+/** Every message in the queue, received and deleted, as the keys it announces (until it stays empty). */
+async function drain(sqs: SQSClient, queueUrl: string): Promise<string[]> {
+  const keys: string[] = [];
+  let empty = 0;
+  while (empty < 2) {
+    const res = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    const msgs = res.Messages ?? [];
+    if (msgs.length === 0) {
+      empty++;
+      continue;
+    }
+    empty = 0;
+    for (const m of msgs) {
+      const n = parseNotification(m.Body!);
+      if (n.kind === "objects") for (const o of n.objects) keys.push(o.key);
+      else assert.fail(`not a notification the worker takes: ${m.Body}`);
+    }
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
+  }
+  return keys;
+}
+
+describe("gaps --repair", { skip: !stackAvailable() && "needs the local stack (npm test)" }, () => {
+  const newPrefix = indexPrefixes();
+  const DAY1 = Date.parse("2025-07-24T00:00:00Z");
+  const DAY2 = Date.parse("2025-07-25T00:00:00Z");
+
+  it("after a day of documents is deleted, enqueues exactly that day's files, or ingests them back exactly", async () => {
+    const aws = awsClients();
+    const os = opensearchClient();
+    try {
+      const bucket = uniqueName("e2e-repair");
+      const prefix = newPrefix("e2e-repair");
+      await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      await runSetup(os, { indexPrefix: prefix, replicas: 0 }, silent);
+      // One file an hour over two days, a few records each, some invalid (quarantine counts too).
+      const slots = [];
+      for (let t = DAY1; t < DAY2 + 86_400_000; t += 3_600_000)
+        slots.push({ startMs: t, endMs: t + 300_000 });
+      const produced = await produceRange(
+        buildPools(5),
+        {
+          seed: 5,
+          mix: { network_access: 3, dns_filtering: 2, audit_log: 1, data_loss_prevention: 1 },
+          eventsPerFile: 3,
+          layout: "ndjson",
+          gzip: true,
+          prefix: "tg/",
+          faults: { invalid: 0.1, corrupt: 0, unknownType: 0 },
+          oversized: 0,
+          oversizedBytes: 1024 * 1024,
+          truncatedGzip: 0,
+          emptySlotRate: 0,
+        },
+        s3Target(aws.s3, bucket),
+        { fromMs: DAY1, toMs: DAY2 + 86_400_000, slots },
+      );
+      assert.equal(produced.files.length, 48);
+      const pipeline = buildPipeline({
+        config: {
+          indexPrefix: prefix,
+          bulkMaxDocs: 500,
+          bulkMaxBytes: 5 * 1024 * 1024,
+          bulkConcurrency: 2,
+          maxRecordBytes: 1024 * 1024,
+          maxFileBytes: 1024 ** 3,
+        },
+        opensearch: os,
+        source: objectSource("s3", aws.s3),
+        logger: silent,
+      });
+      const range = { fromMs: DAY1, toMs: DAY2 + 86_400_000 };
+      await runBackfill({
+        source: { kind: "s3", s3: aws.s3, bucket },
+        plan: listPlan("tg/", range),
+        range,
+        concurrency: 4,
+        ingest: pipeline.ingest,
+        logger: silent,
+      });
+      const patterns = [...EVENT_TYPES, "quarantine"].map((t) => `${prefix}-${t}-*`);
+      const before = await Promise.all(patterns.map((p) => countDocs(os, p)));
+      assert.equal(
+        before.reduce((a, b) => a + b, 0),
+        produced.records,
+        "every record indexed or quarantined",
+      );
+
+      // Delete the second day's documents.
+      // (The minimal distribution has no _delete_by_query: search the ids, then a bulk of deletes.)
+      const hits = (
+        (await os.search({
+          index: `${prefix}-*`,
+          body: { size: 10_000, _source: false, query: { prefix: { "ingest.key": "tg/2025-07-25" } } },
+        } as never)) as { body: { hits: { hits: { _index: string; _id: string }[] } } }
+      ).body.hits.hits;
+      assert.ok(hits.length > 0);
+      await os.bulk({
+        refresh: true,
+        body: hits.map((h) => ({ delete: { _index: h._index, _id: h._id } })),
+      } as never);
+      const dayKeys = produced.files
+        .map((f) => f.key)
+        .filter((k) => k.startsWith("tg/2025-07-25"))
+        .sort();
+      assert.equal(dayKeys.length, 24);
+      const args = [
+        "--bucket",
+        bucket,
+        "--prefix",
+        "tg/",
+        "--from",
+        "2025-07-24",
+        "--to",
+        "2025-07-25",
+        "--index-prefix",
+        prefix,
+        "--json",
+      ];
+      const found = await gapsCli(args);
+      assert.equal(found.code, 1, found.stderr);
+      assert.deepEqual((JSON.parse(found.stdout) as GapsReport).filesWithoutDocuments, dayKeys);
+
+      // --enqueue: exactly those files reach the queue (no worker here: the test reads the queue).
+      const queueUrl = (await aws.sqs.send(new CreateQueueCommand({ QueueName: uniqueName("e2e-repair") })))
+        .QueueUrl!;
+      const enq = await gapsCli([...args, "--repair", "--enqueue", "--queue-url", queueUrl]);
+      assert.equal(enq.code, 0, enq.stderr);
+      const er = JSON.parse(enq.stdout) as GapsReport & { repair: EnqueueSummary };
+      assert.equal(er.repair.run.files, 24);
+      assert.deepEqual((await drain(aws.sqs, queueUrl)).sort(), dayKeys);
+
+      // In-process: the day comes back exactly, and a second gaps run reports none.
+      const fixed = await gapsCli([...args, "--repair"]);
+      assert.equal(fixed.code, 0, fixed.stderr);
+      const fr = JSON.parse(fixed.stdout) as GapsReport & { repair: InProcessRepair };
+      assert.equal(fr.repair.totals.files, 24);
+      assert.equal(fr.repair.failed.length, 0);
+      const after = await Promise.all(patterns.map((p) => countDocs(os, p)));
+      assert.deepEqual(after, before, "every stream and the quarantine back to their counts");
+      const again = await gapsCli(args);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual((JSON.parse(again.stdout) as GapsReport).filesWithoutDocuments, []);
+    } finally {
+      aws.destroy();
+      await os.close();
+    }
   });
 });

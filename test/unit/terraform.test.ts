@@ -188,14 +188,10 @@ describe("deploy/terraform", () => {
   test("only the backfill policy may send to the queue", () => {
     const { all } = readConfig(MODULE);
     const backfill = blockBody(all, 'data "aws_iam_policy_document" "backfill"');
-    assert.deepEqual([...new Set(actionsIn(backfill))], [
-      "kms:Decrypt",
-      "s3:DeleteObject",
-      "s3:GetObject",
-      "s3:ListBucket",
-      "s3:PutObject",
-      "sqs:SendMessage",
-    ]);
+    assert.deepEqual(
+      [...new Set(actionsIn(backfill))],
+      ["kms:Decrypt", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject", "sqs:SendMessage"],
+    );
     assert.doesNotMatch(backfill, /"\*"|"[a-z0-9]+:\*"/, "no wildcard resources or actions");
     assert.doesNotMatch(blockBody(all, 'data "aws_iam_policy_document" "worker"'), /sqs:SendMessage/);
   });

@@ -1,15 +1,36 @@
 import type { CommandModule } from "yargs";
-import { createS3Client } from "../../aws/clients.ts";
-import { emptyListingStats, listS3 } from "../../backfill/listing.ts";
+import { createS3Client, createSqsClient, resolveRegion } from "../../aws/clients.ts";
+import { type EnqueueSummary, fixedObjects, runEnqueue } from "../../backfill/enqueue.ts";
+import { emptyListingStats, type ListedObject, listS3 } from "../../backfill/listing.ts";
 import { listPlan, parseRange } from "../../backfill/range.ts";
-import { AWS_SETTINGS, loadConfig, OPENSEARCH_SETTINGS, settingOptions } from "../../config/index.ts";
+import {
+  AWS_SETTINGS,
+  BULK_SETTINGS,
+  ConfigError,
+  loadConfig,
+  OPENSEARCH_SETTINGS,
+  READER_SETTINGS,
+  requireSetting,
+  settingOptions,
+} from "../../config/index.ts";
 import { parseTwingateKeyTime } from "../../documents/index.ts";
 import { buildReport, formatReport, keysWithoutDocuments } from "../../gaps/index.ts";
+import { type InProcessRepair, repairInProcess } from "../../gaps/repair.ts";
+import { buildPipeline, objectSource } from "../../ingest/pipeline.ts";
 import { createLogger } from "../../logger.ts";
 import { createOpenSearchClient } from "../../opensearch/client.ts";
+import { ensureTemplates } from "../../worker/startup.ts";
 import { UsageError } from "../errors.ts";
 
-const KEYS = ["logLevel", ...OPENSEARCH_SETTINGS, ...AWS_SETTINGS] as const;
+const KEYS = [
+  "logLevel",
+  "autoSetup",
+  ...OPENSEARCH_SETTINGS,
+  ...AWS_SETTINGS,
+  ...BULK_SETTINGS,
+  ...READER_SETTINGS,
+  "queueUrl",
+] as const;
 
 interface GapsArgs {
   bucket: string;
@@ -20,6 +41,10 @@ interface GapsArgs {
   opensearch: boolean;
   json: boolean;
   limit: number;
+  repair: boolean;
+  enqueue: boolean;
+  rate: number;
+  concurrency: number;
   exitCode?: number;
   [k: string]: unknown;
 }
@@ -46,12 +71,53 @@ export const gapsCommand: CommandModule<object, GapsArgs> = {
         },
         limit: { type: "number", default: 50, describe: "Rows per table in the text output (0: all)" },
         json: { type: "boolean", default: false, describe: "The report as JSON on stdout" },
+        repair: {
+          type: "boolean",
+          default: false,
+          describe: "Ingest the files without documents (here, or with --enqueue through the workers' queue)",
+          group: "Repair:",
+        },
+        enqueue: {
+          type: "boolean",
+          default: false,
+          describe: "With --repair: send one S3 notification per file to --queue-url instead of reading here",
+          group: "Repair:",
+        },
+        rate: {
+          type: "number",
+          default: 100,
+          describe: "With --repair --enqueue: messages a second at most (0: no limit)",
+          group: "Repair:",
+        },
+        concurrency: {
+          type: "number",
+          default: 4,
+          describe: "With --repair: objects read at once (--enqueue: batches in flight)",
+          group: "Repair:",
+        },
       })
       .options(settingOptions(KEYS)) as never,
   handler: async (argv) => {
     const config = loadConfig(argv);
     if (argv.from === undefined && argv.since === undefined) {
       throw new UsageError("give a range: --from [--to] or --since");
+    }
+    if (argv.enqueue && !argv.repair) throw new UsageError("--enqueue goes with --repair");
+    if (argv.repair && !argv.opensearch) {
+      throw new UsageError("--repair needs OpenSearch: it repairs the files that have no document there");
+    }
+    if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1 || argv.concurrency > 256) {
+      throw new UsageError("--concurrency must be an integer from 1 to 256");
+    }
+    if (!Number.isFinite(argv.rate) || argv.rate < 0) throw new UsageError("--rate must be a number >= 0");
+    let queueUrl: string | undefined;
+    if (argv.enqueue) {
+      try {
+        queueUrl = requireSetting(config, "queueUrl");
+      } catch (err) {
+        if (err instanceof ConfigError) throw new UsageError(err.message);
+        throw err;
+      }
     }
     const now = Date.now();
     let range: { fromMs?: number; toMs?: number };
@@ -75,25 +141,64 @@ export const gapsCommand: CommandModule<object, GapsArgs> = {
     const s3 = createS3Client(config);
     const stats = emptyListingStats();
     const files: { key: string; timeMs: number }[] = [];
+    const listed = new Map<string, ListedObject>();
+    let without: string[] | undefined;
+    let repair: InProcessRepair | EnqueueSummary | undefined;
     try {
       for await (const o of listS3(s3, argv.bucket, listPlan(argv.prefix, { fromMs, toMs }), stats)) {
         files.push({ key: o.key, timeMs: parseTwingateKeyTime(o.key)!.getTime() });
+        if (argv.repair) listed.set(o.key, o);
+      }
+      if (argv.opensearch) {
+        const client = createOpenSearchClient(config, logger);
+        try {
+          without = await keysWithoutDocuments(client, {
+            indexPrefix: config.indexPrefix,
+            bucket: argv.bucket,
+            keys: files.map((f) => f.key),
+          });
+          if (argv.repair && without.length > 0) {
+            const objects = without.map((k) => listed.get(k)!);
+            if (queueUrl !== undefined) {
+              const sqs = createSqsClient(config);
+              try {
+                repair = await runEnqueue({
+                  sqs,
+                  queueUrl,
+                  bucket: argv.bucket,
+                  objects: fixedObjects(objects),
+                  stats: emptyListingStats(),
+                  rate: argv.rate,
+                  concurrency: argv.concurrency,
+                  region: await resolveRegion(config, queueUrl),
+                  logger,
+                });
+              } finally {
+                sqs.destroy();
+              }
+            } else {
+              await ensureTemplates(client, config, logger);
+              const pipeline = buildPipeline({
+                config,
+                opensearch: client,
+                source: objectSource("s3", s3),
+                logger,
+              });
+              repair = await repairInProcess({
+                bucket: argv.bucket,
+                objects,
+                concurrency: argv.concurrency,
+                ingest: pipeline.ingest,
+                logger,
+              });
+            }
+          }
+        } finally {
+          await client.close();
+        }
       }
     } finally {
       s3.destroy();
-    }
-    let without: string[] | undefined;
-    if (argv.opensearch) {
-      const client = createOpenSearchClient(config, logger);
-      try {
-        without = await keysWithoutDocuments(client, {
-          indexPrefix: config.indexPrefix,
-          bucket: argv.bucket,
-          keys: files.map((f) => f.key),
-        });
-      } finally {
-        await client.close();
-      }
     }
     const report = buildReport({
       bucket: argv.bucket,
@@ -105,10 +210,33 @@ export const gapsCommand: CommandModule<object, GapsArgs> = {
       ...(without ? { filesWithoutDocuments: without } : {}),
     });
     process.stdout.write(
-      argv.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, argv.limit),
+      argv.json
+        ? `${JSON.stringify(repair ? { ...report, repair } : report, null, 2)}\n`
+        : formatReport(report, argv.limit) + (repair ? formatRepair(repair) : ""),
     );
-    // Missing slots are often quiet periods; files never ingested are a problem to act on.
-    if (without && without.length > 0) argv.exitCode = 1;
+    // Missing slots are often quiet periods; files never ingested are a problem to act on (a repair that
+    // took every one of them has acted).
+    if (without && without.length > 0) {
+      const repaired =
+        repair !== undefined && repair.failed.length === 0 && !("stopReason" in repair && repair.stopReason);
+      if (!repaired) argv.exitCode = 1;
+    }
     logger.flush();
   },
 };
+
+function formatRepair(r: InProcessRepair | EnqueueSummary): string {
+  const lines = [""];
+  if (r.mode === "in-process") {
+    const t = r.totals;
+    lines.push(
+      `Repaired in-process: ${t.files} file(s) read${t.notFound ? `, ${t.notFound} gone` : ""}; ${t.records} record(s), ${t.indexed} indexed (${t.duplicates} already there), ${t.rejected} quarantined`,
+    );
+  } else {
+    lines.push(
+      `Repair enqueued: ${r.run.files} message(s) sent to ${r.queueUrl}${r.stopReason ? ` (STOPPED: ${r.stopReason})` : ""}; the workers ingest them`,
+    );
+  }
+  for (const f of r.failed.slice(0, 50)) lines.push(`  FAILED ${f.key}: ${f.error}`);
+  return `${lines.join("\n")}\n`;
+}
