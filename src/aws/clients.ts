@@ -24,6 +24,9 @@ export function createS3Client(config: AwsSettings): S3Client {
     ...common(config),
     ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
     forcePathStyle: config.s3ForcePathStyle ?? false,
+    // A bucket in another region than the worker's answers 301/400 with its region: the SDK retries there
+    // (and caches the bucket's region) instead of failing every GetObject of that bucket.
+    followRegionRedirects: true,
   });
 }
 
