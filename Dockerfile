@@ -4,7 +4,7 @@
 # Configuration: the environment variables of src/config/settings.ts (README, "Configuration").
 
 # ---- build: compile TypeScript with the dev dependencies
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,7 +13,7 @@ COPY src ./src
 RUN npm run build
 
 # ---- runtime: production dependencies and the compiled code only, as the unprivileged `node` user
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production \
     METRICS_HOST=0.0.0.0 \
     METRICS_PORT=9464

@@ -95,7 +95,7 @@ export async function buildLambda({ outdir = join(ROOT, "dist", "lambda"), minif
     outfile,
     bundle: true,
     platform: "node",
-    target: "node20",
+    target: "node24",
     format: "esm",
     mainFields: ["module", "main"],
     sourcemap: "linked",
@@ -139,6 +139,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const size = (p) => `${(readFileSync(p).length / 1024 / 1024).toFixed(1)} MiB`;
   process.stdout.write(
     `bundled ${inputs} modules into ${relative(process.cwd(), outfile)} (${size(outfile)})\n` +
-      `wrote ${relative(process.cwd(), zipPath)} (${size(zipPath)}); handler: index.handler, runtime nodejs20.x or later\n`,
+      `wrote ${relative(process.cwd(), zipPath)} (${size(zipPath)}); handler: index.handler, runtime nodejs24.x (nodejs22.x works too)\n`,
   );
 }

@@ -171,7 +171,7 @@ describe("Dockerfile", () => {
   test("multi-stage build, production dependencies only, unprivileged user", () => {
     const stages = dockerfile.match(/^FROM\s+\S+/gm) ?? [];
     assert.ok(stages.length >= 2, "multi-stage");
-    for (const s of stages) assert.match(s, /node:20-(slim|alpine)/);
+    for (const s of stages) assert.match(s, /node:24-(slim|alpine)/);
     const final = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
     assert.match(final, /npm ci --omit=dev/);
     assert.match(final, /^USER node$/m);

@@ -73,7 +73,7 @@ resource "aws_lambda_function" "worker" {
   filename         = var.package
   source_code_hash = filebase64sha256(var.package)
   handler          = "index.handler"
-  runtime          = "nodejs22.x"
+  runtime          = "nodejs24.x"
   architectures    = ["arm64"]
   memory_size      = 1024
   timeout          = local.function_timeout
