@@ -51,6 +51,34 @@ const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
+/**
+ * Deepest nesting of arrays and objects a record may have. Older V8s' JSON.parse recursed and gave up
+ * somewhere in the thousands (by stack size), Node 26's parses any depth: without a limit of our own the
+ * same record was rejected or accepted by runtime. No Twingate record nests more than a few levels.
+ */
+export const MAX_NESTING_DEPTH = 1000;
+
+/** True when the JSON text nests arrays/objects deeper than `limit` (brackets in strings do not count). */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  // d levels take at least 2d characters: short texts cannot exceed the limit
+  if (text.length <= 2 * limit) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      // to the closing quote: one not preceded by an odd number of backslashes
+      for (i++; i < text.length; i++) {
+        const s = text.charCodeAt(i);
+        if (s === BACKSLASH) i++;
+        else if (s === QUOTE) break;
+      }
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > limit) return true;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+  }
+  return false;
+}
+
 /** Bytes of an oversized record kept for the quarantine preview (a UTF-8 char is at most 4 bytes). */
 const PREVIEW_BYTES = MAX_RAW_QUARANTINE_CHARS * 4;
 
@@ -388,6 +416,10 @@ export class RecordScanner {
   /** Parses one record's decoded text; emits the record or an invalid_json rejection. */
   private parse(raw: string, ordinal: number, line: number | undefined): void {
     let value: unknown;
+    if (nestsDeeperThan(raw, MAX_NESTING_DEPTH)) {
+      this.reject("invalid_json", `nested deeper than ${MAX_NESTING_DEPTH} levels`, raw, ordinal, line);
+      return;
+    }
     try {
       value = JSON.parse(raw);
     } catch (err) {
