@@ -27,11 +27,14 @@
 #   STACK_START_TIMEOUT (120 seconds per service)
 set -euo pipefail
 
+# the plain stack's version (docker-compose.yml uses the same image version)
+readonly DEFAULT_OPENSEARCH_VERSION="2.19.6"
+readonly DEFAULT_SECURED_VERSION="2.19.4"
 SECURITY="${STACK_SECURITY:-0}"
 case "$SECURITY" in 1 | true | yes) SECURITY=1 ;; *) SECURITY=0 ;; esac
-if [ "$SECURITY" = 1 ]; then _default_version=2.19.4; else _default_version=2.19.6; fi
+if [ "$SECURITY" = 1 ]; then _default_version=$DEFAULT_SECURED_VERSION; else _default_version=$DEFAULT_OPENSEARCH_VERSION; fi
 case "${STACK_OPENSEARCH_VERSION:-$_default_version}" in
-2 | 2.19 | 2.19.x) OPENSEARCH_VERSION=2.19.6 ;;
+2 | 2.19 | 2.19.x) OPENSEARCH_VERSION=$DEFAULT_OPENSEARCH_VERSION ;;
 3 | 3.x | 3.4) OPENSEARCH_VERSION=3.4.0 ;;
 *) OPENSEARCH_VERSION="${STACK_OPENSEARCH_VERSION:-$_default_version}" ;;
 esac
