@@ -133,7 +133,7 @@ const cat = await os.cat.indices({
 const rows = cat.body as unknown as { index: string; "docs.count": string }[];
 const byStream = new Map<string, number>();
 for (const r of rows) {
-  const stream = r.index.slice(prefix.length + 1).replace(/-\d{4}\.\d{2}\.\d{2}$/, "");
+  const stream = r.index.slice(prefix.length + 1).replace(/-\d{4}\.(?:\d{2}\.\d{2}|w\d{2}|\d{2})$/, "");
   byStream.set(stream, (byStream.get(stream) ?? 0) + Number(r["docs.count"]));
 }
 for (const [stream, n] of byStream)

@@ -19,6 +19,7 @@ export const OPENSEARCH_SETTINGS: SettingKey[] = [
   "opensearchAwsSigv4",
   "opensearchTimeoutMs",
   "indexPrefix",
+  "indexPeriod",
 ];
 /** Settings shared by the commands that talk to AWS. */
 export const AWS_SETTINGS: SettingKey[] = [

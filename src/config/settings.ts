@@ -76,6 +76,13 @@ export const SETTINGS = {
     schema: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,100}$/, "lower-case letters, digits, - and _"),
     default: "twingate",
   },
+  indexPeriod: {
+    env: "INDEX_PERIOD",
+    describe:
+      "Time period of each index, by the event's time: day, week (ISO) or month (docs/MAPPINGS.md: shards per year)",
+    schema: z.enum(["day", "week", "month"]),
+    default: "month",
+  },
   opensearchUrl: {
     env: "OPENSEARCH_URL",
     describe: "OpenSearch node URL(s), comma separated",

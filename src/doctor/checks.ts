@@ -694,7 +694,7 @@ export const checkTemplatesInstalled: Check = async (ctx) => {
         name,
         status: "warn",
         detail: `installed, but older than this version: ${outdated.join(", ")}`,
-        hint: "run `twingate-ingest setup` to update them (new daily indices pick them up)",
+        hint: "run `twingate-ingest setup` to update them (new indices pick them up)",
         data: { missing, outdated },
       };
     }

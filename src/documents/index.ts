@@ -3,22 +3,34 @@
  *
  * A record document keeps the vendor's paths (`event_type`, `event.*`) and adds `@timestamp`,
  * a few ECS-style fields SIEM users search by (source.ip, user.email, host.*, destination.*, dns.*,
- * network.transport) and `ingest` (where it came from). Its index is `<prefix>-<event_type>-YYYY.MM.DD`
- * by the event's UTC day and its id a hash of `JSON.stringify` of the parsed record: the same record read
+ * network.transport) and `ingest` (where it came from). Its index is `<prefix>-<event_type>-<period>`
+ * by the event's UTC day, ISO week or month (INDEX_PERIOD; period.ts) and its id a hash of `JSON.stringify` of the parsed record: the same record read
  * again, from any file, in any layout or whitespace, gzipped or not, lands on the same index and id.
  */
 import * as crypto from "node:crypto";
-import { type ParsedTime, parseEventTime, type TwingateRecord, utcDay } from "../events/index.ts";
+import { type ParsedTime, parseEventTime, type TwingateRecord } from "../events/index.ts";
 import { type IndexAction, MAX_RAW_QUARANTINE_CHARS, type RecordSource, type Rejection } from "../model.ts";
 import { parseTwingateKeyTime } from "./keys.ts";
+import { type IndexPeriod, periodSuffix } from "./period.ts";
 
 export { parseTwingateKeyTime } from "./keys.ts";
+export {
+  INDEX_PERIODS,
+  type IndexPeriod,
+  type PeriodRange,
+  parsePeriodSuffix,
+  periodMaxDays,
+  periodOf,
+  periodSuffix,
+} from "./period.ts";
 
 /** Characters of base64url kept from the sha256 (24 chars = 144 bits). */
 const ID_CHARS = 24;
 
 export interface DocumentOptions {
   indexPrefix: string;
+  /** The period of the index names (INDEX_PERIOD); absent: day. */
+  indexPeriod?: IndexPeriod | undefined;
   /** ISO time of ingestion (one per object, so a file's documents share it). */
   ingestedAt: string;
   /**
@@ -116,7 +128,7 @@ function hashId(text: string): string {
 }
 
 /**
- * Index names by event type, for the last prefix and day seen: a file's records share a few, and reusing
+ * Index names by event type, for the last prefix and period seen: a file's records share a few, and reusing
  * one string spares building (and a batch entry holding) a concatenation per record.
  */
 const recordIndexes = new Map<string, { prefix: string; day: string; name: string }>();
@@ -153,19 +165,29 @@ function requireTime(isoTime: string): ParsedTime {
   return { epochMs: ms, fraction: "", utc: new Date(ms).toISOString() };
 }
 
-/** `<prefix>-<event_type>-YYYY.MM.DD` by the UTC day of the time. */
-export function indexName(prefix: string, eventType: string, isoTime: string): string {
-  return `${prefix}-${eventType}-${utcDay(requireTime(isoTime).epochMs)}`;
+/** `<prefix>-<event_type>-<period>` by the UTC period (default: day, `YYYY.MM.DD`) of the time. */
+export function indexName(
+  prefix: string,
+  eventType: string,
+  isoTime: string,
+  period: IndexPeriod = "day",
+): string {
+  return `${prefix}-${eventType}-${periodSuffix(requireTime(isoTime).epochMs, period)}`;
 }
 
 /**
  * `<prefix>-quarantine-YYYY.MM.DD`: by the file's slot when the key is a Twingate file name (so
  * reprocessing on another day hits the same index), else by the ingestion time's day.
  */
-export function quarantineIndexName(prefix: string, key: string, ingestedAt: string): string {
+export function quarantineIndexName(
+  prefix: string,
+  key: string,
+  ingestedAt: string,
+  period: IndexPeriod = "day",
+): string {
   const slot = parseTwingateKeyTime(key);
   const ms = slot ? slot.getTime() : requireTime(ingestedAt).epochMs;
-  return `${prefix}-quarantine-${utcDay(ms)}`;
+  return `${prefix}-quarantine-${periodSuffix(ms, period)}`;
 }
 
 type Json = Record<string, unknown>;
@@ -438,7 +460,11 @@ export function toIndexAction(
   const event = isTypeThenEvent(record)
     ? text.slice(EVENT_AT.length + type.length, text.length - 1)
     : JSON.stringify(record.event);
-  const index = recordIndexName(opts.indexPrefix, type, utcDay(time.epochMs));
+  const index = recordIndexName(
+    opts.indexPrefix,
+    type,
+    periodSuffix(time.epochMs, opts.indexPeriod ?? "day"),
+  );
   // Both strings are safe to quote as they are: an ISO time we wrote, and a validated event type name.
   const head = `{"@timestamp":"${time.utc}","event_type":"${type}","event":`;
   const tail = documentTail(record, time, source, opts);
@@ -482,7 +508,7 @@ function isTypeThenEvent(record: object): boolean {
 export function toQuarantineAction(
   rejection: Rejection,
   source: { bucket: string; key: string },
-  opts: { indexPrefix: string; ingestedAt: string },
+  opts: { indexPrefix: string; ingestedAt: string; indexPeriod?: IndexPeriod | undefined },
 ): IndexAction {
   const cut = rejection.raw.length > MAX_RAW_QUARANTINE_CHARS;
   const raw = cut ? rejection.raw.slice(0, MAX_RAW_QUARANTINE_CHARS) : rejection.raw;
@@ -498,7 +524,7 @@ export function toQuarantineAction(
   if (rejection.line !== undefined) src.line = rejection.line;
   document["ingest"] = ingestOf(src, opts.ingestedAt);
   const action: IndexAction = {
-    index: quarantineIndexName(opts.indexPrefix, source.key, opts.ingestedAt),
+    index: quarantineIndexName(opts.indexPrefix, source.key, opts.ingestedAt, opts.indexPeriod),
     id: hashId(canonicalJson([source.bucket, source.key, rejection.ordinal, rejection.reason, raw])),
     document,
     kind: "quarantine",

@@ -1,4 +1,9 @@
-import { parseTwingateKeyTime, toIndexAction, toQuarantineAction } from "../documents/index.ts";
+import {
+  type IndexPeriod,
+  parseTwingateKeyTime,
+  toIndexAction,
+  toQuarantineAction,
+} from "../documents/index.ts";
 import { validateRecord } from "../events/index.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
@@ -14,6 +19,8 @@ export interface IngestDeps {
   logger: Logger;
   metrics?: Metrics;
   indexPrefix: string;
+  /** Period of the index names (absent: day). */
+  indexPeriod?: IndexPeriod | undefined;
   maxRecordBytes: number;
   maxFileBytes: number;
   now?: () => Date;
@@ -88,7 +95,7 @@ export async function ingestObject(
     result.bytes += chunk.length;
   });
   const ingestedAt = now().toISOString();
-  const docOpts = { indexPrefix: deps.indexPrefix, ingestedAt };
+  const docOpts = { indexPrefix: deps.indexPrefix, indexPeriod: deps.indexPeriod, ingestedAt };
   const source = { bucket: ref.bucket, key: ref.key };
   const outcome: BatchOutcome = {
     created: 0,
@@ -220,7 +227,12 @@ function sum(o: Record<string, number>): number {
  * A record OpenSearch refused (mapping or parse error) becomes a quarantine document, rebuilt
  * from the document itself so the sink needs nothing but the action.
  */
-export function quarantineRefused(action: IndexAction, message: string, indexPrefix: string): IndexAction {
+export function quarantineRefused(
+  action: IndexAction,
+  message: string,
+  indexPrefix: string,
+  indexPeriod?: IndexPeriod,
+): IndexAction {
   const doc = action.document as {
     event_type?: string;
     event?: unknown;
@@ -241,6 +253,6 @@ export function quarantineRefused(action: IndexAction, message: string, indexPre
       ...(ingest.line !== undefined ? { line: ingest.line } : {}),
     },
     { bucket: ingest.bucket ?? "", key: ingest.key ?? "" },
-    { indexPrefix, ingestedAt: ingest.ingested_at ?? new Date().toISOString() },
+    { indexPrefix, indexPeriod, ingestedAt: ingest.ingested_at ?? new Date().toISOString() },
   );
 }

@@ -14,7 +14,8 @@ import { type IngestDeps, type IngestResult, ingestObject, quarantineRefused } f
 type PipelineSettings = Pick<
   Config,
   "indexPrefix" | "bulkMaxDocs" | "bulkMaxBytes" | "bulkConcurrency" | "maxRecordBytes" | "maxFileBytes"
->;
+> &
+  Partial<Pick<Config, "indexPeriod">>;
 
 export interface Pipeline {
   sink: BulkSink;
@@ -37,7 +38,8 @@ export function buildPipeline(opts: {
       maxDocs: config.bulkMaxDocs,
       maxBytes: config.bulkMaxBytes,
       concurrency: config.bulkConcurrency,
-      quarantine: (action, message) => quarantineRefused(action, message, config.indexPrefix),
+      quarantine: (action, message) =>
+        quarantineRefused(action, message, config.indexPrefix, config.indexPeriod),
     },
     logger,
     metrics,
@@ -48,6 +50,7 @@ export function buildPipeline(opts: {
     logger,
     ...(metrics ? { metrics } : {}),
     indexPrefix: config.indexPrefix,
+    ...(config.indexPeriod ? { indexPeriod: config.indexPeriod } : {}),
     maxRecordBytes: config.maxRecordBytes,
     maxFileBytes: config.maxFileBytes,
   };

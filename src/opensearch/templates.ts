@@ -7,6 +7,7 @@
  * "installed and current" from "installed but different" without comparing OpenSearch's normalised echo.
  */
 import { createHash } from "node:crypto";
+import { type IndexPeriod, type PeriodRange, parsePeriodSuffix, periodMaxDays } from "../documents/period.ts";
 import { EVENT_TYPES, type EventType } from "../model.ts";
 import { commonMappings, eventMappings, quarantineMappings } from "./mappings.ts";
 
@@ -106,15 +107,24 @@ export function managedObjects(o: TemplateOptions): Managed[] {
   return out;
 }
 
-/** ISM policy: delete the tool's daily indices `days` after creation. */
-export function ismPolicyBody(prefix: string, days: number): Record<string, unknown> {
+/**
+ * ISM policy: delete the tool's indices `days` after creation, plus the rest of their period for week and
+ * month indices (ISM only knows an index's creation, at its period's first document: a month index is kept
+ * `days` + 30 days, so that its last day's documents are kept `days`).
+ */
+export function ismPolicyBody(
+  prefix: string,
+  days: number,
+  period: IndexPeriod = "day",
+): Record<string, unknown> {
+  const age = days + periodMaxDays(period) - 1;
   const policy = {
     default_state: "hot",
     states: [
       {
         name: "hot",
         actions: [],
-        transitions: [{ state_name: "delete", conditions: { min_index_age: `${days}d` } }],
+        transitions: [{ state_name: "delete", conditions: { min_index_age: `${age}d` } }],
       },
       { name: "delete", actions: [{ delete: {} }], transitions: [] },
     ],
@@ -129,8 +139,23 @@ export function ismPolicyBody(prefix: string, days: number): Record<string, unkn
     ],
   };
   return {
-    policy: { description: `${MANAGED_BY} retention ${days}d hash:${contentHash(policy)}`, ...policy },
+    policy: {
+      description: `${MANAGED_BY} retention ${days}d${period === "day" ? "" : ` (${period} indices)`} hash:${contentHash(policy)}`,
+      ...policy,
+    },
   };
+}
+
+/**
+ * The index names this tool writes, of any period (`<prefix>-<stream>-YYYY.MM.DD`, `-YYYY.wWW`, `-YYYY.MM`):
+ * the period they hold, or null for any other name.
+ */
+export function periodIndexRange(prefix: string, index: string): PeriodRange | null {
+  for (const s of [...EVENT_TYPES, "quarantine"]) {
+    const head = `${prefix}-${s}-`;
+    if (index.startsWith(head)) return parsePeriodSuffix(index.slice(head.length));
+  }
+  return null;
 }
 
 /** The daily index names this tool writes: `<prefix>-<stream>-YYYY.MM.DD`. Returns the day (UTC) or null. */

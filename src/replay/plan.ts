@@ -3,7 +3,7 @@
  * and validators and say whether it now passes (its index action) or still fails (its new quarantine
  * document), or cannot be replayed at all.
  */
-import { toIndexAction, toQuarantineAction } from "../documents/index.ts";
+import { type IndexPeriod, toIndexAction, toQuarantineAction } from "../documents/index.ts";
 import { validateRecord } from "../events/index.ts";
 import type { IndexAction, RecordSource, Rejection, RejectReason } from "../model.ts";
 
@@ -47,6 +47,8 @@ export type ReplayDecision =
 
 export interface PlanOptions {
   indexPrefix: string;
+  /** Period of the index names (absent: day). */
+  indexPeriod?: IndexPeriod | undefined;
   maxRecordBytes: number;
   /** Time given to documents that now pass (ingest.ingested_at). */
   ingestedAt: string;
@@ -84,6 +86,7 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
       { bucket: source.bucket, key: source.key },
       {
         indexPrefix: opts.indexPrefix,
+        indexPeriod: opts.indexPeriod,
         ingestedAt: ingest.ingested_at ?? hit._source["@timestamp"] ?? opts.ingestedAt,
       },
     );
@@ -124,6 +127,7 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
     kind: "pass",
     action: toIndexAction(v.record, source, {
       indexPrefix: opts.indexPrefix,
+      indexPeriod: opts.indexPeriod,
       ingestedAt: opts.ingestedAt,
       raw,
       ...(q.record_id ? { id: q.record_id } : {}),

@@ -6,6 +6,7 @@
  * Interrupted at any point, a second run finishes the job: ids are deterministic.
  */
 import type { Client } from "@opensearch-project/opensearch";
+import type { IndexPeriod } from "../documents/index.ts";
 import { quarantineRefused } from "../ingest/ingest-object.ts";
 import type { Logger } from "../logger.ts";
 import type { IndexAction } from "../model.ts";
@@ -18,6 +19,8 @@ import { type PlanOptions, planReplay, type QuarantineHit, quarantineQuery, type
 export interface ReplayOptions {
   client: Client;
   indexPrefix: string;
+  /** Period of the index names (absent: day). */
+  indexPeriod?: IndexPeriod | undefined;
   bulk: { maxDocs: number; maxBytes: number; concurrency: number };
   maxRecordBytes: number;
   filter: { fromMs?: number; toMs?: number; reasons?: readonly string[]; eventTypes?: readonly string[] };
@@ -140,7 +143,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     {
       ...opts.bulk,
       quarantine: (action, message) => {
-        const q = quarantineRefused(action, message, opts.indexPrefix);
+        const q = quarantineRefused(action, message, opts.indexPrefix, opts.indexPeriod);
         refused.set(actionKey(action), q);
         return q;
       },
@@ -194,6 +197,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       summary.scanned++;
       const d = planReplay(hit, {
         indexPrefix: opts.indexPrefix,
+        indexPeriod: opts.indexPeriod,
         maxRecordBytes: opts.maxRecordBytes,
         ingestedAt,
         ...(opts.validate ? { validate: opts.validate } : {}),

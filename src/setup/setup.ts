@@ -4,19 +4,22 @@
  * without Index State Management.
  */
 import type { Client } from "@opensearch-project/opensearch";
+import type { IndexPeriod } from "../documents/period.ts";
 import type { Logger } from "../logger.ts";
 import {
-  dailyIndexDate,
   installedHash,
   ismPolicyBody,
   ismPolicyName,
   type Kind,
   type Managed,
   managedObjects,
+  periodIndexRange,
 } from "../opensearch/templates.ts";
 
 export interface SetupOptions {
   indexPrefix: string;
+  /** Period of the index names (INDEX_PERIOD; default day): the retention policy waits for a period's end. */
+  indexPeriod?: IndexPeriod | undefined;
   /** Primary shards per daily index (default 1). */
   shards?: number;
   /** Replicas; default: 0 on a single data node, else 1. */
@@ -148,7 +151,7 @@ export async function runSetup(client: Client, opts: SetupOptions, logger: Logge
   const ism = await hasIsm(client);
   const days = opts.retentionDays ?? DEFAULT_RETENTION_DAYS;
   if (ism) {
-    actions.push(await applyIsm(client, opts.indexPrefix, days, dryRun));
+    actions.push(await applyIsm(client, opts.indexPrefix, days, opts.indexPeriod ?? "day", dryRun));
   } else {
     warnings.push(
       "The Index State Management plugin is not installed (e.g. the minimal distribution): no retention policy. " +
@@ -164,7 +167,9 @@ export async function runSetup(client: Client, opts: SetupOptions, logger: Logge
     );
   }
   if (actions.some((a) => a.kind === "index_template" && a.result === "update")) {
-    warnings.push("Updated index templates apply to indices created from now on (tomorrow's daily indices).");
+    warnings.push(
+      "Updated index templates apply to indices created from now on (the next day's, week's or month's indices).",
+    );
   }
   const changed = actions.filter((a) => a.result !== "unchanged" && a.result !== "skip").length;
   const report: SetupReport = {
@@ -195,10 +200,16 @@ async function apply(client: Client, m: Managed, dryRun: boolean): Promise<Setup
   return { ...base, result, ...(detail ? { detail } : {}) };
 }
 
-async function applyIsm(client: Client, prefix: string, days: number, dryRun: boolean): Promise<SetupAction> {
+async function applyIsm(
+  client: Client,
+  prefix: string,
+  days: number,
+  period: IndexPeriod,
+  dryRun: boolean,
+): Promise<SetupAction> {
   const name = ismPolicyName(prefix);
   const path = `/_plugins/_ism/policies/${encodeURIComponent(name)}`;
-  const body = ismPolicyBody(prefix, days);
+  const body = ismPolicyBody(prefix, days, period);
   const wanted = String((body["policy"] as Body)["description"]);
   const { statusCode, body: got } = await request(client, "GET", path);
   const base = { kind: "ism_policy" as const, name, detail: `delete after ${days}d` };
@@ -220,8 +231,8 @@ async function applyIsm(client: Client, prefix: string, days: number, dryRun: bo
 const DAY_MS = 86_400_000;
 
 /**
- * Delete the tool's daily indices (`<prefix>-<stream>-YYYY.MM.DD`) whose whole day is older than `days`.
- * Other indices, even under the prefix, are never touched.
+ * Delete the tool's indices (`<prefix>-<stream>-<day, week or month>`, whatever INDEX_PERIOD is now) whose
+ * whole period is older than `days`. Other indices, even under the prefix, are never touched.
  */
 export async function pruneIndices(
   client: Client,
@@ -242,8 +253,8 @@ export async function pruneIndices(
   const rows = (Array.isArray(res.body) ? res.body : []) as { index: string; "docs.count"?: string }[];
   const out: SetupAction[] = [];
   for (const row of rows.sort((a, b) => a.index.localeCompare(b.index))) {
-    const day = dailyIndexDate(prefix, row.index);
-    if (!day || day.getTime() + DAY_MS > cutoff) continue;
+    const period = periodIndexRange(prefix, row.index);
+    if (!period || period.endMs > cutoff) continue;
     if (!opts.dryRun) await request(client, "DELETE", `/${encodeURIComponent(row.index)}`);
     out.push({
       kind: "index",

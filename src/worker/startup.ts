@@ -6,7 +6,7 @@ import { checkTemplates, runSetup } from "../setup/index.ts";
 /** At start-up: templates present? Warn, or install them with --auto-setup. Never fatal for a warning. */
 export async function ensureTemplates(
   client: Client,
-  config: Pick<Config, "indexPrefix" | "autoSetup">,
+  config: Pick<Config, "indexPrefix" | "autoSetup"> & Partial<Pick<Config, "indexPeriod">>,
   logger: Logger,
 ): Promise<void> {
   try {
@@ -14,7 +14,7 @@ export async function ensureTemplates(
     if (missing.length === 0 && outdated.length === 0) return;
     if (config.autoSetup) {
       logger.info({ missing, outdated }, "installing index templates (--auto-setup)");
-      await runSetup(client, { indexPrefix: config.indexPrefix }, logger);
+      await runSetup(client, { indexPrefix: config.indexPrefix, indexPeriod: config.indexPeriod }, logger);
     } else {
       logger.warn(
         { missing, outdated },

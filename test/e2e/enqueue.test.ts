@@ -190,6 +190,14 @@ describe("backfill --enqueue", {
       }
       assert.equal(await countDocs(os, `${prefix}-quarantine-*`), invalid, "quarantine documents");
       assert.equal(await countDocs(os, `${prefix}-*`), valid + invalid, "no duplicates, nothing else");
+      // The workers' default INDEX_PERIOD: one index per stream for the month (and one for its quarantine).
+      const names = (
+        (await os.cat.indices({ index: `${prefix}-*`, format: "json", h: "index" } as never))
+          .body as unknown as { index: string }[]
+      )
+        .map((r) => r.index)
+        .sort();
+      assert.deepEqual(names, [...EVENT_TYPES, "quarantine"].map((t) => `${prefix}-${t}-2025.07`).sort());
     } finally {
       for (const w of workers) await w.stop();
     }

@@ -323,4 +323,24 @@ describe("runSetup against an emulated cluster", () => {
     assert.deepEqual(fake.deleted, ["noism-network_access-2025.04.01", "noism-quarantine-2025.04.26"]);
     await c.close();
   });
+
+  test("--prune-older-than reads week and month indices too, deleting only whole periods past the age", async () => {
+    const c = client();
+    for (const i of [
+      "wk-network_access-2025.w16", // Apr 14-20: ended before Apr 27 12:00
+      "wk-network_access-2025.w17", // Apr 21-27: ends Apr 28, after the cutoff
+      "wk-quarantine-2025.03", // March
+      "wk-audit_log-2025.04", // April: ends May 1
+      "wk-audit_log-2025.w54",
+    ]) {
+      fake.indices.add(i);
+    }
+    const now = new Date("2025-07-26T12:00:00Z");
+    const planned = await pruneIndices(c, "wk", 90, { dryRun: true, now });
+    assert.deepEqual(
+      planned.map((a) => a.name),
+      ["wk-network_access-2025.w16", "wk-quarantine-2025.03"],
+    );
+    await c.close();
+  });
 });

@@ -96,6 +96,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       const summary = await runReplay({
         client,
         indexPrefix: config.indexPrefix,
+        indexPeriod: config.indexPeriod,
         bulk: {
           maxDocs: config.bulkMaxDocs,
           maxBytes: config.bulkMaxBytes,

@@ -87,6 +87,7 @@ export const setupCommand: CommandModule = {
         client,
         {
           indexPrefix: config.indexPrefix,
+          indexPeriod: config.indexPeriod,
           dryRun,
           refreshInterval: interval,
           ...(shards !== undefined ? { shards } : {}),
