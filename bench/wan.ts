@@ -10,7 +10,7 @@
  *
  * Prints a Markdown section (bench/run.ts collects it into docs/BENCHMARKS.md).
  */
-import { DeleteQueueCommand, CreateQueueCommand } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, DeleteQueueCommand } from "@aws-sdk/client-sqs";
 import { fixedObjects, runEnqueue } from "../src/backfill/enqueue.ts";
 import { emptyListingStats } from "../src/backfill/listing.ts";
 import { listPlan } from "../src/backfill/range.ts";
