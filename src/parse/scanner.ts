@@ -1,19 +1,31 @@
 /**
  * The synchronous core of the file reader: bytes in (any chunking), reader items out.
  *
- * It finds record boundaries itself, at the byte level, and calls JSON.parse once per record:
- * - NDJSON: records end at "\n" (a raw newline cannot occur inside valid JSON text), found with
- *   Buffer#indexOf; each line is parsed on its own, so a bad line is one rejected record.
- * - JSON array / concatenated objects: a small state machine tracks string, escape and bracket depth.
- *   Inside strings it jumps to the next quote with Buffer#indexOf and counts the backslashes before it.
- *   Structural characters are ASCII, and UTF-8 never uses ASCII bytes inside a multi-byte sequence,
- *   so scanning bytes is exact.
+ * The layout is decided per record, not per file, so that a bad line costs that line whatever comes first
+ * (a first line `["x"]`, `42`, an HTML page, NUL bytes, a lone `]`, a very deep `[[[...` line) and a
+ * pretty-printed or array file still reads as such:
  *
- * Layout detection looks at the first non-whitespace byte (after an optional UTF-8 BOM):
- * "[" is an array; "{" is NDJSON when the first object ends on its first line (nothing but
- * whitespace after it on that line), otherwise concatenated objects (pretty-printed or back to back),
- * unless the first line ends inside its object and the next two lines are each one whole object: then it
- * is an NDJSON file whose first line is cut short (rejected alone, instead of swallowing the file).
+ * - LINE mode (the default, at the start of each line outside any value): a whole line that `JSON.parse`
+ *   accepts is one record (NDJSON), or, when it is an array, one record per element (a compact array file,
+ *   or a line holding one). Lines are found with Buffer#indexOf; lines complete in a chunk are read in place
+ *   with one UTF-8 check for all of them; blank lines are skipped; a line that is not valid UTF-8 is
+ *   rejected alone. This is the hot path (Twingate writes NDJSON).
+ * - STRUCT mode, for a line `JSON.parse` refuses or one longer than maxRecordBytes: a byte-level JSON
+ *   grammar (strings jumped with indexOf, a bracket stack bounded at MAX_NESTING) reads the values that
+ *   start on it, across lines: pretty-printed objects, objects back to back, and arrays. A top-level `[`
+ *   followed by `{` or `]` is an array of records (each element one record); any other `[` starts a value
+ *   (one record, which the validator rejects as not an object). Back at the top level at a line's end,
+ *   outside any array, the scanner returns to LINE mode.
+ * - Recovery: a byte the grammar cannot take costs the least it can. Garbage between values, or a value
+ *   broken on its first line, is rejected with the rest of that line (`invalid_json`, its raw text kept);
+ *   a value that spanned lines before breaking (a first line cut short, then whole records) has its first
+ *   line rejected and the lines after it read again (at most RESCAN_BUDGET bytes re-read per file; beyond,
+ *   or past maxRecordBytes, the value is rejected up to the end of the line where it broke). The end of
+ *   the file inside a value is a break like any other. Only an array still open at the end of the file
+ *   is a file-level `syntax_error` (after everything in it was read).
+ *
+ * Every record and rejection is emitted in file order with a 0-based ordinal and its 1-based line; the
+ * output does not depend on how the input is chunked (a property test feeds it byte by byte).
  *
  * Memory is bounded by maxRecordBytes: a record is buffered only up to that size; beyond it the
  * scanner keeps a short preview, skips to the record's end and emits a `record_too_large` rejection.
@@ -95,14 +107,52 @@ function describeByte(c: number): string {
   return c >= 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `0x${c.toString(16).padStart(2, "0")}`;
 }
 
-/** Where the scanner is, outside and inside a value, for the array and concatenated layouts. */
-type Top =
-  | "value" // inside a value (object/array/string/bare token)
-  | "between" // concatenated: between top-level values
-  | "array_start" // array: after "[", expecting a value or "]"
-  | "array_value" // array: after ",", expecting a value (or "]": a trailing comma is tolerated)
-  | "array_after" // array: after a value, expecting "," or "]"
-  | "array_closed"; // array: after "]", expecting only whitespace (or another array)
+/** Nesting deeper than this inside one value read in STRUCT mode breaks it (Twingate's records nest a few levels). */
+export const MAX_NESTING = 512;
+/** Bytes of broken values re-read (see recovery) per file at most, if more than 4 × maxRecordBytes. */
+const RESCAN_BUDGET_MIN = 64 * 1024 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+const BOM = [0xef, 0xbb, 0xbf];
+
+// Modes.
+const LINE = 0;
+const STRUCT = 1;
+// STRUCT, where the scanner is: between values, after a top-level "[" (record or array of records?), inside
+// a value, or skipping the rest of a line that is rejected.
+const T_BETWEEN = 0;
+const T_BRACKET = 1;
+const T_VALUE = 2;
+const T_SKIP = 3;
+// Inside a value: what the grammar expects next.
+const X_VALUE = 0;
+const X_VALUE_OR_CLOSE = 1;
+const X_KEY_OR_CLOSE = 2;
+const X_KEY = 3;
+const X_COLON = 4;
+const X_COMMA_OR_CLOSE = 5;
+// Bracket stack entries.
+const OBJ = 1;
+const ARR = 2;
+
+/** First byte of a number or literal. */
+function isBareStart(c: number): boolean {
+  return c === 0x2d || (c >= 0x30 && c <= 0x39) || c === 0x74 || c === 0x66 || c === 0x6e;
+}
+
+/** Ends a number or literal. */
+function isDelimiter(c: number): boolean {
+  return (
+    isWs(c) ||
+    c === COMMA ||
+    c === CLOSE_BRACKET ||
+    c === CLOSE_BRACE ||
+    c === COLON ||
+    c === OPEN_BRACE ||
+    c === OPEN_BRACKET ||
+    c === QUOTE
+  );
+}
 
 export class RecordScanner {
   readonly maxRecordBytes: number;
@@ -111,49 +161,53 @@ export class RecordScanner {
   private out: ReaderItem[] = [];
   /** Set once a file_error was emitted or the input ended: nothing more comes out. */
   finished = false;
+  /** How the first record was read (files may mix layouts; informational). */
   layout: Layout | undefined;
 
   private totalBytes = 0;
   private ordinal = 0;
   private sawBom = false;
-  private started = false; // saw the first non-whitespace byte
   private bomBytes: number[] = [];
+  /** Bytes still to scan, in order: the current chunk, or bytes given back to be read again. */
+  private queue: Buffer[] = [];
+  private mode = LINE;
+  private lineNo = 1;
+  private rescanBudget: number;
 
-  // Detection state (before the layout is known): buffered chunks, and a mini-scan of the first object.
-  private detectChunks: Buffer[] = [];
-  private detectBytes = 0;
-  private dDepth = 0;
-  private dInString = false;
-  private dEscape = false;
-  private dClosed = false;
-  /** The first line ended inside its object: scanning the next lines (whole objects so far, and whether
-   * the current one has begun). */
-  private dProbing = false;
-  private dWholeLines = 0;
-  private dLineStarted = false;
-
-  // Current record's bytes (both modes).
+  // The current line (LINE) or value / skipped text (STRUCT): its bytes.
   private parts: Buffer[] = [];
   private partBytes = 0;
   private oversize = false;
   private preview: Buffer[] = [];
   private previewBytes = 0;
 
-  // NDJSON.
-  private lineNo = 1;
-
-  // Array / concatenated.
-  private top: Top = "between";
+  // STRUCT.
+  private top = T_BETWEEN;
+  /** Inside an array of records (its elements are records). */
+  private inArray = false;
+  /** The line the array of records opened on, and whether any element of it was read. */
+  private arrayLine = 0;
+  private arrayRead = false;
+  /** Its "[" and the spaces after it, for a rejection's raw text if it turns out to be a bad line. */
+  private arrayOpen: Buffer = EMPTY;
+  private stack = new Uint8Array(MAX_NESTING + 1);
   private depth = 0;
+  private expect = X_VALUE;
   private inString = false;
+  private isKey = false;
   private escape = false;
-  /** The current value is a bare token (number, true, false, null) or a top-level string. */
+  /** The current value is a number or literal (or, at depth 0, that or a string). */
   private bare = false;
+  /** Line where the current value (or skipped text) starts. */
   private valueLine = 1;
+  /** Offset in the value's bytes of its first line break (-1: none yet). */
+  private firstLf = -1;
+  private skipMessage = "";
 
   constructor(opts: ReaderOptions = {}) {
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    this.rescanBudget = Math.max(RESCAN_BUDGET_MIN, 4 * this.maxRecordBytes);
   }
 
   /** The ordinal the next record will get (= records and rejections emitted so far). */
@@ -173,15 +227,10 @@ export class RecordScanner {
       );
       return this.out;
     }
-    let buf = chunk;
-    if (!this.started) {
-      buf = this.skipLeading(buf);
-      if (buf.length === 0) return this.out;
-    }
-    if (this.layout === undefined) {
-      this.detect(buf);
-    } else {
-      this.feed(buf);
+    const buf = this.sawBom ? chunk : this.skipBom(chunk);
+    if (buf.length > 0) {
+      this.queue.push(buf);
+      this.drain();
     }
     return this.out;
   }
@@ -190,161 +239,79 @@ export class RecordScanner {
   end(): ReaderItem[] {
     this.out = [];
     if (this.finished) return this.out;
-    if (this.layout === undefined && this.detectChunks.length > 0) {
-      // Everything fitted before a decision: one line, or objects back to back on it, or a cut first line
-      // and whole objects after it. (dClosed without a decision: only spaces/tabs/CR followed an object.)
-      const wholeLast = this.dClosed || (this.dProbing && !this.dLineStarted && this.dWholeLines > 0);
-      this.decide(wholeLast ? "ndjson" : "concatenated");
+    if (!this.sawBom && this.bomBytes.length > 0) {
+      // The file is the start of a BOM and nothing else: content after all.
+      this.sawBom = true;
+      this.queue.push(Buffer.from(this.bomBytes));
+      this.drain();
     }
-    if (this.layout === "ndjson") {
-      if (this.partBytes > 0 || this.oversize) this.finishLine(Buffer.alloc(0));
-    } else if (this.layout !== undefined) {
-      if (this.top === "value") {
-        if (this.bare && !this.inString && this.depth === 0) {
-          this.finishValue();
-          if (this.layout === "array") this.top = "array_after";
-        } else {
-          this.fileError(
-            "syntax_error",
-            `unexpected end of file inside the record starting at line ${this.valueLine}`,
-          );
-          return this.out;
-        }
+    while (!this.finished) {
+      if (this.mode === LINE) {
+        if (this.partBytes === 0) break;
+        const line = this.takeParts(EMPTY);
+        if (this.wholeLine(line, 0, line.length, isUtf8(line))) break;
+        this.mode = STRUCT;
+        this.queue.push(line);
+        this.drain();
+        continue;
       }
-      if (this.layout === "array" && this.top !== "array_closed") {
+      if (this.top === T_VALUE) {
+        if (this.bare && this.depth === 0) this.finishValue();
+        else if (this.breakValue(EMPTY, 0, 0, "unexpected end of file inside the record") < 0) this.drain();
+        continue;
+      }
+      if (this.top === T_SKIP) {
+        this.endSkip();
+        continue;
+      }
+      if (this.top === T_BRACKET || this.inArray) {
         this.fileError("syntax_error", "unexpected end of file: the JSON array is not closed");
         return this.out;
       }
+      break;
     }
     this.finished = true;
     return this.out;
   }
 
-  // ---- start of file ---------------------------------------------------------------------------
-
-  /** Drop a UTF-8 BOM and leading whitespace; returns the rest (empty if it was all skipped). */
-  private skipLeading(buf: Buffer): Buffer {
+  /** Drop a UTF-8 BOM at the start (it may be split across chunks); returns the rest. */
+  private skipBom(buf: Buffer): Buffer {
     let i = 0;
-    if (!this.sawBom) {
-      // The BOM may be split across chunks.
-      while (i < buf.length && this.bomBytes.length < 3) {
-        const expected = [0xef, 0xbb, 0xbf][this.bomBytes.length];
-        if (buf[i] !== expected) break;
-        this.bomBytes.push(buf[i]!);
-        i++;
-      }
-      if (this.bomBytes.length === 3) {
-        this.sawBom = true;
-      } else if (i < buf.length) {
-        // Not (the rest of) a BOM: give back any partial BOM bytes as content.
-        this.sawBom = true;
-        if (this.bomBytes.length > 0) {
-          const head = Buffer.from(this.bomBytes);
-          this.bomBytes = [];
-          return this.skipLeading(Buffer.concat([head, buf.subarray(i)]));
-        }
-      } else {
-        return buf.subarray(i);
-      }
-    }
-    while (i < buf.length && isWs(buf[i]!)) {
-      if (buf[i] === LF) this.lineNo++;
+    while (i < buf.length && this.bomBytes.length < 3) {
+      if (buf[i] !== BOM[this.bomBytes.length]) break;
+      this.bomBytes.push(buf[i]!);
       i++;
     }
-    if (i < buf.length) this.started = true;
-    return buf.subarray(i);
+    if (this.bomBytes.length === 3) {
+      this.sawBom = true;
+      return buf.subarray(i);
+    }
+    if (i < buf.length) {
+      // Not (the rest of) a BOM: any partial BOM bytes are content.
+      this.sawBom = true;
+      const held = this.bomBytes;
+      this.bomBytes = [];
+      return held.length > 0 ? Buffer.concat([Buffer.from(held), buf.subarray(i)]) : buf.subarray(i);
+    }
+    return EMPTY;
   }
 
-  private detect(buf: Buffer): void {
-    const first = this.detectChunks.length === 0 ? buf[0]! : -1;
-    if (first === OPEN_BRACKET) {
-      this.decide("array", buf);
-      return;
-    }
-    if (first !== -1 && first !== OPEN_BRACE) {
-      this.fileError(
-        "syntax_error",
-        `not a JSON file: unexpected ${describeByte(first)} at the start (expected '{' or '[')`,
-      );
-      return;
-    }
-    this.detectChunks.push(buf);
-    this.detectBytes += buf.length;
-    // Mini-scan of the first object and the rest of its line (and, if that object is still open at the
-    // line's end, of the next line: see below).
-    for (let i = 0; i < buf.length; i++) {
-      const c = buf[i]!;
-      if (this.dClosed) {
-        if (c === SPACE || c === TAB || c === CR) continue;
-        if (c !== LF) {
-          this.decide("concatenated");
-          return;
-        }
-        if (!this.dProbing || ++this.dWholeLines === 2) {
-          this.decide("ndjson");
-          return;
-        }
-        this.dClosed = false;
-        this.dLineStarted = false;
-        this.dDepth = 0;
-        continue;
+  private drain(): void {
+    while (this.queue.length > 0 && !this.finished) {
+      const buf = this.queue.shift()!;
+      let pos = 0;
+      while (pos < buf.length && !this.finished) {
+        pos = this.mode === LINE ? this.feedLines(buf, pos) : this.feedStruct(buf, pos);
+        if (pos < 0) break; // the rest was given back to the queue
       }
-      if (this.dProbing && !this.dLineStarted) {
-        // The lines after an unfinished first one: NDJSON if the next two are each one whole object (one
-        // could be an object nested in a pretty-printed one, alone on its line).
-        if (c === SPACE || c === TAB || c === CR || c === LF) continue;
-        if (c !== OPEN_BRACE) {
-          this.decide("concatenated");
-          return;
-        }
-        this.dLineStarted = true;
-      }
-      if (this.dInString) {
-        if (this.dEscape) this.dEscape = false;
-        else if (c === BACKSLASH) this.dEscape = true;
-        else if (c === QUOTE) this.dInString = false;
-        else if (c === LF) {
-          this.decide("ndjson");
-          return;
-        } // a raw newline in a string: a broken line
-        continue;
-      }
-      if (c === QUOTE) this.dInString = true;
-      else if (c === OPEN_BRACE || c === OPEN_BRACKET) this.dDepth++;
-      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        this.dDepth--;
-        if (this.dDepth <= 0) this.dClosed = true;
-      } else if (c === LF) {
-        // An object spanning lines: pretty-printed (concatenated objects), unless this is the first line,
-        // cut short, of an NDJSON file, which the next line tells: one whole object on its own.
-        if (this.dProbing) {
-          this.decide("concatenated");
-          return;
-        }
-        this.dProbing = true;
-        this.dDepth = 0;
-      }
-    }
-    if (this.detectBytes > this.maxRecordBytes) {
-      // A first line longer than any record may be: the concatenated scanner reads NDJSON too.
-      this.decide("concatenated");
     }
   }
 
-  private decide(layout: Layout, firstChunk?: Buffer): void {
-    this.layout = layout;
-    this.top = layout === "array" ? "array_closed" : "between";
-    const chunks = firstChunk ? [firstChunk] : this.detectChunks;
-    this.detectChunks = [];
-    for (const c of chunks) {
-      if (this.finished) break;
-      this.feed(c);
-    }
-  }
-
-  private feed(buf: Buffer): void {
-    if (this.layout === "ndjson") this.feedLines(buf);
-    else this.feedValues(buf);
+  /** Read `first` and then `buf` from `pos` in STRUCT mode (a line's start found in LINE mode). */
+  private toStruct(first: Buffer, buf: Buffer, pos: number): number {
+    this.mode = STRUCT;
+    this.queue.unshift(first, buf.subarray(pos));
+    return -1;
   }
 
   // ---- record bytes -----------------------------------------------------------------------------
@@ -382,8 +349,7 @@ export class RecordScanner {
     if (this.oversize) {
       result = { bytes: undefined, size, preview: Buffer.concat(this.preview).toString("utf8") };
     } else {
-      const bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partBytes);
-      result = { bytes, size, preview: "" };
+      result = { bytes: this.takeParts(EMPTY), size, preview: "" };
     }
     this.parts = [];
     this.partBytes = 0;
@@ -393,8 +359,21 @@ export class RecordScanner {
     return result;
   }
 
+  /** The kept bytes and `tail` as one buffer (never over the limit here); resets them. */
+  private takeParts(tail: Buffer): Buffer {
+    const parts = this.parts;
+    const n = this.partBytes + tail.length;
+    let bytes: Buffer;
+    if (parts.length === 0) bytes = tail;
+    else if (parts.length === 1 && tail.length === 0) bytes = parts[0]!;
+    else bytes = Buffer.concat(tail.length > 0 ? [...parts, tail] : parts, n);
+    this.parts = [];
+    this.partBytes = 0;
+    return bytes;
+  }
+
   /** Decode and parse one record's text; emits a record or a rejection. */
-  private emit(bytes: Buffer | undefined, size: number, preview: string, line: number | undefined): void {
+  private emit(bytes: Buffer | undefined, size: number, preview: string, line: number): void {
     const ordinal = this.ordinal++;
     if (bytes === undefined) {
       this.reject(
@@ -414,7 +393,7 @@ export class RecordScanner {
   }
 
   /** Parses one record's decoded text; emits the record or an invalid_json rejection. */
-  private parse(raw: string, ordinal: number, line: number | undefined): void {
+  private parse(raw: string, ordinal: number, line: number): void {
     let value: unknown;
     if (nestsDeeperThan(raw, MAX_NESTING_DEPTH)) {
       this.reject("invalid_json", `nested deeper than ${MAX_NESTING_DEPTH} levels`, raw, ordinal, line);
@@ -426,8 +405,7 @@ export class RecordScanner {
       this.reject("invalid_json", `not valid JSON: ${(err as Error).message}`, raw, ordinal, line);
       return;
     }
-    if (line === undefined) this.out.push({ kind: "record", value, raw, ordinal });
-    else this.out.push({ kind: "record", value, raw, ordinal, line });
+    this.out.push({ kind: "record", value, raw, ordinal, line });
   }
 
   private reject(
@@ -436,9 +414,11 @@ export class RecordScanner {
     raw: string,
     ordinal: number,
     line: number | undefined,
+    truncated = false,
   ): void {
     const rejection: Rejection = { reason, message, raw: boundRaw(raw), ordinal };
-    if (raw.length > MAX_RAW_QUARANTINE_CHARS || reason === "record_too_large") rejection.rawTruncated = true;
+    if (truncated || raw.length > MAX_RAW_QUARANTINE_CHARS || reason === "record_too_large")
+      rejection.rawTruncated = true;
     if (line !== undefined) rejection.line = line;
     this.out.push({ kind: "rejected", rejection });
   }
@@ -448,127 +428,337 @@ export class RecordScanner {
     this.finished = true;
     this.parts = [];
     this.preview = [];
-    this.detectChunks = [];
+    this.queue = [];
   }
 
-  // ---- NDJSON -----------------------------------------------------------------------------------
+  // ---- LINE mode ----------------------------------------------------------------------------------
 
-  private feedLines(buf: Buffer): void {
-    let pos = 0;
+  /** Whole lines from `pos`; returns where it stopped (STRUCT mode from there), buf's end, or -1. */
+  private feedLines(buf: Buffer, pos: number): number {
     const n = buf.length;
-    // A line begun in an earlier chunk ends in this one: the general path.
-    if (this.partBytes > 0 || this.oversize) {
-      const nl = buf.indexOf(LF);
+    const max = this.maxRecordBytes;
+    if (this.partBytes > 0) {
+      // A line begun in an earlier chunk.
+      const nl = buf.indexOf(LF, pos);
+      const end = nl === -1 ? n : nl;
+      // Longer than any record: read as values (a compact array, objects back to back), from its start.
+      if (this.partBytes + (end - pos) > max) return this.toStruct(this.takeParts(EMPTY), buf, pos);
       if (nl === -1) {
-        this.keep(buf);
-        return;
+        this.parts.push(buf.subarray(pos));
+        this.partBytes += n - pos;
+        return n;
       }
-      this.finishLine(buf.subarray(0, nl));
+      const line = this.takeParts(buf.subarray(pos, nl));
+      if (!this.wholeLine(line, 0, line.length, isUtf8(line))) return this.toStruct(line, buf, nl);
       pos = nl + 1;
     }
     const last = buf.lastIndexOf(LF);
     if (last >= pos) {
-      // The lines complete in this chunk are read in place (no Buffer views, no part list) when their
-      // bytes are valid UTF-8: checked once for all of them, which is exact because they are split at
-      // ASCII bytes (a valid UTF-8 text cut at "\n" or "\r" gives valid UTF-8 pieces, and a piece
-      // that is not valid makes the whole invalid). Otherwise, or for a line over maxRecordBytes, each
-      // line takes the general path, which rejects it as before.
+      // The lines complete in this chunk are read in place when their bytes are valid UTF-8: checked once
+      // for all of them, which is exact because they are split at ASCII bytes (a valid UTF-8 text cut at
+      // "\n" gives valid UTF-8 pieces); otherwise each line is checked alone.
       const utf8 = isUtf8(pos === 0 && last === n - 1 ? buf : buf.subarray(pos, last));
-      const max = this.maxRecordBytes;
       while (pos <= last) {
         const nl = buf.indexOf(LF, pos);
-        if (utf8 && nl - pos <= max) this.fastLine(buf, pos, nl);
-        else this.finishLine(buf.subarray(pos, nl));
+        if (nl - pos > max || !this.wholeLine(buf, pos, nl, utf8 || isUtf8(buf.subarray(pos, nl)))) {
+          this.mode = STRUCT;
+          return pos;
+        }
         pos = nl + 1;
       }
     }
-    if (pos < n) this.keep(buf.subarray(pos));
+    if (pos < n) {
+      if (n - pos > max) {
+        this.mode = STRUCT;
+        return pos;
+      }
+      this.parts.push(buf.subarray(pos));
+      this.partBytes += n - pos;
+    }
+    return n;
   }
 
   /**
-   * A whole line buf[start, end) of valid UTF-8 and at most maxRecordBytes: what finishLine + emit do
-   * for it, without copying it out of the chunk first.
+   * One whole line buf[start, end) of at most maxRecordBytes: blank (skipped), not UTF-8 (rejected), a
+   * JSON text (its record, or its elements' records for an array). False, with nothing consumed, for a
+   * line JSON.parse refuses: STRUCT mode reads it.
    */
-  private fastLine(buf: Buffer, start: number, end: number): void {
-    const line = this.lineNo++;
-    // Blank (whitespace-only) lines are skipped; a trailing CR is whitespace to JSON.parse.
+  private wholeLine(buf: Buffer, start: number, end: number, utf8: boolean): boolean {
     let i = start;
     while (i < end && isWs(buf[i]!)) i++;
-    if (i === end) return;
-    if (buf[end - 1] === CR) end--;
-    this.parse(buf.toString("utf8", start, end), this.ordinal++, line);
-  }
-
-  private finishLine(tail: Buffer): void {
-    const line = this.lineNo++;
-    const { bytes, size, preview } = this.take(tail);
-    if (bytes === undefined) {
-      this.emit(undefined, size, preview, line);
-      return;
+    if (i === end) {
+      this.lineNo++;
+      return true;
     }
-    // Blank (whitespace-only) lines are skipped; a trailing CR is whitespace to JSON.parse.
-    let i = 0;
-    while (i < bytes.length && isWs(bytes[i]!)) i++;
-    if (i === bytes.length) return;
-    let end = bytes.length;
-    if (bytes[end - 1] === CR) end--;
-    this.emit(end === bytes.length ? bytes : bytes.subarray(0, end), size, preview, line);
+    if (buf[end - 1] === CR) end--; // whitespace to JSON.parse; not part of the raw text
+    if (!utf8) {
+      const line = this.lineNo++;
+      this.reject(
+        "invalid_utf8",
+        "record is not valid UTF-8",
+        buf.toString("utf8", start, end),
+        this.ordinal++,
+        line,
+      );
+      return true;
+    }
+    const raw = buf.toString("utf8", start, end);
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return false;
+    }
+    const line = this.lineNo++;
+    // An array is an array of records when its first element is an object (or it is empty), or when it
+    // opens the file; otherwise it is one record (which the validator rejects: not an object), so that one
+    // array line in an NDJSON file costs one document, not one per element.
+    if (Array.isArray(value) && (this.ordinal === 0 || value.length === 0 || isObject(value[0]))) {
+      this.layout ??= "array";
+      for (const el of value) {
+        this.out.push({
+          kind: "record",
+          value: el,
+          raw: elementText(el, raw),
+          ordinal: this.ordinal++,
+          line,
+        });
+      }
+      return true;
+    }
+    this.layout ??= "ndjson";
+    this.out.push({ kind: "record", value, raw, ordinal: this.ordinal++, line });
+    return true;
   }
 
-  // ---- array / concatenated -------------------------------------------------------------------
+  // ---- STRUCT mode --------------------------------------------------------------------------------
 
-  private feedValues(buf: Buffer): void {
+  private startValue(kind: number): void {
+    this.top = T_VALUE;
+    this.valueLine = this.lineNo;
+    this.firstLf = -1;
+    this.inString = false;
+    this.escape = false;
+    this.bare = false;
+    if (kind === 0) {
+      this.depth = 0;
+    } else {
+      this.depth = 1;
+      this.stack[1] = kind;
+      this.expect = kind === OBJ ? X_KEY_OR_CLOSE : X_VALUE_OR_CLOSE;
+    }
+  }
+
+  private finishValue(): void {
+    const { bytes, size, preview } = this.take(EMPTY);
+    this.top = T_BETWEEN;
+    this.bare = false;
+    this.inString = false;
+    this.depth = 0;
+    this.layout ??= this.inArray ? "array" : "concatenated";
+    if (this.inArray) this.arrayRead = true;
+    this.emit(bytes, size, preview, this.valueLine);
+  }
+
+  /** Reject from here to the end of the line (what was kept of the value so far included). */
+  private startSkip(why: string): void {
+    this.top = T_SKIP;
+    this.skipMessage = why;
+  }
+
+  /** The skipped text (a broken value, garbage) is one rejection; STRUCT mode goes on after its line. */
+  private endSkip(): void {
+    const line = this.valueLine;
+    const { bytes, preview } = this.take(EMPTY);
+    this.top = T_BETWEEN;
+    this.bare = false;
+    this.inString = false;
+    this.depth = 0;
+    let raw: string;
+    let truncated = false;
+    if (bytes === undefined) {
+      raw = preview;
+      truncated = true;
+    } else {
+      const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;
+      raw = bytes.toString("utf8", 0, end);
+    }
+    this.reject(
+      "invalid_json",
+      `not valid JSON (line ${line}): ${this.skipMessage}`,
+      raw,
+      this.ordinal++,
+      line,
+      truncated,
+    );
+  }
+
+  /**
+   * The value breaks at buf[i] (or at the end of the file). Broken on its first line: it and the rest of
+   * that line are one rejection (T_SKIP from i). Broken on a later line (a first line cut short, then
+   * whole records): its first line is rejected and what followed is read again, from LINE mode (returns
+   * -1, the bytes given back to the queue); when those bytes were not kept (over maxRecordBytes) or the
+   * file's re-read budget is spent, the value is rejected up to the end of the line where it broke.
+   */
+  private breakValue(buf: Buffer, i: number, start: number, why: string): number {
+    const size = this.partBytes + (i - start);
+    if (this.firstLf < 0 || size > this.maxRecordBytes || size > this.rescanBudget) {
+      this.startSkip(why);
+      return i;
+    }
+    const line = this.valueLine;
+    const bytes = this.takeParts(buf.subarray(start, i));
+    const cut = this.firstLf;
+    const end = cut > 0 && bytes[cut - 1] === CR ? cut - 1 : cut;
+    const rest = bytes.subarray(cut + 1);
+    this.rescanBudget -= rest.length;
+    this.top = T_BETWEEN;
+    this.bare = false;
+    this.inString = false;
+    this.depth = 0;
+    // "[" and a first element broken on the same line (`[{` then NDJSON lines): not an array of records
+    // after all, but a bad line; the lines after it are read as lines.
+    const leave = this.inArray && !this.arrayRead && this.arrayLine === line;
+    const first = leave ? Buffer.concat([this.arrayOpen, bytes.subarray(0, end)]) : bytes.subarray(0, end);
+    if (leave) this.inArray = false;
+    this.reject(
+      isUtf8(first) ? "invalid_json" : "invalid_utf8",
+      `not valid JSON (line ${line}): ${why} on a later line; this line is rejected and the next ones read again`,
+      first.toString("utf8"),
+      this.ordinal++,
+      line,
+    );
+    this.lineNo = line + 1;
+    if (!this.inArray) this.mode = LINE;
+    this.queue.unshift(rest, buf.subarray(i));
+    return -1;
+  }
+
+  /** Values from `from`; returns where LINE mode takes over, buf's end, or -1 (bytes given back). */
+  private feedStruct(buf: Buffer, from: number): number {
     const n = buf.length;
-    let i = 0;
-    let start = 0; // where the current value's bytes in this chunk begin
+    let i = from;
+    let start = from; // where the current value's (or skipped text's) bytes in this chunk begin
+    let nextLf = -2; // buf.indexOf(LF) from some point at or before i (-2: not looked for yet)
     while (i < n) {
-      if (this.top !== "value") {
+      const top = this.top;
+      if (top === T_SKIP) {
+        const nl = buf.indexOf(LF, i);
+        if (nl === -1) {
+          i = n;
+          break;
+        }
+        this.keep(buf.subarray(start, nl));
+        this.endSkip();
+        this.lineNo++;
+        i = nl + 1;
+        start = i;
+        if (!this.inArray) {
+          this.mode = LINE;
+          return i;
+        }
+        continue;
+      }
+      if (top === T_BETWEEN) {
         const c = buf[i]!;
-        if (isWs(c)) {
-          if (c === LF) this.lineNo++;
+        if (c === LF) {
+          this.lineNo++;
+          i++;
+          if (!this.inArray) {
+            this.mode = LINE;
+            return i;
+          }
+          continue;
+        }
+        if (c === SPACE || c === TAB || c === CR) {
           i++;
           continue;
         }
-        if (!this.structural(c)) return;
-        const started = (this.top as Top) === "value";
-        if (started) start = i;
-        i++;
-        if (started && this.bare && !this.inString) {
-          // A bare token (number, literal): runs to the next delimiter.
-          while (i < n) {
-            const d = buf[i]!;
-            if (d === COMMA || d === CLOSE_BRACKET || isWs(d)) break;
-            i++;
-          }
-          if (i < n) {
-            this.keep(buf.subarray(start, i));
-            this.finishValue();
-            this.top = "array_after";
-          }
-        }
-        continue;
-      }
-      if (this.bare && !this.inString) {
-        // Continuation of a bare token across chunks.
-        while (i < n) {
-          const d = buf[i]!;
-          if (d === COMMA || d === CLOSE_BRACKET || isWs(d)) break;
+        start = i;
+        if (this.inArray && (c === COMMA || c === CLOSE_BRACKET)) {
+          // Separators; a missing or doubled comma costs nothing (no record is lost with it).
+          if (c === CLOSE_BRACKET) this.inArray = false;
           i++;
+          continue;
         }
-        if (i < n) {
-          this.keep(buf.subarray(start, i));
-          this.finishValue();
-          this.top = "array_after";
+        if (c === OPEN_BRACE) {
+          this.startValue(OBJ);
+          i++;
+        } else if (c === OPEN_BRACKET) {
+          if (this.inArray) this.startValue(ARR);
+          else {
+            this.top = T_BRACKET;
+            this.valueLine = this.lineNo;
+            this.firstLf = -1;
+          }
+          i++;
+        } else if (c === QUOTE) {
+          this.startValue(0);
+          this.inString = true;
+          this.isKey = false;
+          i++;
+        } else if (isBareStart(c)) {
+          this.startValue(0);
+          this.bare = true;
+          i++;
+        } else {
+          this.valueLine = this.lineNo;
+          this.startSkip(`unexpected ${describeByte(c)} where a record should start`);
         }
         continue;
       }
+      if (top === T_BRACKET) {
+        const c = buf[i]!;
+        if (c === LF) {
+          if (this.firstLf < 0) this.firstLf = this.partBytes + (i - start);
+          this.lineNo++;
+          i++;
+          continue;
+        }
+        if (c === SPACE || c === TAB || c === CR) {
+          i++;
+          continue;
+        }
+        if (c === OPEN_BRACE || c === CLOSE_BRACKET) {
+          // "[" then "{" or "]": an array of records. What was kept of it ("[" and spaces) is not a record.
+          this.arrayOpen = this.take(buf.subarray(start, i)).bytes ?? EMPTY;
+          this.inArray = true;
+          this.arrayLine = this.valueLine;
+          this.arrayRead = false;
+          this.top = T_BETWEEN;
+          this.layout ??= "array";
+          continue;
+        }
+        // Any other "[": one value (a record the validator rejects, or a broken one).
+        this.top = T_VALUE;
+        this.depth = 1;
+        this.stack[1] = ARR;
+        this.expect = X_VALUE_OR_CLOSE;
+        this.inString = false;
+        this.bare = false;
+        continue;
+      }
+      // T_VALUE
       if (this.inString) {
         if (this.escape) {
+          if (buf[i] === LF) {
+            const r = this.breakValue(buf, i, start, "a line break inside a string");
+            if (r < 0) return r;
+            continue;
+          }
           this.escape = false;
           i++;
           continue;
         }
         const q = buf.indexOf(QUOTE, i);
+        if (nextLf !== -1 && nextLf < i) nextLf = buf.indexOf(LF, i);
+        if (nextLf !== -1 && (q === -1 || nextLf < q)) {
+          // A raw line break inside a string: not JSON (a line cut short, most likely).
+          i = nextLf;
+          const r = this.breakValue(buf, i, start, "a line break inside a string");
+          if (r < 0) return r;
+          continue;
+        }
         if (q === -1) {
           let k = n;
           while (k > i && buf[k - 1] === BACKSLASH) k--;
@@ -582,98 +772,110 @@ export class RecordScanner {
         if (((q - k) & 1) === 1) continue; // an escaped quote
         this.inString = false;
         if (this.depth === 0) {
-          // A top-level string value (array element) ends here.
           this.keep(buf.subarray(start, i));
           this.finishValue();
-          this.top = this.layout === "array" ? "array_after" : "between";
-        }
+        } else this.expect = this.isKey ? X_COLON : X_COMMA_OR_CLOSE;
         continue;
       }
-      // Structural bytes inside an object/array.
-      const c = buf[i]!;
-      i++;
-      if (c === QUOTE) this.inString = true;
-      else if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth++;
-      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        if (--this.depth === 0) {
+      if (this.bare) {
+        while (i < n && !isDelimiter(buf[i]!)) i++;
+        if (i === n) break;
+        this.bare = false;
+        if (this.depth === 0) {
           this.keep(buf.subarray(start, i));
           this.finishValue();
-          this.top = this.layout === "array" ? "array_after" : "between";
+        } else this.expect = X_COMMA_OR_CLOSE;
+        continue;
+      }
+      const c = buf[i]!;
+      if (c === SPACE || c === TAB || c === CR) {
+        i++;
+        continue;
+      }
+      if (c === LF) {
+        if (this.firstLf < 0) this.firstLf = this.partBytes + (i - start);
+        this.lineNo++;
+        i++;
+        continue;
+      }
+      let why: string | undefined;
+      switch (this.expect) {
+        case X_VALUE:
+        case X_VALUE_OR_CLOSE:
+          if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+            if (this.depth >= MAX_NESTING) {
+              why = `nested deeper than ${MAX_NESTING} levels`;
+              break;
+            }
+            this.stack[++this.depth] = c === OPEN_BRACE ? OBJ : ARR;
+            this.expect = c === OPEN_BRACE ? X_KEY_OR_CLOSE : X_VALUE_OR_CLOSE;
+            i++;
+          } else if (c === QUOTE) {
+            this.inString = true;
+            this.isKey = false;
+            i++;
+          } else if (isBareStart(c)) {
+            this.bare = true;
+            i++;
+          } else if (c === CLOSE_BRACKET && this.expect === X_VALUE_OR_CLOSE) {
+            i = this.close(buf, i, start);
+          } else why = `unexpected ${describeByte(c)}, expected a value`;
+          break;
+        case X_KEY_OR_CLOSE:
+        case X_KEY:
+          if (c === QUOTE) {
+            this.inString = true;
+            this.isKey = true;
+            i++;
+          } else if (c === CLOSE_BRACE && this.expect === X_KEY_OR_CLOSE) {
+            i = this.close(buf, i, start);
+          } else why = `unexpected ${describeByte(c)}, expected a key`;
+          break;
+        case X_COLON:
+          if (c === COLON) {
+            this.expect = X_VALUE;
+            i++;
+          } else why = `unexpected ${describeByte(c)}, expected ':'`;
+          break;
+        default: {
+          const open = this.stack[this.depth];
+          if (c === COMMA) {
+            this.expect = open === OBJ ? X_KEY : X_VALUE;
+            i++;
+          } else if ((c === CLOSE_BRACE && open === OBJ) || (c === CLOSE_BRACKET && open === ARR)) {
+            i = this.close(buf, i, start);
+          } else why = `unexpected ${describeByte(c)}, expected ',' or '${open === OBJ ? "}" : "]"}'`;
         }
-      } else if (c === LF) this.lineNo++;
+      }
+      if (why !== undefined) {
+        const r = this.breakValue(buf, i, start, why);
+        if (r < 0) return r;
+      }
     }
-    if (this.top === "value" && !this.finished) this.keep(buf.subarray(start, n));
+    if (this.top !== T_BETWEEN) this.keep(buf.subarray(start, n));
+    return n;
   }
 
-  /**
-   * A non-whitespace byte outside a value. Returns false after a file_error.
-   * May switch `top` to "value" (the byte starts a value).
-   */
-  private structural(c: number): boolean {
-    switch (this.top) {
-      case "between":
-        if (c === OPEN_BRACE || c === OPEN_BRACKET) return this.startValue(c);
-        return this.syntax(c, "expected '{' to start the next object");
-      case "array_closed":
-        if (c === OPEN_BRACKET) {
-          this.top = "array_start";
-          return true;
-        }
-        return this.syntax(c, "expected nothing after the end of the JSON array");
-      case "array_start":
-      case "array_value":
-        if (c === CLOSE_BRACKET) {
-          this.top = "array_closed";
-          return true;
-        }
-        if (c === COMMA || c === CLOSE_BRACE || c === COLON) {
-          return this.syntax(c, "expected an array element");
-        }
-        return this.startValue(c);
-      case "array_after":
-        if (c === COMMA) {
-          this.top = "array_value";
-          return true;
-        }
-        if (c === CLOSE_BRACKET) {
-          this.top = "array_closed";
-          return true;
-        }
-        return this.syntax(c, "expected ',' or ']' after an array element");
-      default:
-        return true;
-    }
+  /** A closing bracket at buf[i]; returns the next index. */
+  private close(buf: Buffer, i: number, start: number): number {
+    i++;
+    if (--this.depth === 0) {
+      this.keep(buf.subarray(start, i));
+      this.finishValue();
+    } else this.expect = X_COMMA_OR_CLOSE;
+    return i;
   }
+}
 
-  private startValue(c: number): boolean {
-    this.top = "value";
-    this.valueLine = this.lineNo;
-    this.depth = 0;
-    this.inString = false;
-    this.escape = false;
-    this.bare = false;
-    if (c === OPEN_BRACE || c === OPEN_BRACKET) this.depth = 1;
-    else if (c === QUOTE) {
-      this.inString = true;
-      this.bare = true;
-    } else this.bare = true;
-    return true;
-  }
+function isObject(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
 
-  private syntax(c: number, expected: string): boolean {
-    this.fileError(
-      "syntax_error",
-      `JSON syntax error at line ${this.lineNo}: unexpected ${describeByte(c)}, ${expected}; the rest of the file is unreadable`,
-    );
-    return false;
-  }
-
-  private finishValue(): void {
-    const { bytes, size, preview } = this.take(Buffer.alloc(0));
-    this.bare = false;
-    this.inString = false;
-    this.escape = false;
-    this.depth = 0;
-    this.emit(bytes, size, preview, undefined);
+/** An array element's text for quarantine: re-serialised (the line's text, cut, if that fails: too deep). */
+function elementText(el: unknown, line: string): string {
+  try {
+    return JSON.stringify(el) ?? "null";
+  } catch {
+    return boundRaw(line);
   }
 }

@@ -6,8 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { randomInt } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { after, describe, it } from "node:test";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { startFaultProxy } from "../helpers/fault-proxy.ts";
 import {
@@ -74,6 +76,43 @@ async function expectExact(prefix: string, summaries: ProduceSummary[], extraQua
   }
   assert.equal(await countDocs(os, `${prefix}-quarantine-*`), wantQ, "quarantined records");
   assert.equal(await countDocs(os, `${prefix}-*`), total + wantQ, "no other documents");
+}
+
+const FIXTURE = JSON.parse(
+  readFileSync(new URL("../fixtures/files/network_access.json", import.meta.url), "utf8"),
+) as { event: { time: string; connection: { client_ip: string } } };
+
+/** A valid network_access record, distinct per (file, k), at `time` (ISO). */
+function validRecord(file: number, k: number, time: string): Record<string, unknown> {
+  const r = structuredClone(FIXTURE);
+  r.event.time = time;
+  r.event.connection.client_ip = `10.${file}.${k >> 8}.${k & 255}`;
+  return r;
+}
+
+/** `n` valid records of one 5-minute slot, one a second from its start, as NDJSON lines. */
+function validLines(file: number, slot: string, n: number): string[] {
+  const t0 = Date.parse(slot);
+  return Array.from({ length: n }, (_, k) =>
+    JSON.stringify(validRecord(file, k, new Date(t0 - 300_000 + k * 1000).toISOString())),
+  );
+}
+
+/** The k-th 5-minute slot from `from` (ISO). */
+function slotTime(from: string, k: number): string {
+  return new Date(Date.parse(from) + k * 300_000).toISOString();
+}
+
+/** The Twingate key of the k-th 5-minute slot from `from` (ISO). */
+function slotKey(from: string, k: number): string {
+  return `${slotTime(from, k).slice(0, 19)}+00:00.json`;
+}
+
+async function queueDrained(queueUrl: string, dlqUrl: string) {
+  const q = await queueDepth(aws.sqs, queueUrl);
+  assert.deepEqual(q, { visible: 0, inFlight: 0 }, "queue drained");
+  const d = await queueDepth(aws.sqs, dlqUrl);
+  assert.equal(d.visible + d.inFlight, 0, "nothing in the DLQ");
 }
 
 function count(text: string, re: RegExp): number {
@@ -159,6 +198,99 @@ describe("hostile input and operations", { timeout: 600_000 }, () => {
       const dlq = await queueDepth(aws.sqs, dlqUrl);
       assert.equal(dlq.visible + dlq.inFlight, 0, "nothing in the DLQ yet");
       assert.match(worker.logs(), /"hiddenForSeconds":4\d{4}/);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nworker logs:\n${notable(worker)}`);
+    } finally {
+      assert.equal(await worker.stop(), 0, "the worker was never restarted and exits 0");
+    }
+  });
+
+  it("case 4: a bad first line (or any line) costs that line, whatever it is; pretty-printed and array files still read", async () => {
+    const { bucket, queueUrl, dlqUrl } = await setupQueue("tg-badline");
+    const prefix = newPrefix("h4");
+    const deep = 100_000;
+    // What comes first, and how many quarantine documents it must cost (one per bad line).
+    const firsts: [string, number][] = [
+      ['["x"]', 1],
+      ["42", 1],
+      ["]", 1],
+      ["\u0000".repeat(64), 1],
+      [
+        '<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n<body>{"error": "bad gateway"}</body></html>',
+        3,
+      ],
+      ["[".repeat(deep), 1],
+      [`${"[".repeat(deep)}${"]".repeat(deep)}`, 1],
+      ['{"event_type":"network_access","event":{"version":1,"time":', 1],
+      ["[{", 1],
+    ];
+    const perFile = 100;
+    let valid = 0;
+    let bad = 0;
+    const from = "2025-07-25T06:00:00Z";
+    const files: [string, string][] = firsts.map(([first, cost], f) => {
+      valid += perFile;
+      bad += cost;
+      return [slotKey(from, f), `${first}\n${validLines(f, slotTime(from, f), perFile).join("\n")}\n`];
+    });
+    // A bad line in the middle, too.
+    const mid = validLines(20, slotTime(from, 20), perFile);
+    mid.splice(50, 0, "<p>oops</p>");
+    files.push([slotKey(from, 20), `${mid.join("\n")}\n`]);
+    valid += perFile;
+    bad += 1;
+    // A pretty-printed file and a pretty array: every record, nothing in quarantine.
+    const parsed = (f: number) =>
+      validLines(f, slotTime(from, f), perFile).map((l) => JSON.parse(l) as unknown);
+    files.push([
+      slotKey(from, 21),
+      parsed(21)
+        .map((r) => JSON.stringify(r, null, 2))
+        .join("\n"),
+    ]);
+    files.push([slotKey(from, 22), JSON.stringify(parsed(22), null, 2)]);
+    valid += 2 * perFile;
+    const worker = startWorker({ queueUrl, indexPrefix: prefix, env: { BUCKET_ALLOWLIST: bucket } });
+    try {
+      for (const [key, body] of files) {
+        await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      }
+      await waitFor(
+        "every record indexed or quarantined",
+        () => countDocs(os, `${prefix}-*`),
+        (n) => n >= valid + bad,
+        120_000,
+      );
+      await waitFor(
+        "queue drained",
+        () => queueDepth(aws.sqs, queueUrl),
+        (q) => q.visible + q.inFlight === 0,
+      );
+      assert.equal(
+        await countDocs(os, `${prefix}-network_access-*`),
+        valid,
+        "every good record indexed once",
+      );
+      assert.equal(
+        await countDocs(os, `${prefix}-quarantine-*`),
+        bad,
+        "one quarantine document per bad line",
+      );
+      const q = await os.search({ index: `${prefix}-quarantine-*`, body: { size: 100 } } as never);
+      const raws = (
+        q.body as { hits: { hits: { _source: { quarantine: { raw: string } } }[] } }
+      ).hits.hits.map((h) => h._source.quarantine.raw);
+      assert.ok(
+        raws.every((r) => !r.includes('"client_ip"')),
+        "no good record in quarantine",
+      );
+      assert.ok(raws.includes("<p>oops</p>") && raws.includes("42") && raws.includes("[{"), "raw texts kept");
+      assert.equal(
+        await countDocs(os, `${prefix}-quarantine-*`, { term: { "quarantine.reason": "syntax_error" } }),
+        0,
+        "no file-level syntax error",
+      );
+      await queueDrained(queueUrl, dlqUrl);
     } catch (err) {
       throw new Error(`${(err as Error).message}\nworker logs:\n${notable(worker)}`);
     } finally {

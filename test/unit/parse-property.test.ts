@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
+import util from "node:util";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { type ReaderItem, RecordScanner, readRecords } from "../../src/parse/index.ts";
@@ -116,6 +117,88 @@ describe("readRecords (property)", () => {
       { numRuns: 300 },
     );
   });
+  it("arbitrary bytes give the same items however they are chunked (quarantine ids depend on it)", () => {
+    const piece = fc.oneof(
+      fc.constantFrom(
+        "{",
+        "}",
+        "[",
+        "]",
+        '"',
+        "\\",
+        ",",
+        ":",
+        "\n",
+        "\r\n",
+        " ",
+        "1",
+        "a",
+        "<html>",
+        '{"a":1}',
+      ),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+      fc.string({ unit: "binary", maxLength: 4 }),
+    );
+    const file = fc.array(piece, { maxLength: 40 }).map((ps) => Buffer.from(ps.join("")));
+    const scan = (chunks: Buffer[], maxRecordBytes: number) => {
+      const s = new RecordScanner({ maxRecordBytes });
+      const out: ReaderItem[] = [];
+      for (const c of chunks) out.push(...s.push(c));
+      out.push(...s.end());
+      return out;
+    };
+    fc.assert(
+      fc.property(
+        file,
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.constantFrom(9, 30, 1 << 20),
+        (bytes, cuts, max) => {
+          const whole = scan([bytes], max);
+          assert.deepEqual(scan(split(bytes, cuts), max), whole);
+          assert.deepEqual(
+            scan(
+              [...bytes].map((b) => Buffer.from([b])),
+              max,
+            ),
+            whole,
+          );
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("one bad line anywhere in NDJSON costs at most that line: every record around it is read (issue #18)", async () => {
+    const garbage = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 30 }),
+      fc
+        .array(fc.constantFrom("{", "}", "[", "]", '"', "\\", ",", ":", " ", "1", "a", '"k":'), {
+          maxLength: 20,
+        })
+        .map((a) => a.join("")),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v).slice(0, -1)), // cut short
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(record, { minLength: 1, maxLength: 6 }),
+        garbage.map((g) => g.replace(/[\r\n]/g, "")),
+        fc.nat(),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        async (records, bad, at, cuts) => {
+          const lines = records.map((r) => JSON.stringify(r));
+          lines.splice(at % (lines.length + 1), 0, bad);
+          const items = await readAll(split(Buffer.from(`${lines.join("\n")}\n`), cuts));
+          const values = items.filter((i) => i.kind === "record").map((i) => (i as { value: unknown }).value);
+          // Every record, in order (the bad line may itself be a record: a JSON value, or an array's elements).
+          let k = 0;
+          for (const v of values) if (k < records.length && util.isDeepStrictEqual(v, records[k])) k++;
+          assert.equal(k, records.length, `records read: ${JSON.stringify(values)}`);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   it("NDJSON with bad lines reads the same in one chunk as byte by byte (in-chunk lines vs lines across chunks)", () => {
     // Whole lines inside a chunk take a path of their own (read in place, UTF-8 checked once per chunk);
     // byte-by-byte input sends every line through the general path. Both must give the same items.

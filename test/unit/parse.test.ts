@@ -166,21 +166,36 @@ describe("readRecords: bad records and files", () => {
     );
   });
 
-  it("array/concatenated: a syntax error ends the file after what was read before", async () => {
-    for (const text of [
-      '[{"a":1},{"b":2} {"c":3}]',
-      '[{"a":1},{"b":2}]x',
-      '{\n"a":1}\n{"b":2}\n, {"c":3}',
-      '[{"a":1},{"b":2},{"c":',
-      '[{"a":1},{"b":2}',
-    ]) {
-      const items = await read(text, 3);
-      assert.deepEqual(values(items), [{ a: 1 }, { b: 2 }], text);
-      const last = items.at(-1)!;
-      assert.ok(last.kind === "file_error", text);
-      assert.equal(last.reason, "syntax_error");
-      assert.equal(last.ordinal, 2);
+  it("array/concatenated: a syntax error costs what it breaks, not the rest of the file (issue #18)", async () => {
+    // Before, each of these ended the file with a syntax_error after {a} and {b}; now the layout is decided
+    // per record and only an array left open at the end is a file-level error.
+    const cases: [string, unknown[], string[]][] = [
+      // A missing comma between elements loses nothing.
+      ['[{"a":1},{"b":2} {"c":3}]', [{ a: 1 }, { b: 2 }, { c: 3 }], ["record", "record", "record"]],
+      // Garbage after the array: rejected with its line.
+      ['[{"a":1},{"b":2}]x', [{ a: 1 }, { b: 2 }], ["record", "record", "invalid_json"]],
+      ['{\n"a":1}\n{"b":2}\n, {"c":3}', [{ a: 1 }, { b: 2 }], ["record", "record", "invalid_json"]],
+      // Cut inside the last element: that element rejected with its text, then the open array reported.
+      ['[{"a":1},{"b":2},{"c":', [{ a: 1 }, { b: 2 }], ["record", "record", "invalid_json", "syntax_error"]],
+      ['[{"a":1},{"b":2}', [{ a: 1 }, { b: 2 }], ["record", "record", "syntax_error"]],
+    ];
+    for (const [text, want, kinds] of cases) {
+      for (const size of [1, 3, 65536]) {
+        const items = await read(text, size);
+        assert.deepEqual(values(items), want, text);
+        assert.deepEqual(
+          items.map((i) =>
+            i.kind === "record" ? "record" : i.kind === "rejected" ? i.rejection.reason : i.reason,
+          ),
+          kinds,
+          text,
+        );
+        const last = items.at(-1)!;
+        if (last.kind === "file_error") assert.equal(last.ordinal, kinds.length - 1);
+      }
     }
+    const cut = await read('[{"a":1},{"b":2},{"c":');
+    assert.ok(cut[2]!.kind === "rejected" && cut[2]!.rejection.raw === '{"c":');
   });
 
   it("NDJSON whose first line is cut short: that line is rejected, the rest read (not one broken object)", async () => {
@@ -213,10 +228,58 @@ describe("readRecords: bad records and files", () => {
     ]);
   });
 
-  it("a file that does not start with { or [ is a file error", async () => {
-    const items = await read("hello world\n");
-    assert.equal(items.length, 1);
-    assert.ok(items[0]!.kind === "file_error" && items[0]!.reason === "syntax_error");
+  it("a bad first line costs that line, whatever it is; the records after it are read (issue #18)", async () => {
+    const good = Array.from({ length: 100 }, (_, k) => ({ event_type: "network_access", event: { k } }));
+    const tail = `${good.map((r) => JSON.stringify(r)).join("\n")}\n`;
+    const deep = 100_000;
+    const firsts: [string, string][] = [
+      ['["x"]', "not an object (one element)"],
+      ["42", "a number"],
+      ["]", "a lone ]"],
+      ["\u0000\u0000\u0000\u0000", "NUL bytes"],
+      ['<!DOCTYPE html><html><head><title>503</title></head><body>{"error": "busy"}</body></html>', "HTML"],
+      ["[".repeat(deep), "a very deep [[[ line, never closed"],
+      [`${"[".repeat(deep)}${"]".repeat(deep)}`, "a very deep balanced line"],
+      ["[".repeat(2_000_000), "a deep line over maxRecordBytes"],
+      ['{"event_type":"network_access","event":{"k":', "a line cut short"],
+      ["{", "a lone {"],
+      ['"unterminated', "an unterminated string"],
+      ["[{", "an array opened and cut"],
+    ];
+    for (const [first, what] of firsts) {
+      for (const size of [65536, 4093]) {
+        const items = await read(`${first}\n${tail}`, size);
+        const rejected = items.filter((i) => i.kind !== "record");
+        assert.deepEqual(values(items).slice(-100), good, `${what}: the 100 records after it`);
+        assert.ok(
+          rejected.every((i) => i.kind === "rejected"),
+          `${what}: no file-level error, got ${JSON.stringify(rejected.map((i) => (i.kind === "file_error" ? i.message : "")))}`,
+        );
+        // The line itself is one rejection (or one record the validator rejects), with its raw text.
+        assert.ok(items.length <= 101, `${what}: ${items.length} items`);
+        const own = items.length === 101 ? items[0]! : undefined;
+        if (own?.kind === "rejected") {
+          assert.equal(own.rejection.line, 1, what);
+          assert.ok(first.startsWith(own.rejection.raw.slice(0, 1000)), `${what}: raw text kept`);
+        }
+      }
+    }
+    // An HTML page of several lines: each line is one rejection, then the records.
+    const page = "<html>\n<body>\n<h1>Service Unavailable</h1>\n</body>\n</html>\n";
+    const items = await read(page + tail);
+    assert.deepEqual(values(items), good);
+    assert.deepEqual(
+      items.slice(0, 5).map((i) => (i.kind === "rejected" ? [i.rejection.line, i.rejection.raw] : i.kind)),
+      page
+        .trim()
+        .split("\n")
+        .map((l, k) => [k + 1, l]),
+    );
+  });
+
+  it("a pretty-printed object, an array, then NDJSON lines in one file: each read as what it is", async () => {
+    const text = `${JSON.stringify(R[0], null, 2)}\n${JSON.stringify([R[1]], null, 2)}\n${JSON.stringify(R[2])}\n`;
+    for (const size of [1, 5, 65536]) assert.deepEqual(values(await read(text, size)), R);
   });
 
   it("invalid UTF-8 inside a record rejects that record", async () => {
