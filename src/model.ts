@@ -38,6 +38,7 @@ export type RejectReason =
   | "index_rejected" // OpenSearch refused the document (mapping/parse error)
   // file-level
   | "file_too_large" // decompressed size over maxFileBytes
+  | "decompression_ratio" // gzip inflating beyond maxDecompressionRatio (a decompression bomb)
   | "truncated_gzip" // gzip stream ended early or is corrupt
   | "syntax_error" // array/concatenated layout broken: rest of the file unreadable
   | "invalid_utf8"; // bytes that are not UTF-8 where the layout needs it

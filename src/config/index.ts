@@ -29,5 +29,10 @@ export const AWS_SETTINGS: SettingKey[] = [
   "snsEndpoint",
   "s3ForcePathStyle",
 ];
-export const READER_SETTINGS: SettingKey[] = ["maxRecordBytes", "maxFileBytes"];
+export const READER_SETTINGS: SettingKey[] = [
+  "maxRecordBytes",
+  "maxFileBytes",
+  "maxDecompressionRatio",
+  "maxRejectsPerReason",
+];
 export const BULK_SETTINGS: SettingKey[] = ["bulkMaxDocs", "bulkMaxBytes", "bulkConcurrency"];

@@ -215,9 +215,28 @@ export const SETTINGS = {
   },
   maxFileBytes: {
     env: "MAX_FILE_BYTES",
-    describe: "Largest decompressed file accepted (e.g. 20gb)",
+    describe:
+      "Largest decompressed file accepted (e.g. 2gb); beyond it the rest of the file is a file_too_large",
     schema: size(1024, 2 ** 50),
-    default: "20gb",
+    // Twingate writes one file per 5 minutes: 2 GiB is ~3.8 million records of ~560 bytes, ~12,700 events a
+    // second for 5 minutes, several times a large tenant's peak; reading that much costs ~30 s of CPU, so a
+    // hostile file costs at most that per delivery (README, "Limits").
+    default: "2gb",
+  },
+  maxDecompressionRatio: {
+    env: "MAX_DECOMPRESSION_RATIO",
+    describe:
+      "Largest gzip expansion accepted (decompressed / compressed bytes, checked past 32 MiB decompressed); beyond it the file is a decompression_ratio error",
+    // Twingate's JSON compresses ~10-20:1; decompression bombs are 1,000:1 and more.
+    schema: int(2, 1_000_000),
+    default: 100,
+  },
+  maxRejectsPerReason: {
+    env: "MAX_REJECTS_PER_REASON",
+    describe:
+      "Quarantine documents per rejection reason and file; the rejections beyond are counted into one summary document",
+    schema: int(1, 10_000_000),
+    default: 1000,
   },
   metricsPort: {
     env: "METRICS_PORT",

@@ -12,6 +12,7 @@ import { readRecordBatches } from "../parse/index.ts";
 import type { BulkBatch } from "../sink/bulk-body.ts";
 import { type BatchOutcome, type BulkSink, mergeOutcome } from "../sink/bulk-sink.ts";
 import type { ObjectSource } from "../sources/types.ts";
+import { RejectionCap } from "./reject-cap.ts";
 
 export interface IngestDeps {
   source: ObjectSource;
@@ -23,6 +24,10 @@ export interface IngestDeps {
   indexPeriod?: IndexPeriod | undefined;
   maxRecordBytes: number;
   maxFileBytes: number;
+  /** Largest gzip expansion (decompressed / compressed) accepted; none when undefined. */
+  maxDecompressionRatio?: number;
+  /** Quarantine documents per rejection reason and file; the rest go into one summary each (default 1000). */
+  maxRejectsPerReason?: number;
   now?: () => Date;
   /** Hook for replay/tests: validate differently (defaults to today's schemas). */
   validate?: typeof validateRecord;
@@ -48,8 +53,10 @@ export interface IngestResult {
   indexed: number;
   /** Of `indexed`, how many were already there (409 on the deterministic id). */
   duplicates: number;
-  /** Records (and file-level errors) stored in quarantine. */
+  /** Records (and file-level errors) rejected: stored in quarantine, or counted into a summary document. */
   rejected: number;
+  /** Of `rejected`, those counted into a summary document instead of one each, by reason (none usually). */
+  summarised?: Record<string, number>;
   byEventType: Record<string, number>;
   rejectedByReason: Record<string, number>;
   fileError?: { reason: string; message: string };
@@ -125,12 +132,17 @@ export async function ingestObject(
     const tracked = p.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
   };
-  const quarantine = (rejection: Rejection) => toQuarantineAction(rejection, source, docOpts);
+  const cap = new RejectionCap(deps.maxRejectsPerReason);
+  const quarantine = (rejection: Rejection) =>
+    cap.admit(rejection) ? toQuarantineAction(rejection, source, docOpts) : undefined;
 
   try {
     for await (const items of readRecordBatches(body, {
       maxRecordBytes: deps.maxRecordBytes,
       maxFileBytes: deps.maxFileBytes,
+      ...(deps.maxDecompressionRatio !== undefined
+        ? { maxDecompressionRatio: deps.maxDecompressionRatio }
+        : {}),
       inputIdleMs: deps.inputIdleMs ?? INPUT_IDLE_MS,
     })) {
       for (const item of items) {
@@ -180,12 +192,21 @@ export async function ingestObject(
             { reason: item.reason, error: item.message },
             "file-level error; the rest of the file is unreadable",
           );
-          action = quarantine({ reason: item.reason, message: item.message, raw: "", ordinal: item.ordinal });
+          // Never capped: one per file.
+          action = toQuarantineAction(
+            { reason: item.reason, message: item.message, raw: "", ordinal: item.ordinal },
+            source,
+            docOpts,
+          );
         }
         // Awaits only when a batch is full (one microtask hop per batch, not per record).
         if (action !== undefined) batch.add(action);
         if (deps.sink.isFull(batch)) await flush();
       }
+    }
+    for (const summary of cap.actions(source, docOpts)) {
+      batch.add(summary);
+      if (deps.sink.isFull(batch)) await flush();
     }
     await flush();
     while (inFlight.size > 0) await Promise.all(inFlight);
@@ -202,14 +223,25 @@ export async function ingestObject(
   result.duplicates = outcome.duplicates;
   result.byEventType = outcome.indexedByType;
   result.rejectedByReason = outcome.quarantinedByReason;
-  result.rejected = sum(outcome.quarantinedByReason);
+  const summarised = cap.summarised();
+  if (Object.keys(summarised).length > 0) {
+    // Each summary document stands for `n` records (counted once by the sink).
+    result.summarised = summarised;
+    for (const [r, n] of Object.entries(summarised))
+      result.rejectedByReason[r] = (result.rejectedByReason[r] ?? 0) + n - 1;
+    log.warn(
+      { summarised, cap: cap.cap },
+      "rejections over the per-reason cap counted into summary documents",
+    );
+  }
+  result.rejected = sum(result.rejectedByReason);
   result.indexed = sum(outcome.indexedByType);
   result.durationMs = performance.now() - started;
   const m = deps.metrics;
   if (m) {
     for (const [t, n] of Object.entries(outcome.indexedByType))
       m.records.inc({ event_type: t, outcome: "indexed" }, n);
-    for (const [r, n] of Object.entries(outcome.quarantinedByReason)) m.rejected.inc({ reason: r }, n);
+    for (const [r, n] of Object.entries(result.rejectedByReason)) m.rejected.inc({ reason: r }, n);
     if (outcome.duplicates > 0)
       m.records.inc({ event_type: "all", outcome: "duplicate" }, outcome.duplicates);
     m.fileIngested(parseTwingateKeyTime(ref.key));

@@ -15,7 +15,7 @@ type PipelineSettings = Pick<
   Config,
   "indexPrefix" | "bulkMaxDocs" | "bulkMaxBytes" | "bulkConcurrency" | "maxRecordBytes" | "maxFileBytes"
 > &
-  Partial<Pick<Config, "indexPeriod">>;
+  Partial<Pick<Config, "indexPeriod" | "maxDecompressionRatio" | "maxRejectsPerReason">>;
 
 export interface Pipeline {
   sink: BulkSink;
@@ -53,6 +53,10 @@ export function buildPipeline(opts: {
     ...(config.indexPeriod ? { indexPeriod: config.indexPeriod } : {}),
     maxRecordBytes: config.maxRecordBytes,
     maxFileBytes: config.maxFileBytes,
+    ...(config.maxDecompressionRatio !== undefined
+      ? { maxDecompressionRatio: config.maxDecompressionRatio }
+      : {}),
+    ...(config.maxRejectsPerReason !== undefined ? { maxRejectsPerReason: config.maxRejectsPerReason } : {}),
   };
   return { sink, deps, ingest: (ref, signal) => ingestObject(ref, deps, signal) };
 }

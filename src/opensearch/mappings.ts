@@ -141,6 +141,14 @@ export function quarantineMappings(): Mapping {
         raw: { type: "keyword", index: false, doc_values: false },
         raw_truncated: { type: "boolean" },
         record_id: kw(),
+        // A summary of the rejections over the per-reason cap of one file (src/ingest/reject-cap.ts).
+        summary: obj({
+          count: { type: "long" },
+          first_ordinal: { type: "long" },
+          last_ordinal: { type: "long" },
+          first_line: { type: "long" },
+          last_line: { type: "long" },
+        }),
       }),
       ingest: ingest(),
     },

@@ -52,7 +52,16 @@ export interface ReadOptions extends ReaderOptions {
    * Counted only while the reader waits for input, never while the consumer holds it back.
    */
   inputIdleMs?: number;
+  /**
+   * Largest expansion of a gzip input (decompressed / compressed bytes) once past RATIO_GUARD_MIN_BYTES
+   * decompressed: beyond it the file ends with a `decompression_ratio` file error, so a decompression bomb
+   * costs a fraction of a second instead of inflating up to maxFileBytes on every delivery.
+   */
+  maxDecompressionRatio?: number;
 }
+
+/** Decompressed bytes before the ratio guard applies: a small file costs little whatever its ratio. */
+export const RATIO_GUARD_MIN_BYTES = 32 * 1024 * 1024;
 
 /** Pull chunks from the input, rethrowing its errors (and a stall past idleMs) as InputStreamError. */
 async function nextChunk(it: AsyncIterator<unknown>, idleMs?: number): Promise<Buffer | undefined> {
@@ -84,6 +93,7 @@ async function* gunzipChunks(
   it: AsyncIterator<unknown>,
   onContentError: (message: string) => void,
   idleMs: number | undefined,
+  compressed: { bytes: number },
 ): AsyncGenerator<Buffer> {
   const gunzip = new GzipMembers();
   let inputError: InputStreamError | undefined;
@@ -105,7 +115,9 @@ async function* gunzipChunks(
         // Small writes: zlib drops the output of the call that hits a corruption, so this bounds
         // what is lost before the file_error to the output of one slice.
         for (let off = 0; off < chunk.length; off += GZIP_WRITE_SLICE) {
-          if (!gunzip.write(chunk.subarray(off, off + GZIP_WRITE_SLICE))) await waitDrain();
+          const slice = chunk.subarray(off, off + GZIP_WRITE_SLICE);
+          compressed.bytes += slice.length;
+          if (!gunzip.write(slice)) await waitDrain();
           if (stopped || gunzip.destroyed) return;
         }
         chunk = await nextChunk(it, idleMs);
@@ -215,17 +227,20 @@ export async function* readRecordBatches(
       return; // an empty file: valid, no records
     }
     let contentError: string | undefined;
-    const chunks =
-      head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1
-        ? gunzipChunks(
-            head,
-            it,
-            (m) => {
-              contentError = m;
-            },
-            opts.inputIdleMs,
-          )
-        : plainChunks(head, it, opts.inputIdleMs);
+    const gzip = head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1;
+    const compressed = { bytes: 0 };
+    const maxRatio = gzip ? opts.maxDecompressionRatio : undefined;
+    const chunks = gzip
+      ? gunzipChunks(
+          head,
+          it,
+          (m) => {
+            contentError = m;
+          },
+          opts.inputIdleMs,
+          compressed,
+        )
+      : plainChunks(head, it, opts.inputIdleMs);
     for await (const chunk of chunks) {
       // At most MAX_PIECE bytes of records per yield: the consumer may wait (back-pressure from the
       // sink) in the middle of a batch, and what it still holds then survives collections and is
@@ -234,6 +249,19 @@ export async function* readRecordBatches(
         const items = scanner.push(chunk.length <= MAX_PIECE ? chunk : chunk.subarray(off, off + MAX_PIECE));
         if (items.length > 0) yield items;
         if (scanner.finished) return; // a file_error (e.g. file too large): stop reading
+      }
+      const out = scanner.bytesRead;
+      if (maxRatio !== undefined && out > RATIO_GUARD_MIN_BYTES && out > maxRatio * compressed.bytes) {
+        // Records read so far have been emitted; what is left of the file is not read.
+        yield [
+          {
+            kind: "file_error",
+            reason: "decompression_ratio",
+            message: `gzip expands more than ${maxRatio}:1 (${out} bytes from ${compressed.bytes}; max decompression ratio): a decompression bomb; the rest of the file is not read`,
+            ordinal: scanner.nextOrdinal,
+          },
+        ];
+        return;
       }
     }
     if (contentError !== undefined) {

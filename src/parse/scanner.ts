@@ -34,12 +34,13 @@ import { isUtf8 } from "node:buffer";
 import { MAX_RAW_QUARANTINE_CHARS, type Rejection, type RejectReason } from "../model.ts";
 
 export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
-export const DEFAULT_MAX_FILE_BYTES = 20 * 1024 ** 3;
+/** Sized for Twingate's 5-minute files with room to spare: see the maxFileBytes setting. */
+export const DEFAULT_MAX_FILE_BYTES = 2 * 1024 ** 3;
 
 export interface ReaderOptions {
   /** Largest record accepted, in bytes of its text (default 1 MiB). */
   maxRecordBytes?: number;
-  /** Largest decompressed file accepted, in bytes (default 20 GiB). */
+  /** Largest decompressed file accepted, in bytes (default 2 GiB). */
   maxFileBytes?: number;
 }
 
@@ -208,6 +209,11 @@ export class RecordScanner {
     this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.rescanBudget = Math.max(RESCAN_BUDGET_MIN, 4 * this.maxRecordBytes);
+  }
+
+  /** Decompressed bytes fed so far. */
+  get bytesRead(): number {
+    return this.totalBytes;
   }
 
   /** The ordinal the next record will get (= records and rejections emitted so far). */

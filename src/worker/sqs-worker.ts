@@ -213,10 +213,14 @@ export class SqsWorker {
         this.metrics?.messagesFailed.inc({ reason: "invalid" });
         const wanted = this.options.invalidVisibilityTimeout;
         if (wanted !== undefined && wanted > this.options.visibilityTimeout) {
-          // Out of the way of real notifications until its next receive (or the DLQ). The 12 h limit counts
-          // from the receive, so what has passed since (and a margin) is taken off.
+          // Out of the way of real notifications until its next receive (or the DLQ). SQS refuses a total
+          // over 12 h counted from the receive (moto counts the receive's own timeout in it too), so that,
+          // what has passed since, and a margin are taken off.
           const elapsed = Math.ceil((Date.now() - receivedAt) / 1000);
-          const hide = Math.max(0, Math.min(wanted, MAX_VISIBILITY_SECONDS - elapsed - 30));
+          const hide = Math.max(
+            0,
+            Math.min(wanted, MAX_VISIBILITY_SECONDS - this.options.visibilityTimeout - elapsed - 60),
+          );
           await this.withRetries("ChangeMessageVisibility", (abortSignal) =>
             this.sqs.send(
               new ChangeMessageVisibilityCommand({

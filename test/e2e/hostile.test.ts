@@ -9,6 +9,7 @@ import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { after, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { startFaultProxy } from "../helpers/fault-proxy.ts";
@@ -290,6 +291,84 @@ describe("hostile input and operations", { timeout: 600_000 }, () => {
         0,
         "no file-level syntax error",
       );
+      await queueDrained(queueUrl, dlqUrl);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nworker logs:\n${notable(worker)}`);
+    } finally {
+      assert.equal(await worker.stop(), 0, "the worker was never restarted and exits 0");
+    }
+  });
+
+  it("case 5: a hostile file costs bounded documents and work: rejections over the cap in one summary, a decompression bomb stopped early", async () => {
+    const { bucket, queueUrl, dlqUrl } = await setupQueue("tg-amplify");
+    const prefix = newPrefix("h5");
+    const from = "2025-07-25T08:00:00Z";
+    // 300,000 lines `{}` in about 1 KB of gzip; a 1 GiB-of-whitespace gzip bomb after 5 valid records; a normal file.
+    const flood = gzipSync(Buffer.from("{}\n".repeat(300_000)), { level: 9 });
+    const bombValid = validLines(1, slotTime(from, 1), 5);
+    const bomb = Buffer.concat([
+      gzipSync(`${bombValid.join("\n")}\n`),
+      ...Array.from({ length: 16 }, () => gzipSync(Buffer.alloc(64 * 1024 * 1024, " "), { level: 9 })),
+    ]);
+    const normal = validLines(2, slotTime(from, 2), 200);
+    const files: [string, Buffer][] = [
+      [`${slotKey(from, 0)}.gz`, flood],
+      [`${slotKey(from, 1)}.gz`, bomb],
+      [slotKey(from, 2), Buffer.from(`${normal.join("\n")}\n`)],
+    ];
+    const worker = startWorker({ queueUrl, indexPrefix: prefix, env: { BUCKET_ALLOWLIST: bucket } });
+    const valid = bombValid.length + normal.length;
+    // The flood: 1,000 documents and one summary (MAX_REJECTS_PER_REASON); the bomb: one file-level document.
+    const quarantined = 1000 + 1 + 1;
+    try {
+      for (const [key, body] of files) {
+        await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      }
+      await waitFor(
+        "every record indexed or quarantined, the queue drained",
+        async () => ({ docs: await countDocs(os, `${prefix}-*`), q: await queueDepth(aws.sqs, queueUrl) }),
+        (x) => x.docs >= valid + quarantined && x.q.visible + x.q.inFlight === 0,
+        120_000,
+      );
+      assert.equal(
+        await countDocs(os, `${prefix}-network_access-*`),
+        valid,
+        "every good record indexed once",
+      );
+      assert.equal(
+        await countDocs(os, `${prefix}-quarantine-*`),
+        quarantined,
+        "bounded quarantine documents",
+      );
+      assert.equal(
+        await countDocs(os, `${prefix}-quarantine-*`, { range: { "quarantine.summary.count": { gte: 1 } } }),
+        1,
+        "one summary document",
+      );
+      assert.equal(
+        await countDocs(os, `${prefix}-quarantine-*`, {
+          term: { "quarantine.reason": "decompression_ratio" },
+        }),
+        1,
+        "the bomb reported as a file-level reason",
+      );
+      const logs = worker.logs();
+      assert.match(logs, /"summarised":\{"schema_invalid":299000\}/);
+      await queueDrained(queueUrl, dlqUrl);
+      // Redelivery of the flood's notification: deterministic ids, no second copy of anything.
+      await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: files[0]![0], Body: flood }));
+      await waitFor(
+        "the flood read again",
+        async () => count(worker.logs(), /"summarised":\{"schema_invalid":299000\}/),
+        (n) => n >= 2,
+        60_000,
+      );
+      await waitFor(
+        "queue drained",
+        () => queueDepth(aws.sqs, queueUrl),
+        (q) => q.visible + q.inFlight === 0,
+      );
+      assert.equal(await countDocs(os, `${prefix}-*`), valid + quarantined, "no second copy");
       await queueDrained(queueUrl, dlqUrl);
     } catch (err) {
       throw new Error(`${(err as Error).message}\nworker logs:\n${notable(worker)}`);

@@ -37,6 +37,7 @@ const REASONS = new Set([
   "unknown_event_type",
   "schema_invalid",
   "file_too_large",
+  "decompression_ratio",
   "truncated_gzip",
   "syntax_error",
   "invalid_utf8",
