@@ -8,7 +8,9 @@
 # version (and per version with the security plugin), side by side; state under .cache/state/.
 #
 #   scripts/stack.sh up       install if needed, start what is not running, wait until healthy
-#   scripts/stack.sh down     stop what this script started (pid files in .cache/run/)
+#   scripts/stack.sh down     stop what this script started (pid files in .cache/run/); `down opensearch`
+#                             stops only the OpenSearch node of this port/mode and leaves the shared moto
+#                             (the secured mode's down always does)
 #   scripts/stack.sh status   each service, its URL and whether it answers
 #   scripts/stack.sh env      `export ...` lines for the endpoints (eval "$(scripts/stack.sh env)")
 #   scripts/stack.sh logs     tail of each service's log
@@ -586,11 +588,15 @@ cmd_up() {
   print_env >&2
 }
 
+# down [all|opensearch]: `opensearch` stops only this port's OpenSearch and leaves moto, which every node of
+# the same STACK_MOTO_PORT shares (a second version's or the secured node's `down` must not stop it)
 cmd_down() {
+  local what="${1:-all}"
+  [ "$SECURITY" = 1 ] && what=opensearch
+  case "$what" in all | opensearch) ;; *) die "usage: $0 down [all|opensearch]" ;; esac
   with_lock
   stop_pid "OpenSearch" "$OS_PIDFILE" "org.opensearch.bootstrap.OpenSearch"
-  # secured mode shares moto with the plain stack: its `down` leaves moto to the plain one's
-  if [ "$SECURITY" = 1 ]; then return; fi
+  [ "$what" = all ] || return 0
   stop_pid "moto" "$MOTO_PIDFILE" "moto_server"
 }
 
@@ -621,7 +627,7 @@ cmd_logs() {
 
 case "${1:-}" in
 up) cmd_up ;;
-down) cmd_down ;;
+down) cmd_down "${2:-all}" ;;
 status) cmd_status ;;
 env) print_env ;;
 logs) cmd_logs "${2:-40}" ;;
