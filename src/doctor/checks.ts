@@ -19,6 +19,7 @@ import { dashboardsRequest } from "../setup/dashboards-import.ts";
 import { buildSavedObjects } from "../setup/dashboards-source.ts";
 import { checkTemplates } from "../setup/index.ts";
 import { worstSkewSeconds } from "./clock.ts";
+import { checkOpenSearchPermissions } from "./permissions.ts";
 import type { Check, DoctorContext } from "./types.ts";
 
 export const DEFAULT_STALE_FILE_SECONDS = 3600;
@@ -796,6 +797,7 @@ export const ALL_CHECKS: Check[] = [
   checkNewestFile,
   checkOpenSearch,
   checkTemplatesInstalled,
+  checkOpenSearchPermissions,
   checkDashboards,
   checkClock,
 ];
