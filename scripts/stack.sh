@@ -376,8 +376,9 @@ ensure_os_user() {
 wait_for() {
   local what="$1" probe="$2" pidfile="$3" word="$4" logfile="$5" started=$SECONDS
   until "$probe"; do
-    # the pid file may take a few seconds to appear (OpenSearch writes its own); after that a dead process fails
-    if [ $((SECONDS - started)) -gt 15 ] && ! pid_alive "$pidfile" "$word"; then
+    # the pid file appears once OpenSearch has booted (it writes its own), which takes up to a minute on a busy
+    # 2-core machine; after that a dead process fails
+    if [ $((SECONDS - started)) -gt "${STACK_PID_GRACE:-60}" ] && ! pid_alive "$pidfile" "$word"; then
       log "$what exited during start-up; last lines of $logfile:"
       tail -n 60 "$logfile" >&2 2>/dev/null || true
       die "$what did not start"
