@@ -110,7 +110,7 @@ describe("secured cluster (security plugin, TLS)", { timeout: 600_000 }, () => {
     const prefix = newPrefix("sec-ok");
     await setupAsAdmin(prefix);
     const user = await workerUser(prefix);
-    const { queueUrl, s } = await queueWithFiles("sec-ok");
+    const { bucket, queueUrl, s } = await queueWithFiles("sec-ok");
     const worker = startWorker({
       queueUrl,
       indexPrefix: prefix,
@@ -135,6 +135,36 @@ describe("secured cluster (security plugin, TLS)", { timeout: 600_000 }, () => {
     assert.doesNotMatch(logs, /"level":(50|60)/, "no error logged");
     assert.doesNotMatch(logs, /no permissions|security_exception/, "no permission was missing");
     assert.deepEqual(leaks(logs, [user.password, stack.admin.password], user.username), []);
+
+    // gaps and replay as a user with only the documented replay role
+    const replayRole = documentedRoles(prefix)["twingate_ingest_replay"];
+    assert.ok(replayRole, "the documented replay role exists");
+    const ru = await makeUser(admin, "tgr", replayRole);
+    cleanups.push(ru.drop);
+    const asReplay = { ...cliEnv(stack, ru), LOG_LEVEL: "info" };
+    const gaps = await startCli(
+      [
+        "gaps",
+        "--bucket",
+        bucket,
+        "--from",
+        "2025-07-25",
+        "--to",
+        "2025-07-26",
+        "--index-prefix",
+        prefix,
+        "--json",
+      ],
+      asReplay,
+    ).done;
+    assert.equal(gaps.code, 0, gaps.stderr.slice(-2000));
+    const replay = await startCli(["replay", "--index-prefix", prefix, "--since", "7d", "--json"], asReplay)
+      .done;
+    assert.equal(replay.code, 0, replay.stderr.slice(-2000));
+    for (const out of [gaps.stdout + gaps.stderr, replay.stdout + replay.stderr]) {
+      assert.doesNotMatch(out, /no permissions|security_exception/);
+      assert.deepEqual(leaks(out, [ru.password, stack.admin.password], ru.username), []);
+    }
   });
 
   it("TLS verification is on by default: no CA, a wrong CA or a host name the certificate does not name fail with a clear message", async () => {
