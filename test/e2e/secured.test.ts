@@ -209,10 +209,7 @@ describe("secured cluster (security plugin, TLS)", { timeout: 600_000 }, () => {
       },
     ];
     try {
-      const { queueUrl } = await queueWithFiles("sec-tls", 1);
-      const before = await queueDepth(aws.sqs, queueUrl);
-      const messages = before.visible + before.inFlight;
-      assert.ok(messages > 0);
+      const { queueUrl, s } = await queueWithFiles("sec-tls", 1);
       for (const c of cases) {
         const env: NodeJS.ProcessEnv = { ...cliEnv(stack, user), ...c.env };
         if (env["OPENSEARCH_CA_FILE"] === "") delete env["OPENSEARCH_CA_FILE"];
@@ -238,7 +235,8 @@ describe("secured cluster (security plugin, TLS)", { timeout: 600_000 }, () => {
           .find((l) => c.says.test(l));
         assert.ok(line, `${c.name}: a log line says why`);
         const q = await queueDepth(aws.sqs, queueUrl);
-        assert.equal(q.visible + q.inFlight, messages, `${c.name}: no message deleted`);
+        // every file's message is still there (the bucket's s3:TestEvent may be acknowledged: it names no object)
+        assert.ok(q.visible + q.inFlight >= s.files.length, `${c.name}: no file's message deleted`);
         assert.equal(await countDocs(admin, `${prefix}-*`), 0, `${c.name}: nothing written`);
         assert.deepEqual(
           leaks(worker.logs(), [stack.admin.password], user.username),
