@@ -108,8 +108,8 @@ function describeByte(c: number): string {
   return c >= 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `0x${c.toString(16).padStart(2, "0")}`;
 }
 
-/** Nesting deeper than this inside one value read in STRUCT mode breaks it (Twingate's records nest a few levels). */
-export const MAX_NESTING = 512;
+/** Nesting deeper than this inside one value read in STRUCT mode breaks it (the same limit as JSON texts). */
+export const MAX_NESTING = MAX_NESTING_DEPTH;
 /** Bytes of broken values re-read (see recovery) per file at most, if more than 4 × maxRecordBytes. */
 const RESCAN_BUDGET_MIN = 64 * 1024 * 1024;
 
@@ -509,6 +509,12 @@ export class RecordScanner {
       return true;
     }
     const raw = buf.toString("utf8", start, end);
+    if (nestsDeeperThan(raw, MAX_NESTING_DEPTH)) {
+      // Rejected alone, the same on every runtime (see MAX_NESTING_DEPTH).
+      const line = this.lineNo++;
+      this.reject("invalid_json", `nested deeper than ${MAX_NESTING_DEPTH} levels`, raw, this.ordinal++, line);
+      return true;
+    }
     let value: unknown;
     try {
       value = JSON.parse(raw);
