@@ -34,5 +34,6 @@ export const READER_SETTINGS: SettingKey[] = [
   "maxFileBytes",
   "maxDecompressionRatio",
   "maxRejectsPerReason",
+  "maxEventTimeDeviationHours",
 ];
 export const BULK_SETTINGS: SettingKey[] = ["bulkMaxDocs", "bulkMaxBytes", "bulkConcurrency"];

@@ -231,6 +231,15 @@ export const SETTINGS = {
     schema: int(2, 1_000_000),
     default: 100,
   },
+  maxEventTimeDeviationHours: {
+    env: "MAX_EVENT_TIME_DEVIATION_HOURS",
+    describe:
+      "Hours a record's event time may be from its file's time (its key's slot) before it is indexed in the file's period, the deviation listed on it",
+    // Twingate delivers within minutes (up to 10 late); 48 h leaves room for a delayed export and clock skew,
+    // and one file then touches at most its period and those within two days of it, per stream.
+    schema: int(1, 24 * 3650),
+    default: 48,
+  },
   maxRejectsPerReason: {
     env: "MAX_REJECTS_PER_REASON",
     describe:

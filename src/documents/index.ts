@@ -43,6 +43,14 @@ export interface DocumentOptions {
    * the id its document had, since its quarantined text is the normalised document, not the vendor's.
    */
   id?: string;
+  /**
+   * Bounded placement (issue #18): the file's time (its Twingate key's slot, else its first record's time)
+   * and how far a record's event time may be from it. A record further away is indexed in the file's period,
+   * not its own, with the deviation listed on the document (`ingest.deviations`), so one file touches at
+   * most a handful of indices whatever times its records carry. Absent: by the event's time only.
+   */
+  fileTimeMs?: number | undefined;
+  maxTimeDeviationMs?: number | undefined;
 }
 
 /** Quoted keys ("key":) seen so far: keys repeat across records, quoting them once saves time. */
@@ -393,8 +401,24 @@ function documentTail(
   // How late the record reached the index (Twingate's delay + ours): the Overview's lag panel.
   const ingestedMs = parseIngestedAt(opts.ingestedAt);
   if (!Number.isNaN(ingestedMs)) ingest["lag_ms"] = ingestedMs - time.epochMs;
+  if (placedByFile(time, opts)) {
+    ingest["deviations"] = [TIME_FAR_FROM_FILE];
+    ingest["file_time"] = new Date(opts.fileTimeMs!).toISOString();
+  }
   tail["ingest"] = ingest;
   return tail;
+}
+
+/** The deviation listed on a record indexed in its file's period rather than its own. */
+export const TIME_FAR_FROM_FILE = "event_time_far_from_file_time";
+
+/** The record's event time is further from its file's time than allowed: indexed by the file's time. */
+function placedByFile(time: ParsedTime, opts: DocumentOptions): boolean {
+  return (
+    opts.fileTimeMs !== undefined &&
+    opts.maxTimeDeviationMs !== undefined &&
+    Math.abs(time.epochMs - opts.fileTimeMs) > opts.maxTimeDeviationMs
+  );
 }
 
 /**
@@ -463,7 +487,7 @@ export function toIndexAction(
   const index = recordIndexName(
     opts.indexPrefix,
     type,
-    periodSuffix(time.epochMs, opts.indexPeriod ?? "day"),
+    periodSuffix(placedByFile(time, opts) ? opts.fileTimeMs! : time.epochMs, opts.indexPeriod ?? "day"),
   );
   // Both strings are safe to quote as they are: an ISO time we wrote, and a validated event type name.
   const head = `{"@timestamp":"${time.utc}","event_type":"${type}","event":`;

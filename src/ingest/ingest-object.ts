@@ -1,10 +1,11 @@
 import {
+  type DocumentOptions,
   type IndexPeriod,
   parseTwingateKeyTime,
   toIndexAction,
   toQuarantineAction,
 } from "../documents/index.ts";
-import { validateRecord } from "../events/index.ts";
+import { parseEventTime, validateRecord } from "../events/index.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { IndexAction, ObjectRef, RecordSource, Rejection } from "../model.ts";
@@ -26,6 +27,11 @@ export interface IngestDeps {
   maxFileBytes: number;
   /** Largest gzip expansion (decompressed / compressed) accepted; none when undefined. */
   maxDecompressionRatio?: number;
+  /**
+   * How far a record's event time may be from its file's time before it is indexed in the file's period
+   * instead (bounded placement); none when undefined.
+   */
+  maxTimeDeviationMs?: number;
   /** Quarantine documents per rejection reason and file; the rest go into one summary each (default 1000). */
   maxRejectsPerReason?: number;
   now?: () => Date;
@@ -102,7 +108,15 @@ export async function ingestObject(
     result.bytes += chunk.length;
   });
   const ingestedAt = now().toISOString();
-  const docOpts = { indexPrefix: deps.indexPrefix, indexPeriod: deps.indexPeriod, ingestedAt };
+  // The file's time for bounded placement: its Twingate key's slot; for another key, its first valid record's
+  // time (stable: the same bytes give the same first record), set below.
+  const docOpts: DocumentOptions = {
+    indexPrefix: deps.indexPrefix,
+    indexPeriod: deps.indexPeriod,
+    ingestedAt,
+    maxTimeDeviationMs: deps.maxTimeDeviationMs,
+    fileTimeMs: parseTwingateKeyTime(ref.key)?.getTime(),
+  };
   const source = { bucket: ref.bucket, key: ref.key };
   const outcome: BatchOutcome = {
     created: 0,
@@ -158,6 +172,8 @@ export async function ingestObject(
               // Built and serialised (batch.add) here, so that one record that cannot be (e.g. nested too
               // deep for the call stack) goes to quarantine alone instead of failing its whole file on
               // every delivery.
+              if (docOpts.fileTimeMs === undefined && docOpts.maxTimeDeviationMs !== undefined)
+                docOpts.fileTimeMs = parseEventTime(v.record.event.time)?.epochMs;
               batch.add(toIndexAction(v.record, src, docOpts));
               action = undefined;
             } catch (err) {

@@ -15,7 +15,12 @@ type PipelineSettings = Pick<
   Config,
   "indexPrefix" | "bulkMaxDocs" | "bulkMaxBytes" | "bulkConcurrency" | "maxRecordBytes" | "maxFileBytes"
 > &
-  Partial<Pick<Config, "indexPeriod" | "maxDecompressionRatio" | "maxRejectsPerReason">>;
+  Partial<
+    Pick<
+      Config,
+      "indexPeriod" | "maxDecompressionRatio" | "maxRejectsPerReason" | "maxEventTimeDeviationHours"
+    >
+  >;
 
 export interface Pipeline {
   sink: BulkSink;
@@ -57,6 +62,9 @@ export function buildPipeline(opts: {
       ? { maxDecompressionRatio: config.maxDecompressionRatio }
       : {}),
     ...(config.maxRejectsPerReason !== undefined ? { maxRejectsPerReason: config.maxRejectsPerReason } : {}),
+    ...(config.maxEventTimeDeviationHours !== undefined
+      ? { maxTimeDeviationMs: config.maxEventTimeDeviationHours * 3_600_000 }
+      : {}),
   };
   return { sink, deps, ingest: (ref, signal) => ingestObject(ref, deps, signal) };
 }

@@ -42,6 +42,9 @@ const ingest = (): Mapping =>
     ingested_at: { type: "date" },
     // milliseconds from the event's time to its ingestion (set by the document builder)
     lag_ms: long(),
+    // what was set aside or placed differently (e.g. event_time_far_from_file_time: indexed by file_time)
+    deviations: kw(),
+    file_time: { type: "date" },
   });
 
 /** Fields every event document has, whatever its type. */

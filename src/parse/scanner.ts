@@ -512,7 +512,13 @@ export class RecordScanner {
     if (nestsDeeperThan(raw, MAX_NESTING_DEPTH)) {
       // Rejected alone, the same on every runtime (see MAX_NESTING_DEPTH).
       const line = this.lineNo++;
-      this.reject("invalid_json", `nested deeper than ${MAX_NESTING_DEPTH} levels`, raw, this.ordinal++, line);
+      this.reject(
+        "invalid_json",
+        `nested deeper than ${MAX_NESTING_DEPTH} levels`,
+        raw,
+        this.ordinal++,
+        line,
+      );
       return true;
     }
     let value: unknown;

@@ -206,6 +206,61 @@ describe("hostile input and operations", { timeout: 600_000 }, () => {
     }
   });
 
+  it("case 3: records whose times are far from their file's are indexed in the file's period, the deviation listed: one file touches a handful of indices", async () => {
+    const { bucket, queueUrl, dlqUrl } = await setupQueue("tg-spread");
+    const prefix = newPrefix("h3");
+    const slot = "2025-07-25T09:05:00Z";
+    const near = validLines(30, slot, 100);
+    // 300 records, each on another month, from 1971 to 2220: before, one index per month and stream.
+    const far = Array.from({ length: 300 }, (_, k) =>
+      JSON.stringify(
+        validRecord(
+          31,
+          k,
+          new Date(Date.UTC(1971 + Math.floor((k * 10) / 12), (k * 10) % 12, 3)).toISOString(),
+        ),
+      ),
+    );
+    const lines = near.flatMap((l, k) => [l, ...far.slice(k * 3, k * 3 + 3)]);
+    const worker = startWorker({ queueUrl, indexPrefix: prefix, env: { BUCKET_ALLOWLIST: bucket } });
+    try {
+      await aws.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: slotKey(slot, 0), Body: `${lines.join("\n")}\n` }),
+      );
+      await waitFor(
+        "every record indexed",
+        () => countDocs(os, `${prefix}-*`),
+        (n) => n >= 400,
+        120_000,
+      );
+      await waitFor(
+        "queue drained",
+        () => queueDepth(aws.sqs, queueUrl),
+        (q) => q.visible + q.inFlight === 0,
+      );
+      assert.equal(await countDocs(os, `${prefix}-network_access-*`), 400, "every record indexed once");
+      assert.equal(await countDocs(os, `${prefix}-quarantine-*`), 0, "nothing in quarantine");
+      const indices = (
+        (await os.cat.indices({ index: `${prefix}-*`, format: "json" } as never)).body as { index: string }[]
+      ).map((i) => i.index);
+      assert.ok(indices.length <= 3, `one file, a handful of indices: ${indices.join(", ")}`);
+      assert.equal(
+        await countDocs(os, `${prefix}-*`, {
+          term: { "ingest.deviations": "event_time_far_from_file_time" },
+        }),
+        300,
+        "the far records carry the deviation",
+      );
+      // @timestamp stays the event's own time.
+      assert.equal(await countDocs(os, `${prefix}-*`, { range: { "@timestamp": { lt: "2000-01-01" } } }), 35);
+      await queueDrained(queueUrl, dlqUrl);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nworker logs:\n${notable(worker)}`);
+    } finally {
+      assert.equal(await worker.stop(), 0, "the worker was never restarted and exits 0");
+    }
+  });
+
   it("case 4: a bad first line (or any line) costs that line, whatever it is; pretty-printed and array files still read", async () => {
     const { bucket, queueUrl, dlqUrl } = await setupQueue("tg-badline");
     const prefix = newPrefix("h4");

@@ -403,3 +403,30 @@ describe("toQuarantineAction", () => {
     assert.equal((cut.document as Doc)["quarantine"].raw_truncated, true);
   });
 });
+
+describe("bounded placement (issue #18, case 3)", () => {
+  const file = Date.parse("2025-07-25T18:20:00Z");
+  const opts = { ...OPTS, fileTimeMs: file, maxTimeDeviationMs: 48 * 3_600_000 };
+  const at = (time: string) => {
+    const r = valid(seed("network_access")) as TwingateRecord & { event: { time: string } };
+    return { ...r, event: { ...r.event, time } } as TwingateRecord;
+  };
+
+  it("a record near its file's time keeps its own day; a far one goes to the file's day, the deviation listed", () => {
+    const near = toIndexAction(at("2025-07-24T01:00:00+00:00"), SRC, opts);
+    assert.equal(near.index, "twingate-network_access-2025.07.24");
+    assert.equal(((near.document as Doc)["ingest"] as Doc)["deviations"], undefined);
+    const farRecord = at("1999-01-01T00:00:00+00:00");
+    const far = toIndexAction(farRecord, SRC, opts);
+    assert.equal(far.index, "twingate-network_access-2025.07.25");
+    const d = far.document as Doc;
+    assert.equal(d["@timestamp"], "1999-01-01T00:00:00Z", "@timestamp stays the event's time");
+    assert.deepEqual((d["ingest"] as Doc)["deviations"], ["event_time_far_from_file_time"]);
+    assert.equal((d["ingest"] as Doc)["file_time"], "2025-07-25T18:20:00.000Z");
+    // The id hashes the record, not the index: the same as without placement.
+    assert.equal(far.id, toIndexAction(farRecord, SRC, OPTS).id);
+    assert.equal(toIndexAction(farRecord, SRC, OPTS).index, "twingate-network_access-1999.01.01");
+    // The document builder and the serialised action agree.
+    assert.deepEqual(recordDocument(farRecord, SRC, opts), far.document);
+  });
+});
