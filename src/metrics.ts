@@ -59,6 +59,24 @@ export class Metrics {
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });
+  readonly writeHeld = new Gauge({
+    name: "twingate_ingest_write_held",
+    help: "1 while writes are held because OpenSearch cannot take them now (blocked, throttled, down, a permission missing), by cause",
+    labelNames: ["cause"] as const,
+    registers: [this.registry],
+  });
+  readonly holds = new Counter({
+    name: "twingate_ingest_write_holds_total",
+    help: "Times writes started being held, by cause",
+    labelNames: ["cause"] as const,
+    registers: [this.registry],
+  });
+  readonly holdsGivenUp = new Counter({
+    name: "twingate_ingest_write_holds_given_up_total",
+    help: "Writes given up after the hold limit (their message returned to the queue), by cause",
+    labelNames: ["cause"] as const,
+    registers: [this.registry],
+  });
   readonly inFlightMessages = new Gauge({
     name: "twingate_ingest_in_flight_messages",
     help: "SQS messages being processed",

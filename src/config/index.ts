@@ -36,4 +36,4 @@ export const READER_SETTINGS: SettingKey[] = [
   "maxRejectsPerReason",
   "maxEventTimeDeviationHours",
 ];
-export const BULK_SETTINGS: SettingKey[] = ["bulkMaxDocs", "bulkMaxBytes", "bulkConcurrency"];
+export const BULK_SETTINGS: SettingKey[] = ["bulkMaxDocs", "bulkMaxBytes", "bulkConcurrency", "holdLimit"];

@@ -49,6 +49,22 @@ const size = (min: number, max: number) =>
     .transform(parseSize)
     .pipe(z.number({ error: "must be a size like 5mb or 1048576" }).int().min(min).max(max));
 
+/** Durations as milliseconds or with a unit: 90000, 90s, 30m, 6h, 1d. */
+export function parseDuration(input: string | number): number {
+  if (typeof input === "number") return input;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(input);
+  if (!m) return Number.NaN;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    (m[2] ?? "ms").toLowerCase() as "ms" | "s" | "m" | "h" | "d"
+  ];
+  return Math.round(Number(m[1]) * unit);
+}
+const duration = (min: number, max: number) =>
+  z
+    .union([z.number(), z.string()])
+    .transform(parseDuration)
+    .pipe(z.number({ error: "must be a duration like 6h, 30m or 90000 (ms)" }).int().min(min).max(max));
+
 /** The file names Twingate writes: 2025-07-25T18:20:00+00:00.json, optionally gzipped, under any prefix. */
 export const TWINGATE_KEY_PATTERN = String.raw`(^|/)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(\.\d+)?([+-]\d{2}:?\d{2}|Z)\.json(\.gz)?$`;
 
@@ -206,6 +222,15 @@ export const SETTINGS = {
     describe: "Bytes per bulk request (e.g. 5mb)",
     schema: size(1024, 100 * 1024 ** 2),
     default: "5mb",
+  },
+  holdLimit: {
+    env: "HOLD_LIMIT",
+    describe:
+      "How long a write may be held while OpenSearch cannot take writes (blocked, down, a permission missing) before it is given up and its message returned to the queue (e.g. 6h)",
+    schema: duration(1000, 7 * 86_400_000),
+    // 6 h: outlasts an operator's block or an overnight outage, and stays under SQS's 12-hour visibility
+    // ceiling per receive (see src/sink/holds.ts).
+    default: "6h",
   },
   maxRecordBytes: {
     env: "MAX_RECORD_BYTES",

@@ -5,6 +5,7 @@ import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ObjectRef } from "../model.ts";
 import { BulkSink } from "../sink/bulk-sink.ts";
+import { WriteHolds } from "../sink/holds.ts";
 import { openSearchBulkTransport } from "../sink/opensearch-transport.ts";
 import { localSource } from "../sources/local.ts";
 import { s3Source } from "../sources/s3.ts";
@@ -18,7 +19,11 @@ type PipelineSettings = Pick<
   Partial<
     Pick<
       Config,
-      "indexPeriod" | "maxDecompressionRatio" | "maxRejectsPerReason" | "maxEventTimeDeviationHours"
+      | "indexPeriod"
+      | "maxDecompressionRatio"
+      | "maxRejectsPerReason"
+      | "maxEventTimeDeviationHours"
+      | "holdLimit"
     >
   >;
 
@@ -45,6 +50,7 @@ export function buildPipeline(opts: {
       concurrency: config.bulkConcurrency,
       quarantine: (action, message) =>
         quarantineRefused(action, message, config.indexPrefix, config.indexPeriod),
+      holds: new WriteHolds(logger, metrics, config.holdLimit),
     },
     logger,
     metrics,

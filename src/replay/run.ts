@@ -10,9 +10,10 @@ import type { IndexPeriod } from "../documents/index.ts";
 import { quarantineRefused } from "../ingest/ingest-object.ts";
 import type { Logger } from "../logger.ts";
 import type { IndexAction } from "../model.ts";
-import { refusedForGood } from "../sink/bulk-response.ts";
 import { type BulkResponse, BulkSink, type BulkTransport } from "../sink/bulk-sink.ts";
+import { WriteHolds } from "../sink/holds.ts";
 import { openSearchBulkTransport } from "../sink/opensearch-transport.ts";
+import { classifyItem, classifyRequestError, type HoldCause } from "../sink/write-failure.ts";
 import { backoffMs, sleep } from "../util/backoff.ts";
 import { type PlanOptions, planReplay, type QuarantineHit, quarantineQuery, type SkipWhy } from "./plan.ts";
 
@@ -34,6 +35,8 @@ export interface ReplayOptions {
   now?: () => Date;
   /** Bulk transport (tests); the client's `_bulk` by default. */
   transport?: BulkTransport;
+  /** How long a write may be held (cluster blocked, down...) before replay gives up (HOLD_LIMIT). */
+  holdLimitMs?: number;
 }
 
 export interface ReplaySummary {
@@ -63,56 +66,68 @@ function inc(o: Record<string, number>, k: string, n = 1): void {
 }
 
 /**
- * `index`/`delete` operations in one `_bulk`. A failed request is sent again unless `refusedForGood`;
- * items answered 429/5xx are sent again alone; a delete of a missing document is fine.
+ * `index`/`delete` operations in one `_bulk`, failures classified as every writer's are
+ * (write-failure.ts): held ones retried (through `holds`), 409 already there, a delete of a missing
+ * document fine; a document refused for its content, or a request wrong as a whole, throws.
  */
 async function bulkOps(
   transport: BulkTransport,
   ops: ({ op: "index"; action: IndexAction } | { op: "delete"; index: string; id: string })[],
+  holds: WriteHolds,
   logger: Logger,
   signal?: AbortSignal,
 ): Promise<void> {
   let pending = ops;
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    signal?.throwIfAborted();
-    const body = pending
-      .map((o) =>
-        o.op === "index"
-          ? `{"index":{"_index":${JSON.stringify(o.action.index)},"_id":${JSON.stringify(o.action.id)}}}\n${JSON.stringify(o.action.document)}\n`
-          : `{"delete":{"_index":${JSON.stringify(o.index)},"_id":${JSON.stringify(o.id)}}}\n`,
-      )
-      .join("");
-    let res: BulkResponse;
-    try {
-      res = await transport(Buffer.from(body), signal);
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      if (refusedForGood(err)) throw err;
-      const wait = backoffMs(attempt);
-      logger.warn({ err: (err as Error).message, waitMs: wait }, "replay bulk request failed; retrying");
-      await sleep(wait, signal);
-      continue;
+  const writer = {};
+  try {
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      signal?.throwIfAborted();
+      const body = pending
+        .map((o) =>
+          o.op === "index"
+            ? `{"index":{"_index":${JSON.stringify(o.action.index)},"_id":${JSON.stringify(o.action.id)}}}\n${JSON.stringify(o.action.document)}\n`
+            : `{"delete":{"_index":${JSON.stringify(o.index)},"_id":${JSON.stringify(o.id)}}}\n`,
+        )
+        .join("");
+      let res: BulkResponse;
+      try {
+        res = await transport(Buffer.from(body), signal);
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        const v = classifyRequestError(err);
+        if (v.kind === "fail") throw err;
+        holds.hold(writer, v.cause, v.message);
+        const wait = backoffMs(attempt);
+        logger.debug({ cause: v.cause, err: v.message, waitMs: wait }, "replay bulk request held; retrying");
+        await sleep(wait, signal);
+        continue;
+      }
+      const answered = "created" in res ? res.created + res.duplicates : res.items.length;
+      if (answered !== pending.length) {
+        throw new Error(`_bulk answered ${answered} items for ${pending.length} operations`);
+      }
+      if ("created" in res) return; // every operation applied (or already there: 409)
+      const retry: typeof ops = [];
+      let held: { cause: HoldCause; message: string } | undefined;
+      res.items.forEach((entry, i) => {
+        const op = pending[i]!;
+        const item = Object.values(entry)[0] ?? { status: 500 };
+        if (op.op === "delete" && item.status === 404) return;
+        const v = classifyItem(item);
+        if (v.kind === "stored") return;
+        if (v.kind === "record")
+          throw new Error(`quarantine ${op.op} refused (status ${item.status}): ${v.message}`);
+        held ??= v;
+        retry.push(op);
+      });
+      pending = retry;
+      if (held) {
+        holds.hold(writer, held.cause, held.message);
+        await sleep(backoffMs(attempt), signal);
+      } else holds.release(writer);
     }
-    const answered = "created" in res ? res.created + res.duplicates : res.items.length;
-    if (answered !== pending.length) {
-      throw new Error(`_bulk answered ${answered} items for ${pending.length} operations`);
-    }
-    if ("created" in res && res.duplicates === 0) return; // every operation applied
-    if ("created" in res) throw new Error(`_bulk answered 409 to a replay operation (index or delete)`);
-    const retry: typeof ops = [];
-    res.items.forEach((entry, i) => {
-      const op = pending[i]!;
-      const item = Object.values(entry)[0] ?? { status: 500 };
-      const s = item.status;
-      if ((s >= 200 && s < 300) || (op.op === "delete" && s === 404)) return;
-      if (s === 429 || s >= 500) retry.push(op);
-      else
-        throw new Error(
-          `quarantine ${op.op} refused (status ${s}): ${item.error?.reason ?? "unknown error"}`,
-        );
-    });
-    pending = retry;
-    if (retry.length > 0) await sleep(backoffMs(attempt), signal);
+  } finally {
+    holds.release(writer);
   }
 }
 
@@ -138,10 +153,12 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   // id (the sink sees the batch's own copy of an action, not the object this loop added).
   const refused = new Map<string, IndexAction>();
   const actionKey = (a: IndexAction) => `${a.index}\u0000${a.id}`;
+  const holds = new WriteHolds(opts.logger, undefined, opts.holdLimitMs);
   const sink = new BulkSink(
     transport,
     {
       ...opts.bulk,
+      holds,
       quarantine: (action, message) => {
         const q = quarantineRefused(action, message, opts.indexPrefix, opts.indexPeriod);
         refused.set(actionKey(action), q);
@@ -256,6 +273,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       await bulkOps(
         transport,
         rewrites.map((action) => ({ op: "index", action })),
+        holds,
         opts.logger,
         opts.signal,
       );
@@ -263,6 +281,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       await bulkOps(
         transport,
         deletes.map((d) => ({ op: "delete", ...d })),
+        holds,
         opts.logger,
         opts.signal,
       );

@@ -211,31 +211,3 @@ export class BulkBatch {
     return b;
   }
 }
-
-/** Per-item result of `_bulk` as we read it (filter_path keeps only these). */
-export interface BulkItemResult {
-  status: number;
-  error?: { type?: string; reason?: string; caused_by?: { type?: string; reason?: string } };
-}
-
-export type ItemOutcome = "created" | "duplicate" | "retry" | "rejected";
-
-/**
- * What to do with one item: 2xx created; 409 on create is the same id already there (an earlier
- * delivery indexed it); 429 and 5xx are worth retrying; any other 4xx (mapping, parsing) will
- * fail again the same way, so the record goes to quarantine.
- */
-export function classifyItem(item: BulkItemResult): ItemOutcome {
-  const s = item.status;
-  if (s >= 200 && s < 300) return "created";
-  if (s === 409) return "duplicate";
-  if (s === 429 || s >= 500) return "retry";
-  return "rejected";
-}
-
-export function itemErrorMessage(item: BulkItemResult): string {
-  const e = item.error;
-  if (!e) return `status ${item.status}`;
-  const cause = e.caused_by ? ` (${e.caused_by.type}: ${e.caused_by.reason})` : "";
-  return `${e.type ?? "error"}: ${e.reason ?? ""}${cause}`.slice(0, 2000);
-}

@@ -1,4 +1,4 @@
-import type { BulkItemResult } from "./bulk-body.ts";
+import type { BulkItemResult } from "./write-failure.ts";
 
 /**
  * A `_bulk` answer as the sink reads it: per-item results in request order or, when every item was stored
@@ -102,22 +102,4 @@ function isSpace(c: number): boolean {
 
 function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= 0x30 && c <= 0x39;
-}
-
-/** The HTTP status of a whole-request failure, from our transport's error or the client's (`meta`). */
-export function httpStatusOf(err: unknown): number | undefined {
-  const e = err as { statusCode?: number; meta?: { statusCode?: number } } | null | undefined;
-  return e?.statusCode ?? e?.meta?.statusCode;
-}
-
-/**
- * A whole `_bulk` request that failed so that sending it again would fail the same way: a redirect, a 4xx
- * other than 408 (timed out) and 429 (throttled), or an answer that is not a bulk answer (a proxy's page,
- * an empty body). Anything else (5xx, a lost connection, a stalled answer) is worth retrying. The sink
- * halves a 413 before asking.
- */
-export function refusedForGood(err: unknown): boolean {
-  if (err instanceof NotABulkResponseError) return true;
-  const status = httpStatusOf(err);
-  return status !== undefined && status >= 300 && status < 500 && status !== 408 && status !== 429;
 }

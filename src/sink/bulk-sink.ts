@@ -3,8 +3,10 @@ import type { Metrics } from "../metrics.ts";
 import type { IndexAction } from "../model.ts";
 import { backoffMs, sleep } from "../util/backoff.ts";
 import { createTaskQueue, type TaskQueue } from "../util/queue.ts";
-import { BulkBatch, classifyItem, itemErrorMessage } from "./bulk-body.ts";
-import { type BulkResponse, httpStatusOf, refusedForGood } from "./bulk-response.ts";
+import { BulkBatch } from "./bulk-body.ts";
+import type { BulkResponse } from "./bulk-response.ts";
+import { WriteHolds } from "./holds.ts";
+import { classifyItem, classifyRequestError, type HoldCause, httpStatusOf } from "./write-failure.ts";
 
 export type { BulkResponse } from "./bulk-response.ts";
 
@@ -23,6 +25,8 @@ export interface BulkSinkOptions {
   backoffCapMs?: number;
   /** Turns a record OpenSearch refused (mapping error) into its quarantine document. */
   quarantine: (action: IndexAction, message: string) => IndexAction;
+  /** Where holds are reported (shared with /readyz); a sink of its own, with the default limit, if absent. */
+  holds?: WriteHolds;
 }
 
 export interface BatchOutcome {
@@ -57,12 +61,14 @@ export function mergeOutcome(into: BatchOutcome, o: BatchOutcome): BatchOutcome 
 
 /**
  * Writes batches to OpenSearch until every action in them is created, already there (409) or
- * quarantined. Whole-request failures (connection refused, timeouts, 429/5xx on the request)
- * and 429/5xx items are retried with exponential backoff and jitter for as long as the caller's
- * signal allows: a record is never dropped, the caller's message is simply not acknowledged yet.
+ * quarantined. What the cluster cannot take now (blocks, permissions, the shard limit, 429/5xx,
+ * unreachable) is held: retried with exponential backoff and jitter for as long as the caller's signal
+ * and the hold limit allow. A record is never dropped, the caller's message is simply not acknowledged yet.
  */
 export class BulkSink {
   private readonly queue: TaskQueue;
+  /** Whether (and why) writes are held now: for /readyz. */
+  readonly holds: WriteHolds;
 
   constructor(
     private readonly transport: BulkTransport,
@@ -71,6 +77,7 @@ export class BulkSink {
     private readonly metrics?: Metrics,
   ) {
     this.queue = createTaskQueue(options.concurrency);
+    this.holds = options.holds ?? new WriteHolds(logger, metrics);
   }
 
   /** A new empty batch; `isFull` tells when to hand it to `write`. */
@@ -122,10 +129,37 @@ export class BulkSink {
     await this.queue.onIdle();
   }
 
+  /**
+   * Writes the batch until every action is stored (created or already there) or, refused for its content,
+   * quarantined. A failure is classified by write-failure.ts: held (retried with backoff, reported through
+   * `holds`, given up past the hold limit), the record's fault (quarantined) or the request's (thrown).
+   */
   async write(batch: BulkBatch, signal?: AbortSignal): Promise<BatchOutcome> {
     const outcome = emptyOutcome();
+    const writer = {};
+    try {
+      await this.writeHeld(batch, outcome, writer, signal);
+    } finally {
+      this.holds.release(writer);
+    }
+    return outcome;
+  }
+
+  private async writeHeld(
+    batch: BulkBatch,
+    outcome: BatchOutcome,
+    writer: object,
+    signal?: AbortSignal,
+  ): Promise<void> {
     let pending = batch;
     let attempt = 0;
+    const wait = async (cause: HoldCause, message: string, kind: string, n: number) => {
+      this.holds.hold(writer, cause, message);
+      const ms = backoffMs(attempt++, this.options.backoffBaseMs, this.options.backoffCapMs);
+      this.metrics?.retries.inc({ kind }, n);
+      this.logger.debug({ cause, err: message, docs: n, attempt, waitMs: ms }, "bulk write held; retrying");
+      await sleep(ms, signal);
+    };
     while (pending.size > 0) {
       signal?.throwIfAborted();
       let response: BulkResponse;
@@ -133,32 +167,22 @@ export class BulkSink {
         response = await this.send(pending, signal);
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        const status = httpStatusOf(err);
-        if (status === 413 && pending.size > 1) {
+        if (httpStatusOf(err) === 413 && pending.size > 1) {
           // Too large for the cluster's http.max_content_length: halve and go on.
           const half = Math.ceil(pending.size / 2);
           const whole = pending;
           const first = whole.slice(0, half);
           pending = whole.slice(half, whole.size);
           this.recycle(whole);
-          mergeOutcome(outcome, await this.write(first, signal));
+          await this.writeHeld(first, outcome, writer, signal);
           continue;
         }
-        if (refusedForGood(err)) {
-          throw new PermanentBulkError(
-            status === undefined
-              ? describe(err)
-              : `OpenSearch refused a _bulk request with HTTP ${status}: ${describe(err)}`,
-          );
+        const v = classifyRequestError(err);
+        if (v.kind === "hold") {
+          await wait(v.cause, v.message, "bulk_request", pending.size);
+          continue;
         }
-        const wait = backoffMs(attempt++, this.options.backoffBaseMs, this.options.backoffCapMs);
-        this.metrics?.retries.inc({ kind: "bulk_request" });
-        this.logger.warn(
-          { err: describe(err), status, docs: pending.size, attempt, waitMs: wait },
-          "bulk request failed; retrying",
-        );
-        await sleep(wait, signal);
-        continue;
+        throw new PermanentBulkError(`OpenSearch refused a _bulk request: ${v.message}`);
       }
       const answeredItems =
         "created" in response ? response.created + response.duplicates : response.items.length;
@@ -173,54 +197,47 @@ export class BulkSink {
         outcome.duplicates += response.duplicates;
         for (let i = 0; i < pending.size; i++) countStored(outcome, pending, i);
         this.recycle(pending);
-        attempt = 0;
         break;
       }
       const retry: IndexAction[] = [];
-      let sawRetryable = false;
+      let held: { cause: HoldCause; message: string } | undefined;
+      let progress = false;
       response.items.forEach((entry, i) => {
         const item = entry["create"] ?? Object.values(entry)[0] ?? { status: 500 };
-        switch (classifyItem(item)) {
-          case "created":
-          case "duplicate": {
-            if (item.status === 409) outcome.duplicates++;
-            else outcome.created++;
-            countStored(outcome, pending, i);
-            break;
-          }
-          case "retry":
-            sawRetryable = true;
-            retry.push(pending.action(i));
-            break;
-          case "rejected": {
-            const message = itemErrorMessage(item);
-            const action = pending.action(i);
-            if (action.kind === "quarantine") {
-              throw new PermanentBulkError(
-                `the quarantine index refused a document (${action.index}/${action.id}): ${message}`,
-              );
-            }
-            this.logger.warn(
-              { index: action.index, id: action.id, error: message },
-              "document refused; quarantined",
+        const v = classifyItem(item);
+        if (v.kind === "stored") {
+          progress = true;
+          if (v.duplicate) outcome.duplicates++;
+          else outcome.created++;
+          countStored(outcome, pending, i);
+        } else if (v.kind === "record") {
+          progress = true;
+          const action = pending.action(i);
+          if (action.kind === "quarantine") {
+            throw new PermanentBulkError(
+              `the quarantine index refused a document (${action.index}/${action.id}): ${v.message}`,
             );
-            outcome.quarantinedOnIndex++;
-            retry.push(this.options.quarantine(action, message));
-            break;
           }
+          this.logger.warn(
+            { index: action.index, id: action.id, error: v.message },
+            "document refused; quarantined",
+          );
+          outcome.quarantinedOnIndex++;
+          retry.push(this.options.quarantine(action, v.message));
+        } else {
+          held ??= v; // the same action again, after the backoff
+          retry.push(pending.action(i));
         }
       });
       const answered = pending;
       pending = BulkBatch.of(retry);
       this.recycle(answered);
-      if (sawRetryable) {
-        const wait = backoffMs(attempt++, this.options.backoffBaseMs, this.options.backoffCapMs);
-        this.metrics?.retries.inc({ kind: "bulk_item" }, retry.length);
-        this.logger.debug({ docs: retry.length, waitMs: wait }, "retrying throttled/failed bulk items");
-        await sleep(wait, signal);
-      } else attempt = 0;
+      if (progress) {
+        this.holds.release(writer);
+        attempt = 0;
+      }
+      if (held) await wait(held.cause, held.message, "bulk_item", retry.length);
     }
-    return outcome;
   }
 
   private async send(batch: BulkBatch, signal?: AbortSignal): Promise<BulkResponse> {
@@ -253,9 +270,4 @@ function countStored(outcome: BatchOutcome, batch: BulkBatch, i: number): void {
     const r = batch.reasonOf(i) ?? "unknown";
     outcome.quarantinedByReason[r] = (outcome.quarantinedByReason[r] ?? 0) + 1;
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 500);
-  return String(err).slice(0, 500);
 }

@@ -4,13 +4,9 @@ import type { AddressInfo, Socket } from "node:net";
 import { describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { Client } from "@opensearch-project/opensearch";
-import {
-  httpStatusOf,
-  NotABulkResponseError,
-  readBulkResponse,
-  refusedForGood,
-} from "../../src/sink/bulk-response.ts";
+import { NotABulkResponseError, readBulkResponse } from "../../src/sink/bulk-response.ts";
 import { BulkAnswerStalledError, openSearchBulkTransport } from "../../src/sink/opensearch-transport.ts";
+import { httpStatusOf } from "../../src/sink/write-failure.ts";
 
 const created = (n: number) =>
   `{"errors":false,"items":[${Array.from({ length: n }, () => '{"create":{"status":201}}').join(",")}]}`;
@@ -67,17 +63,6 @@ describe("readBulkResponse", () => {
     assert.deepEqual(readBulkResponse(Buffer.from(nested)), JSON.parse(nested));
     const oddKey = '{"errors":false,"items":[{"create":{"x\\"status":201,"status":201}}]}';
     assert.deepEqual(readBulkResponse(Buffer.from(oddKey)), JSON.parse(oddKey));
-  });
-});
-
-describe("refusedForGood", () => {
-  it("gives up on what would be refused the same way again, and retries the rest", () => {
-    const http = (statusCode: number) => Object.assign(new Error(`HTTP ${statusCode}`), { statusCode });
-    for (const s of [301, 302, 400, 401, 403, 404, 413]) assert.equal(refusedForGood(http(s)), true, `${s}`);
-    for (const s of [408, 429, 500, 502, 503, 504]) assert.equal(refusedForGood(http(s)), false, `${s}`);
-    assert.equal(refusedForGood({ meta: { statusCode: 403 } }), true, "the client's ResponseError");
-    assert.equal(refusedForGood(new NotABulkResponseError("an HTML page")), true);
-    assert.equal(refusedForGood(new Error("socket hang up")), false);
   });
 });
 

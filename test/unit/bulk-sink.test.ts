@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
 import type { IndexAction } from "../../src/model.ts";
-import { BulkBatch, classifyItem } from "../../src/sink/bulk-body.ts";
+import { BulkBatch } from "../../src/sink/bulk-body.ts";
 import {
   type BulkResponse,
   BulkSink,
@@ -146,14 +146,6 @@ describe("bulk body", () => {
     assert.deepEqual(plain(halves[1]!.action(0)), plain(inputs[2]!));
     assert.throws(() => b.action(4), RangeError);
   });
-
-  it("classifies item statuses", () => {
-    assert.equal(classifyItem({ status: 201 }), "created");
-    assert.equal(classifyItem({ status: 409 }), "duplicate");
-    assert.equal(classifyItem({ status: 429 }), "retry");
-    assert.equal(classifyItem({ status: 503 }), "retry");
-    assert.equal(classifyItem({ status: 400 }), "rejected");
-  });
 });
 
 describe("BulkSink.write", () => {
@@ -247,7 +239,10 @@ describe("BulkSink.write", () => {
 
   it("fails permanently when the quarantine index itself refuses a document", async () => {
     const { transport } = scripted([
-      (ids) => ({ errors: true, items: ids.map(() => ({ create: { status: 400, error: { type: "x" } } })) }),
+      (ids) => ({
+        errors: true,
+        items: ids.map(() => ({ create: { status: 400, error: { type: "mapper_parsing_exception" } } })),
+      }),
     ]);
     await assert.rejects(
       sinkWith(transport).write(BulkBatch.of([action(1, "quarantine")])),
@@ -265,6 +260,74 @@ describe("BulkSink.write", () => {
       await assert.rejects(sinkWith(transport).write(BulkBatch.of([action(1)])), PermanentBulkError);
       assert.equal(calls.length, 1, err.message);
     }
+  });
+
+  it("holds items the cluster cannot take now (a write block, a missing permission): retried, never quarantined", async () => {
+    const block = {
+      status: 403,
+      error: {
+        type: "cluster_block_exception",
+        reason: "index [t-network_access-2025.07.25] blocked by: [FORBIDDEN/8/index write (api)];",
+      },
+    };
+    const denied = {
+      status: 403,
+      error: {
+        type: "security_exception",
+        reason: "no permissions for [indices:data/write/bulk[s]] and User [name=u]",
+      },
+    };
+    const { transport, calls } = scripted([
+      (ids) => ({ errors: true, items: ids.map(() => ({ create: block })) }),
+      (ids) => ({ errors: true, items: ids.map(() => ({ create: denied })) }),
+      (ids) => ({
+        errors: true,
+        items: ids.map(() => ({ create: { status: 404, error: { type: "whatever" } } })),
+      }),
+      ok,
+    ]);
+    const sink = sinkWith(transport);
+    const o = await sink.write(BulkBatch.of([action(1), action(2)]));
+    assert.equal(calls.length, 4);
+    assert.deepEqual(calls[3], ["id-1", "id-2"]);
+    assert.equal(o.quarantinedOnIndex, 0);
+    assert.deepEqual(o.indexedByType, { network_access: 2 });
+    assert.equal(sink.holds.reason, undefined, "no longer held once written");
+  });
+
+  it("holds a whole request refused by a block or the security plugin (403/401) until it clears", async () => {
+    const readOnly = Object.assign(
+      new Error("HTTP 403: cluster_block_exception: blocked by: [FORBIDDEN/6/cluster read-only (api)];"),
+      { statusCode: 403 },
+    );
+    const unauthorised = Object.assign(new Error("HTTP 401: Unauthorized"), { statusCode: 401 });
+    const { transport, calls } = scripted([() => readOnly, () => unauthorised, ok]);
+    const o = await sinkWith(transport).write(BulkBatch.of([action(1)]));
+    assert.equal(calls.length, 3);
+    assert.equal(o.created, 1);
+  });
+
+  it("gives a hold up past the hold limit (HoldLimitError), so the message goes back to the queue", async () => {
+    const { WriteHolds, HoldLimitError } = await import("../../src/sink/holds.ts");
+    const readOnly = Object.assign(new Error("HTTP 403: cluster_block_exception: blocked by: [x]"), {
+      statusCode: 403,
+    });
+    const { transport } = scripted([() => readOnly]);
+    const sink = new BulkSink(
+      transport,
+      {
+        maxDocs: 10,
+        maxBytes: 1 << 20,
+        concurrency: 2,
+        backoffBaseMs: 1,
+        backoffCapMs: 2,
+        quarantine,
+        holds: new WriteHolds(logger, undefined, 20),
+      },
+      logger,
+    );
+    await assert.rejects(sink.write(BulkBatch.of([action(1)])), HoldLimitError);
+    assert.equal(sink.holds.reason, undefined);
   });
 
   it("refuses to pair results when the item count does not match", async () => {

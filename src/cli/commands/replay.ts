@@ -103,6 +103,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
           concurrency: config.bulkConcurrency,
         },
         maxRecordBytes: config.maxRecordBytes,
+        holdLimitMs: config.holdLimit,
         filter: {
           ...range,
           ...(argv.reason ? { reasons: argv.reason.flatMap((r) => r.split(",")) } : {}),

@@ -129,6 +129,8 @@ export const workerCommand: CommandModule = {
                   );
                   return undefined;
                 },
+                // 503 with the reason while writes are held (a block, a permission missing...).
+                writes: async () => pipeline.sink.holds.reason,
                 sqs: async (abortSignal) => {
                   await sqs.send(
                     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
