@@ -22,6 +22,8 @@ export class HoldLimitError extends Error {
 }
 
 interface Held {
+  /** What failed, for the log: "bulk request", "bulk items"... */
+  what: string;
   cause: HoldCause;
   message: string;
   since: number;
@@ -44,11 +46,11 @@ export class WriteHolds {
    * `writer` is held for this cause (again). Returns how long it has been held without progress; throws
    * HoldLimitError past the limit.
    */
-  hold(writer: object, cause: HoldCause, message: string): number {
+  hold(writer: object, cause: HoldCause, message: string, what = "write"): number {
     const t = this.now();
     const prior = this.held.get(writer);
     const since = prior?.since ?? t;
-    this.held.set(writer, { cause, message, since });
+    this.held.set(writer, { cause, message, since, what });
     this.heldSince ??= t;
     this.report();
     const heldMs = t - since;
@@ -99,7 +101,7 @@ export class WriteHolds {
       this.metrics?.holds.inc({ cause: h.cause });
       this.logger.warn(
         { cause: h.cause, ...(perm ? { missingPermission: perm } : {}), err: h.message.slice(0, 500) },
-        `OpenSearch cannot take writes now (${h.cause}${perm ? `: missing permission ${perm}` : ""}); holding the data and retrying until it clears`,
+        `${h.what} failed; retrying: OpenSearch cannot take writes now (${h.cause}${perm ? `: missing permission ${perm}` : ""}); holding the data until it clears`,
       );
     } else {
       const heldMs = this.heldSince === undefined ? 0 : this.now() - this.heldSince;

@@ -75,8 +75,10 @@ export function classifyItem(item: BulkItemResult): ItemVerdict {
 
 /** The HTTP status of a whole-request failure, from our transport's error or the client's (`meta`). */
 export function httpStatusOf(err: unknown): number | undefined {
-  const e = err as { statusCode?: number; meta?: { statusCode?: number } } | null | undefined;
-  return e?.statusCode ?? e?.meta?.statusCode;
+  const e = err as { statusCode?: number | null; meta?: { statusCode?: number | null } } | null | undefined;
+  // The client's ConnectionError carries `meta.statusCode: null`: no answer at all.
+  const s = e?.statusCode ?? e?.meta?.statusCode;
+  return typeof s === "number" && s > 0 ? s : undefined;
 }
 
 /**

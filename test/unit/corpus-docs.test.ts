@@ -18,6 +18,7 @@ const tests = {
   "test/e2e/reliability.test.ts": titles(read("test/e2e/reliability.test.ts")),
   "test/e2e/security.test.ts": titles(read("test/e2e/security.test.ts")),
   "test/e2e/stalled-body.test.ts": titles(read("test/e2e/stalled-body.test.ts")),
+  "test/e2e/write-holds.test.ts": titles(read("test/e2e/write-holds.test.ts")),
   "test/e2e/hostile.test.ts": titles(read("test/e2e/hostile.test.ts")),
   "test/unit/fuzz-validate.test.ts": titles(read("test/unit/fuzz-validate.test.ts")),
 };

@@ -142,6 +142,14 @@ describe("classifyRequestError", () => {
       "unreachable",
     ],
     [new Error("socket hang up"), "hold", "unreachable"],
+    [
+      Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9200"), {
+        name: "ConnectionError",
+        meta: { statusCode: null },
+      }),
+      "hold",
+      "unreachable",
+    ],
     [Object.assign(new Error("Request timed out"), { name: "TimeoutError" }), "hold", "timeout"],
     [
       Object.assign(new Error("_bulk's answer sent nothing for 60000 ms: stalled"), {
