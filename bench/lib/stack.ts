@@ -5,13 +5,9 @@ import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/c
 import type { Client } from "@opensearch-project/opensearch";
 import PQueue from "p-queue";
 import { toIndexAction } from "../../src/documents/index.ts";
+import { quarantineRefused } from "../../src/documents/quarantine.ts";
 import { validateRecord } from "../../src/events/index.ts";
-import {
-  type IngestDeps,
-  type IngestResult,
-  ingestObject,
-  quarantineRefused,
-} from "../../src/ingest/ingest-object.ts";
+import { type IngestDeps, type IngestResult, ingestObject } from "../../src/ingest/ingest-object.ts";
 import { buildPipeline, objectSource } from "../../src/ingest/pipeline.ts";
 import { createLogger } from "../../src/logger.ts";
 import type { ObjectRef } from "../../src/model.ts";

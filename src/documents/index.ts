@@ -9,7 +9,7 @@
  */
 import * as crypto from "node:crypto";
 import { type ParsedTime, parseEventTime, type TwingateRecord } from "../events/index.ts";
-import { type IndexAction, MAX_RAW_QUARANTINE_CHARS, type RecordSource, type Rejection } from "../model.ts";
+import type { IndexAction, RecordSource } from "../model.ts";
 import { parseTwingateKeyTime } from "./keys.ts";
 import { type IndexPeriod, periodSuffix } from "./period.ts";
 
@@ -23,6 +23,7 @@ export {
   periodOf,
   periodSuffix,
 } from "./period.ts";
+export { toQuarantineAction } from "./quarantine.ts";
 
 /** Characters of base64url kept from the sha256 (24 chars = 144 bits). */
 const ID_CHARS = 24;
@@ -128,7 +129,7 @@ const oneShotHash = (crypto as { hash?: (alg: string, data: string, enc: "base64
  * and then encoded cost twice as much per id. Ids are short-lived (written into a batch's bytes), so the
  * slice keeping its 43-character parent costs nothing.
  */
-function hashId(text: string): string {
+export function hashId(text: string): string {
   const b64 = oneShotHash
     ? oneShotHash("sha256", text, "base64url")
     : crypto.createHash("sha256").update(text).digest("base64url");
@@ -220,7 +221,7 @@ function present<T>(v: T | null | undefined | ""): T | undefined {
   return v === null || v === undefined || v === "" ? undefined : (v as T);
 }
 
-function ingestOf(source: RecordSource, ingestedAt: string): Json {
+export function ingestOf(source: RecordSource, ingestedAt: string): Json {
   const ingest: Json = { bucket: source.bucket, key: source.key, ordinal: source.ordinal };
   if (source.line !== undefined) ingest["line"] = source.line;
   ingest["ingested_at"] = ingestedAt;
@@ -523,37 +524,4 @@ function isTypeThenEvent(record: object): boolean {
     n++;
   }
   return n === 2;
-}
-
-/**
- * The quarantine action for a rejected record (or a file-level error turned into a Rejection).
- * Same file, ordinal, reason and raw text -> same index and id, so reprocessing is idempotent.
- */
-export function toQuarantineAction(
-  rejection: Rejection,
-  source: { bucket: string; key: string },
-  opts: { indexPrefix: string; ingestedAt: string; indexPeriod?: IndexPeriod | undefined },
-): IndexAction {
-  const cut = rejection.raw.length > MAX_RAW_QUARANTINE_CHARS;
-  const raw = cut ? rejection.raw.slice(0, MAX_RAW_QUARANTINE_CHARS) : rejection.raw;
-  const quarantine: Json = { reason: rejection.reason, message: rejection.message };
-  if (rejection.path !== undefined) quarantine["path"] = rejection.path;
-  quarantine["raw"] = raw;
-  quarantine["raw_truncated"] = cut || rejection.rawTruncated === true;
-  if (rejection.recordId !== undefined) quarantine["record_id"] = rejection.recordId;
-  const document: Json = { "@timestamp": opts.ingestedAt };
-  if (rejection.eventType !== undefined) document["event_type"] = rejection.eventType;
-  document["quarantine"] = quarantine;
-  const src: RecordSource = { bucket: source.bucket, key: source.key, ordinal: rejection.ordinal };
-  if (rejection.line !== undefined) src.line = rejection.line;
-  document["ingest"] = ingestOf(src, opts.ingestedAt);
-  const action: IndexAction = {
-    index: quarantineIndexName(opts.indexPrefix, source.key, opts.ingestedAt, opts.indexPeriod),
-    id: hashId(canonicalJson([source.bucket, source.key, rejection.ordinal, rejection.reason, raw])),
-    document,
-    kind: "quarantine",
-    reason: rejection.reason,
-  };
-  if (rejection.eventType !== undefined) action.eventType = rejection.eventType;
-  return action;
 }

@@ -14,7 +14,7 @@
  *   open (non-empty) strings, `reasons` may be strings or `{id, name}` objects.
  */
 import { z } from "zod";
-import { EVENT_TYPES, type EventType, MAX_RAW_QUARANTINE_CHARS, type Rejection } from "../model.ts";
+import { EVENT_TYPES, type EventType } from "../model.ts";
 import { parseEventTime } from "./time.ts";
 
 export { type ParsedTime, parseEventTime, utcDay } from "./time.ts";
@@ -538,22 +538,4 @@ function issueMessage(issue: z.core.$ZodIssue): string {
     if (/received undefined$/.test(issue.message)) return "missing";
   }
   return issue.message;
-}
-
-/** A failed validation as a Rejection (for quarantine), with where the record came from. */
-export function toRejection(
-  failure: Extract<ValidationResult, { ok: false }>,
-  item: { raw: string; ordinal: number; line?: number },
-): Rejection {
-  const rejection: Rejection = {
-    reason: failure.reason,
-    message: failure.message,
-    raw: item.raw.length > MAX_RAW_QUARANTINE_CHARS ? item.raw.slice(0, MAX_RAW_QUARANTINE_CHARS) : item.raw,
-    ordinal: item.ordinal,
-  };
-  if (item.raw.length > MAX_RAW_QUARANTINE_CHARS) rejection.rawTruncated = true;
-  if (failure.path !== undefined) rejection.path = failure.path;
-  if (failure.eventType !== undefined) rejection.eventType = failure.eventType;
-  if (item.line !== undefined) rejection.line = item.line;
-  return rejection;
 }

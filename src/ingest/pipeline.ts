@@ -1,6 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Client } from "@opensearch-project/opensearch";
 import type { Config } from "../config/index.ts";
+import { quarantineRefused } from "../documents/quarantine.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ObjectRef } from "../model.ts";
@@ -10,7 +11,7 @@ import { openSearchBulkTransport } from "../sink/opensearch-transport.ts";
 import { localSource } from "../sources/local.ts";
 import { s3Source } from "../sources/s3.ts";
 import type { ObjectSource } from "../sources/types.ts";
-import { type IngestDeps, type IngestResult, ingestObject, quarantineRefused } from "./ingest-object.ts";
+import { type IngestDeps, type IngestResult, ingestObject } from "./ingest-object.ts";
 
 type PipelineSettings = Pick<
   Config,

@@ -7,8 +7,9 @@
  * copy (its content is a function of the file too). Its `raw` is empty, like a file-level error's: the
  * summarised records' texts are not kept, so replay skips it (read the file again to get them back).
  */
-import { documentId, toQuarantineAction } from "../documents/index.ts";
-import { type IndexAction, MAX_RAW_QUARANTINE_CHARS, type Rejection } from "../model.ts";
+import { documentId } from "../documents/index.ts";
+import { cutRaw, toQuarantineAction } from "../documents/quarantine.ts";
+import type { IndexAction, Rejection } from "../model.ts";
 
 export const DEFAULT_MAX_REJECTS_PER_REASON = 1000;
 
@@ -29,13 +30,13 @@ interface Overflow {
 }
 
 function sample(r: Rejection): Sample {
-  const cut = r.raw.length > MAX_RAW_QUARANTINE_CHARS;
+  const { raw, truncated } = cutRaw(r.raw);
   const s: Sample = {
     ordinal: r.ordinal,
     message: r.message.slice(0, 2000),
     // A copy, so the sample does not keep a large record's whole text alive.
-    raw: cut ? Buffer.from(r.raw.slice(0, MAX_RAW_QUARANTINE_CHARS)).toString() : r.raw,
-    raw_truncated: cut || r.rawTruncated === true,
+    raw: truncated ? Buffer.from(raw).toString() : raw,
+    raw_truncated: truncated || r.rawTruncated === true,
   };
   if (r.line !== undefined) s.line = r.line;
   if (r.path !== undefined) s.path = r.path;

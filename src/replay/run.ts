@@ -7,7 +7,7 @@
  */
 import type { Client } from "@opensearch-project/opensearch";
 import type { IndexPeriod } from "../documents/index.ts";
-import { quarantineRefused } from "../ingest/ingest-object.ts";
+import { quarantineRefused } from "../documents/quarantine.ts";
 import type { Logger } from "../logger.ts";
 import type { IndexAction } from "../model.ts";
 import { type BulkResponse, BulkSink, type BulkTransport } from "../sink/bulk-sink.ts";
@@ -96,7 +96,7 @@ async function bulkOps(
         if (signal?.aborted) throw signal.reason;
         const v = classifyRequestError(err);
         if (v.kind === "fail") throw err;
-        holds.hold(writer, v.cause, v.message);
+        holds.hold(writer, v.cause, v.message, "replay bulk request");
         const wait = backoffMs(attempt);
         logger.debug({ cause: v.cause, err: v.message, waitMs: wait }, "replay bulk request held; retrying");
         await sleep(wait, signal);
@@ -122,7 +122,7 @@ async function bulkOps(
       });
       pending = retry;
       if (held) {
-        holds.hold(writer, held.cause, held.message);
+        holds.hold(writer, held.cause, held.message, "replay bulk items");
         await sleep(backoffMs(attempt), signal);
       } else holds.release(writer);
     }

@@ -6,6 +6,14 @@ import { createTaskQueue, type TaskQueue } from "../util/queue.ts";
 import { BulkBatch } from "./bulk-body.ts";
 import type { BulkResponse } from "./bulk-response.ts";
 import { WriteHolds } from "./holds.ts";
+import {
+  countStored,
+  emptyOutcome,
+  mergeOutcome,
+  type Sink,
+  type SinkOutcome,
+  type SinkWriter,
+} from "./sink.ts";
 import { classifyItem, classifyRequestError, type HoldCause, httpStatusOf } from "./write-failure.ts";
 
 export type { BulkResponse } from "./bulk-response.ts";
@@ -29,34 +37,11 @@ export interface BulkSinkOptions {
   holds?: WriteHolds;
 }
 
-export interface BatchOutcome {
-  created: number;
-  duplicates: number;
-  /** Records OpenSearch refused, now in quarantine instead. */
-  quarantinedOnIndex: number;
-  /** Per event type counts of records (not quarantine docs) created or duplicate. */
-  indexedByType: Record<string, number>;
-  /** Per reason counts of quarantine documents stored (including those refused at index time). */
-  quarantinedByReason: Record<string, number>;
-}
+/** What one batch stored (the sink-wide outcome type). */
+export type BatchOutcome = SinkOutcome;
 
 export class PermanentBulkError extends Error {
   override name = "PermanentBulkError";
-}
-
-function emptyOutcome(): BatchOutcome {
-  return { created: 0, duplicates: 0, quarantinedOnIndex: 0, indexedByType: {}, quarantinedByReason: {} };
-}
-
-export function mergeOutcome(into: BatchOutcome, o: BatchOutcome): BatchOutcome {
-  into.created += o.created;
-  into.duplicates += o.duplicates;
-  into.quarantinedOnIndex += o.quarantinedOnIndex;
-  for (const [k, v] of Object.entries(o.indexedByType))
-    into.indexedByType[k] = (into.indexedByType[k] ?? 0) + v;
-  for (const [k, v] of Object.entries(o.quarantinedByReason))
-    into.quarantinedByReason[k] = (into.quarantinedByReason[k] ?? 0) + v;
-  return into;
 }
 
 /**
@@ -65,7 +50,7 @@ export function mergeOutcome(into: BatchOutcome, o: BatchOutcome): BatchOutcome 
  * unreachable) is held: retried with exponential backoff and jitter for as long as the caller's signal
  * and the hold limit allow. A record is never dropped, the caller's message is simply not acknowledged yet.
  */
-export class BulkSink {
+export class BulkSink implements Sink {
   private readonly queue: TaskQueue;
   /** Whether (and why) writes are held now: for /readyz. */
   readonly holds: WriteHolds;
@@ -78,6 +63,53 @@ export class BulkSink {
   ) {
     this.queue = createTaskQueue(options.concurrency);
     this.holds = options.holds ?? new WriteHolds(logger, metrics);
+  }
+
+  /**
+   * One object's writer: actions go into a batch; a full batch is sent (at most `concurrency` requests in
+   * flight for the whole process, one batch waiting); the first failure stops the object.
+   */
+  open(signal?: AbortSignal): SinkWriter {
+    const outcome = emptyOutcome();
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    let batch = this.newBatch();
+    const flush = async () => {
+      if (batch.size === 0) return;
+      const full = batch;
+      batch = this.newBatch();
+      await this.ready();
+      if (failure) throw failure;
+      const p: Promise<void> = this.write(full, signal).then(
+        (o) => {
+          mergeOutcome(outcome, o);
+        },
+        (err: unknown) => {
+          failure ??= err;
+        },
+      );
+      const tracked = p.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    };
+    return {
+      add: (action) => {
+        if (failure) throw failure;
+        batch.add(action);
+        return this.isFull(batch) ? flush() : undefined;
+      },
+      finish: async () => {
+        await flush();
+        while (inFlight.size > 0) await Promise.all(inFlight);
+        if (failure) throw failure;
+        this.discard(batch); // the empty batch flush left: its memory goes back to the pool
+        return outcome;
+      },
+      abort: async () => {
+        this.discard(batch);
+        // Let batches already sent settle, so nothing keeps writing after the failure is reported.
+        await Promise.allSettled(inFlight);
+      },
+    };
   }
 
   /** A new empty batch; `isFull` tells when to hand it to `write`. */
@@ -154,7 +186,7 @@ export class BulkSink {
     let pending = batch;
     let attempt = 0;
     const wait = async (cause: HoldCause, message: string, kind: string, n: number) => {
-      this.holds.hold(writer, cause, message);
+      this.holds.hold(writer, cause, message, kind === "bulk_request" ? "bulk request" : "bulk items");
       const ms = backoffMs(attempt++, this.options.backoffBaseMs, this.options.backoffCapMs);
       this.metrics?.retries.inc({ kind }, n);
       this.logger.debug({ cause, err: message, docs: n, attempt, waitMs: ms }, "bulk write held; retrying");
@@ -195,7 +227,7 @@ export class BulkSink {
         // Every item stored: created, or already there (409).
         outcome.created += response.created;
         outcome.duplicates += response.duplicates;
-        for (let i = 0; i < pending.size; i++) countStored(outcome, pending, i);
+        for (let i = 0; i < pending.size; i++) countAt(outcome, pending, i);
         this.recycle(pending);
         break;
       }
@@ -209,7 +241,7 @@ export class BulkSink {
           progress = true;
           if (v.duplicate) outcome.duplicates++;
           else outcome.created++;
-          countStored(outcome, pending, i);
+          countAt(outcome, pending, i);
         } else if (v.kind === "record") {
           progress = true;
           const action = pending.action(i);
@@ -262,12 +294,6 @@ export class BulkSink {
 }
 
 /** Counts action i of the batch, stored (created or already there), by event type or quarantine reason. */
-function countStored(outcome: BatchOutcome, batch: BulkBatch, i: number): void {
-  if (batch.kindOf(i) === "record") {
-    const t = batch.eventTypeOf(i) ?? "unknown";
-    outcome.indexedByType[t] = (outcome.indexedByType[t] ?? 0) + 1;
-  } else {
-    const r = batch.reasonOf(i) ?? "unknown";
-    outcome.quarantinedByReason[r] = (outcome.quarantinedByReason[r] ?? 0) + 1;
-  }
+function countAt(outcome: BatchOutcome, batch: BulkBatch, i: number): void {
+  countStored(outcome, batch.kindOf(i), batch.eventTypeOf(i), batch.reasonOf(i));
 }

@@ -5,8 +5,11 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { toRejection, validateRecord } from "../events/index.ts";
-import { type ReaderOptions, readRecords } from "../parse/index.ts";
+import { ingestObject } from "../ingest/ingest-object.ts";
+import { createLogger } from "../logger.ts";
+import type { RejectReason } from "../model.ts";
+import type { ReaderOptions } from "../parse/index.ts";
+import { CountingSink } from "../sink/counting-sink.ts";
 import { filesUnder } from "../util/files.ts";
 import {
   addFile,
@@ -19,7 +22,12 @@ import {
 
 export * from "./summary.ts";
 
-/** Read one file's stream and count it. Input stream errors are thrown (the caller reports them). */
+const silent = createLogger("silent");
+
+/**
+ * Read one file's stream and count it: the worker's own pipeline (ingestObject) into a CountingSink.
+ * Input stream errors are thrown (the caller reports them).
+ */
 export async function validateStream(
   input: Readable,
   file: string,
@@ -27,17 +35,39 @@ export async function validateStream(
 ): Promise<ValidationSummary> {
   const s = newSummary();
   addFile(s);
-  for await (const item of readRecords(input, opts)) {
-    if (item.kind === "record") {
-      const v = validateRecord(item.value);
-      if (v.ok) addValid(s, v.record.event_type);
-      else addRejected(s, file, toRejection(v, item));
-    } else if (item.kind === "rejected") {
-      addRejected(s, file, item.rejection);
-    } else {
-      addFileError(s, file, item.reason, `${item.message} (after ${item.ordinal} records)`);
-    }
-  }
+  const sink = new CountingSink((action) => {
+    if (action.kind === "record") return addValid(s, action.eventType ?? "unknown");
+    const d = action.document as {
+      quarantine: { reason: RejectReason; message: string; path?: string; raw: string };
+      ingest: { ordinal: number; line?: number };
+    };
+    const q = d.quarantine;
+    // A file-level error is the one quarantine document without raw text (a record always has some).
+    if (q.raw === "")
+      return addFileError(s, file, q.reason, `${q.message} (after ${d.ingest.ordinal} records)`);
+    addRejected(s, file, {
+      reason: q.reason,
+      message: q.message,
+      raw: q.raw,
+      ordinal: d.ingest.ordinal,
+      ...(q.path !== undefined ? { path: q.path } : {}),
+      ...(action.eventType !== undefined ? { eventType: action.eventType } : {}),
+      ...(d.ingest.line !== undefined ? { line: d.ingest.line } : {}),
+    });
+  });
+  await ingestObject(
+    { bucket: "", key: file },
+    {
+      source: { open: async () => input },
+      sink,
+      logger: silent,
+      indexPrefix: "validate",
+      // validate stores nothing: every rejection counted and listed, none folded into a summary.
+      maxRejectsPerReason: Number.MAX_SAFE_INTEGER,
+      ...(opts.maxRecordBytes !== undefined ? { maxRecordBytes: opts.maxRecordBytes } : {}),
+      ...(opts.maxFileBytes !== undefined ? { maxFileBytes: opts.maxFileBytes } : {}),
+    },
+  );
   return s;
 }
 

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { parseEventTime, toRejection, validateRecord } from "../../src/events/index.ts";
+import { toRejection } from "../../src/documents/quarantine.ts";
+import { parseEventTime, validateRecord } from "../../src/events/index.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests edit JSON fixtures freely
 type Doc = any;

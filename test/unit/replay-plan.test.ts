@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { documentId, toIndexAction } from "../../src/documents/index.ts";
+import { quarantineRefused } from "../../src/documents/quarantine.ts";
 import { type ValidationResult, validateRecord } from "../../src/events/index.ts";
-import { quarantineRefused } from "../../src/ingest/ingest-object.ts";
 import { type PlanOptions, planReplay, type QuarantineHit, quarantineQuery } from "../../src/replay/plan.ts";
 import { INGESTED, KEY, RAW, RECORD, storedHit } from "../fixtures/replay.ts";
 

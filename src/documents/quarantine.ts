@@ -1,0 +1,128 @@
+/**
+ * Quarantine documents, built here only, from one `Rejection` type, with the raw text cut here only:
+ * a record the reader could not read, a record that failed validation, a record that cannot be stored as
+ * a document, one OpenSearch refused, and a file-level error all become `toQuarantineAction(rejection)`.
+ */
+import type { ValidationResult } from "../events/index.ts";
+import { type IndexAction, MAX_RAW_QUARANTINE_CHARS, type RecordSource, type Rejection } from "../model.ts";
+import { canonicalJson, hashId, ingestOf, quarantineIndexName } from "./index.ts";
+import type { IndexPeriod } from "./period.ts";
+
+/** A record's raw text as quarantine keeps it: at most MAX_RAW_QUARANTINE_CHARS, and whether it was cut. */
+export function cutRaw(text: string): { raw: string; truncated: boolean } {
+  return text.length > MAX_RAW_QUARANTINE_CHARS
+    ? { raw: text.slice(0, MAX_RAW_QUARANTINE_CHARS), truncated: true }
+    : { raw: text, truncated: false };
+}
+
+/** A failed validation as a Rejection (for quarantine), with where the record came from. */
+export function toRejection(
+  failure: Extract<ValidationResult, { ok: false }>,
+  item: { raw: string; ordinal: number; line?: number },
+): Rejection {
+  const { raw, truncated } = cutRaw(item.raw);
+  const rejection: Rejection = {
+    reason: failure.reason,
+    message: failure.message,
+    raw,
+    ordinal: item.ordinal,
+  };
+  if (truncated) rejection.rawTruncated = true;
+  if (failure.path !== undefined) rejection.path = failure.path;
+  if (failure.eventType !== undefined) rejection.eventType = failure.eventType;
+  if (item.line !== undefined) rejection.line = item.line;
+  return rejection;
+}
+
+/** A valid record that cannot be made into a document (e.g. nested too deep for the call stack). */
+export function unstorableRejection(
+  err: unknown,
+  eventType: string,
+  item: { raw: string; ordinal: number; line?: number },
+): Rejection {
+  const why = err instanceof Error ? err.message : String(err);
+  return toRejection(
+    {
+      ok: false,
+      reason: "schema_invalid",
+      message: `the record cannot be stored as a document: ${why}`,
+      eventType,
+    },
+    item,
+  );
+}
+
+/** A file-level error (the rest of the file unreadable): recorded once, with no raw text. */
+export function fileErrorRejection(item: {
+  reason: Rejection["reason"];
+  message: string;
+  ordinal: number;
+}): Rejection {
+  return { reason: item.reason, message: item.message, raw: "", ordinal: item.ordinal };
+}
+
+/**
+ * The quarantine action for a rejection. Same file, ordinal, reason and raw text -> same index and id, so
+ * reprocessing is idempotent.
+ */
+export function toQuarantineAction(
+  rejection: Rejection,
+  source: { bucket: string; key: string },
+  opts: { indexPrefix: string; ingestedAt: string; indexPeriod?: IndexPeriod | undefined },
+): IndexAction {
+  const { raw, truncated } = cutRaw(rejection.raw);
+  const quarantine: Record<string, unknown> = { reason: rejection.reason, message: rejection.message };
+  if (rejection.path !== undefined) quarantine["path"] = rejection.path;
+  quarantine["raw"] = raw;
+  quarantine["raw_truncated"] = truncated || rejection.rawTruncated === true;
+  if (rejection.recordId !== undefined) quarantine["record_id"] = rejection.recordId;
+  const document: Record<string, unknown> = { "@timestamp": opts.ingestedAt };
+  if (rejection.eventType !== undefined) document["event_type"] = rejection.eventType;
+  document["quarantine"] = quarantine;
+  const src: RecordSource = { bucket: source.bucket, key: source.key, ordinal: rejection.ordinal };
+  if (rejection.line !== undefined) src.line = rejection.line;
+  document["ingest"] = ingestOf(src, opts.ingestedAt);
+  const action: IndexAction = {
+    index: quarantineIndexName(opts.indexPrefix, source.key, opts.ingestedAt, opts.indexPeriod),
+    id: hashId(canonicalJson([source.bucket, source.key, rejection.ordinal, rejection.reason, raw])),
+    document,
+    kind: "quarantine",
+    reason: rejection.reason,
+  };
+  if (rejection.eventType !== undefined) action.eventType = rejection.eventType;
+  return action;
+}
+
+/**
+ * A record OpenSearch refused (mapping or parse error) becomes a quarantine document, rebuilt from the
+ * document itself so the sink needs nothing but the action.
+ */
+export function quarantineRefused(
+  action: IndexAction,
+  message: string,
+  indexPrefix: string,
+  indexPeriod?: IndexPeriod,
+): IndexAction {
+  const doc = action.document as {
+    event_type?: string;
+    event?: unknown;
+    twingate?: Record<string, unknown>;
+    ingest?: { bucket?: string; key?: string; ordinal?: number; line?: number; ingested_at?: string };
+  };
+  const ingest = doc.ingest ?? {};
+  return toQuarantineAction(
+    {
+      reason: "index_rejected",
+      message,
+      // The record as the document holds it (normalised, its other keys back at the top), and the id the
+      // document had: replay keeps that id, so a later re-read of the file finds the record already there.
+      raw: JSON.stringify({ event_type: doc.event_type, event: doc.event, ...doc.twingate }),
+      recordId: action.id,
+      ...(doc.event_type !== undefined ? { eventType: doc.event_type } : {}),
+      ordinal: ingest.ordinal ?? 0,
+      ...(ingest.line !== undefined ? { line: ingest.line } : {}),
+    },
+    { bucket: ingest.bucket ?? "", key: ingest.key ?? "" },
+    { indexPrefix, indexPeriod, ingestedAt: ingest.ingested_at ?? new Date().toISOString() },
+  );
+}
