@@ -3,8 +3,7 @@
  * notification -> ObjectRef -> reader items -> validated records / rejections -> index actions -> outcome.
  */
 
-export const EVENT_TYPES = ["network_access", "dns_filtering", "audit_log", "data_loss_prevention"] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export { EVENT_TYPES, type EventType } from "./twingate.ts";
 
 /** One S3 object (or local file, with bucket "" and key = path) to ingest. */
 export interface ObjectRef {

@@ -4,7 +4,7 @@
  * StartAfter (lower bound) and a stop key (upper bound), and nothing outside has to be listed.
  */
 import { parseTwingateKeyTime } from "../documents/index.ts";
-import { parseDuration, parseInstant } from "../produce/slots.ts";
+import { parseDuration, parseInstant } from "../util/instants.ts";
 
 export const SLOT_MS = 5 * 60 * 1000;
 const DAY_MS = 86_400_000;

@@ -1,3 +1,4 @@
+export { TWINGATE_KEY_PATTERN } from "../twingate.ts";
 export { ConfigError, loadConfig, requireSetting, settingOptions } from "./load.ts";
 export {
   type Config,
@@ -5,7 +6,6 @@ export {
   parseSize,
   SETTINGS,
   type SettingKey,
-  TWINGATE_KEY_PATTERN,
 } from "./settings.ts";
 
 import type { SettingKey } from "./settings.ts";

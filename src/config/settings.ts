@@ -4,6 +4,7 @@
  * The README's configuration table, the CLI options and docker-compose.yml are checked against it.
  */
 import { z } from "zod";
+import { TWINGATE_KEY_PATTERN } from "../twingate.ts";
 
 const bool = z.union([
   z.boolean(),
@@ -64,9 +65,6 @@ const duration = (min: number, max: number) =>
     .union([z.number(), z.string()])
     .transform(parseDuration)
     .pipe(z.number({ error: "must be a duration like 6h, 30m or 90000 (ms)" }).int().min(min).max(max));
-
-/** The file names Twingate writes: 2025-07-25T18:20:00+00:00.json, optionally gzipped, under any prefix. */
-export const TWINGATE_KEY_PATTERN = String.raw`(^|/)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(\.\d+)?([+-]\d{2}:?\d{2}|Z)\.json(\.gz)?$`;
 
 export interface SettingDef {
   env: string;

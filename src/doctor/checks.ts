@@ -12,12 +12,12 @@ import {
 } from "@aws-sdk/client-s3";
 import { ListSubscriptionsByTopicCommand, type Subscription } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from "@aws-sdk/client-sqs";
-import { parseTwingateKeyTime } from "../documents/keys.ts";
 import { validateRecord } from "../events/index.ts";
 import { readRecords } from "../parse/index.ts";
 import { dashboardsRequest } from "../setup/dashboards-import.ts";
 import { buildSavedObjects } from "../setup/dashboards-source.ts";
 import { checkTemplates } from "../setup/index.ts";
+import { parseTwingateKeyTime } from "../twingate.ts";
 import { worstSkewSeconds } from "./clock.ts";
 import { checkOpenSearchPermissions } from "./permissions.ts";
 import type { Check, DoctorContext } from "./types.ts";

@@ -10,10 +10,10 @@
 import * as crypto from "node:crypto";
 import { type ParsedTime, parseEventTime, type TwingateRecord } from "../events/index.ts";
 import type { IndexAction, RecordSource } from "../model.ts";
-import { parseTwingateKeyTime } from "./keys.ts";
+import { parseTwingateKeyTime } from "../twingate.ts";
 import { type IndexPeriod, periodSuffix } from "./period.ts";
 
-export { parseTwingateKeyTime } from "./keys.ts";
+export { parseTwingateKeyTime } from "../twingate.ts";
 export {
   INDEX_PERIODS,
   type IndexPeriod,

@@ -4,9 +4,9 @@
  * plan, never on which other slots are produced in the same run, so a file is reproducible on its own.
  */
 import { EVENT_TYPES, type EventType } from "../model.ts";
+import type { Slot } from "../twingate.ts";
 import type { Pools, Resource, User } from "./pools.ts";
 import { Rng } from "./prng.ts";
-import type { Slot } from "./slots.ts";
 import { isoMicros } from "./slots.ts";
 
 /** What a record is, so a test knows how the consumer must treat it. */

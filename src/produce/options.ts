@@ -2,19 +2,12 @@
  * Command-line values -> a checked production plan. Pure, so every refusal is unit-tested.
  */
 import { EVENT_TYPES, type EventType } from "../model.ts";
+import { DEFAULT_SLOT_MS, lastCompleteSlots, normalizePrefix, type Slot, slotsInRange } from "../twingate.ts";
+import { parseDuration, parseInstant } from "../util/instants.ts";
 import type { Layout } from "./encode.ts";
 import { LAYOUTS } from "./encode.ts";
 import type { Mix } from "./generator.ts";
 import type { ProduceOptions } from "./run.ts";
-import {
-  DEFAULT_SLOT_MS,
-  lastCompleteSlots,
-  normalizePrefix,
-  parseDuration,
-  parseInstant,
-  type Slot,
-  slotsInRange,
-} from "./slots.ts";
 
 export class ProduceUsageError extends Error {
   override name = "ProduceUsageError";

@@ -3,10 +3,10 @@
  * written, so a test can assert downstream numbers (indexed per type, rejected per reason) exactly.
  */
 import { EVENT_TYPES, type EventType } from "../model.ts";
+import { eventWindow, type Slot, slotKey, slotName } from "../twingate.ts";
 import { contentType, encodeFile, type Layout, truncateGzip } from "./encode.ts";
 import { type FaultRates, generateSlot, type Mix, type ProducedRecord, slotEventCount } from "./generator.ts";
 import type { Pools } from "./pools.ts";
-import { eventWindow, type Slot, slotKey, slotName } from "./slots.ts";
 import type { Target } from "./targets.ts";
 
 export interface ProduceOptions {

@@ -20,9 +20,9 @@ import { createLogger } from "../../src/logger.ts";
 import { EVENT_TYPES, type ObjectRef } from "../../src/model.ts";
 import { buildPools } from "../../src/produce/pools.ts";
 import { type ProduceSummary, produceRange } from "../../src/produce/run.ts";
-import { type Slot, slotsInRange } from "../../src/produce/slots.ts";
 import { s3Target } from "../../src/produce/targets.ts";
 import { runSetup } from "../../src/setup/setup.ts";
+import { type Slot, slotsInRange } from "../../src/twingate.ts";
 import { type CliHandle, type CliRun, countDocs, startCli } from "../helpers/processes.ts";
 import {
   type AwsClients,

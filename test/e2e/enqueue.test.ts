@@ -24,9 +24,9 @@ import { EVENT_TYPES } from "../../src/model.ts";
 import { parseNotification } from "../../src/notifications/index.ts";
 import { buildPools } from "../../src/produce/pools.ts";
 import { type ProduceSummary, produceRange } from "../../src/produce/run.ts";
-import type { Slot } from "../../src/produce/slots.ts";
 import { s3Target } from "../../src/produce/targets.ts";
 import { runSetup } from "../../src/setup/setup.ts";
+import type { Slot } from "../../src/twingate.ts";
 import { type CliHandle, countDocs, startCli, startWorker, waitFor } from "../helpers/processes.ts";
 import {
   type AwsClients,

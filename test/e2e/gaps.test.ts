@@ -23,9 +23,9 @@ import { EVENT_TYPES } from "../../src/model.ts";
 import { parseNotification } from "../../src/notifications/index.ts";
 import { buildPools } from "../../src/produce/pools.ts";
 import { produceRange } from "../../src/produce/run.ts";
-import { slotsInRange } from "../../src/produce/slots.ts";
 import { s3Target } from "../../src/produce/targets.ts";
 import { runSetup } from "../../src/setup/setup.ts";
+import { slotsInRange } from "../../src/twingate.ts";
 import { type CliRun, countDocs, startCli } from "../helpers/processes.ts";
 import {
   type AwsClients,

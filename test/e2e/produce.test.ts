@@ -24,8 +24,8 @@ import { parseNotification } from "../../src/notifications/index.ts";
 import { buildPools } from "../../src/produce/pools.ts";
 import { provision } from "../../src/produce/provision.ts";
 import { type ProduceSummary, produceRange } from "../../src/produce/run.ts";
-import { slotsInRange } from "../../src/produce/slots.ts";
 import { s3Target } from "../../src/produce/targets.ts";
+import { slotsInRange } from "../../src/twingate.ts";
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, "..", "..");

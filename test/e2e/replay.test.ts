@@ -16,10 +16,10 @@ import { createLogger } from "../../src/logger.ts";
 import { EVENT_TYPES } from "../../src/model.ts";
 import { buildPools } from "../../src/produce/pools.ts";
 import { type ProduceSummary, produceRange } from "../../src/produce/run.ts";
-import { slotsInRange } from "../../src/produce/slots.ts";
 import { dirTarget } from "../../src/produce/targets.ts";
 import { runReplay } from "../../src/replay/run.ts";
 import { runSetup } from "../../src/setup/setup.ts";
+import { slotsInRange } from "../../src/twingate.ts";
 import { countDocs } from "../helpers/processes.ts";
 import { dropPrefix, opensearchClient, stackAvailable, uniqueName } from "../helpers/stack.ts";
 

@@ -15,7 +15,7 @@ import {
 } from "../../src/produce/generator.ts";
 import { buildPools } from "../../src/produce/pools.ts";
 import { type FileReport, type ProduceOptions, planFile } from "../../src/produce/run.ts";
-import { parseSlotKey } from "../../src/produce/slots.ts";
+import { parseSlotKey } from "../../src/twingate.ts";
 
 const T = Date.parse("2025-07-25T18:20:00Z");
 const SLOT = { startMs: T, endMs: T + 300_000 };

@@ -27,8 +27,8 @@ import { buildPlan, ProduceUsageError, parseMix } from "../../src/produce/option
 import { buildPools } from "../../src/produce/pools.ts";
 import { provision } from "../../src/produce/provision.ts";
 import { type Clock, produceLoop, produceRange, spreadFileFaults } from "../../src/produce/run.ts";
-import { parseSlotKey } from "../../src/produce/slots.ts";
 import { dirTarget, s3Target, type Target } from "../../src/produce/targets.ts";
+import { parseSlotKey } from "../../src/twingate.ts";
 
 const T = Date.parse("2025-07-25T18:20:00Z");
 const MIB = 1024 * 1024;

@@ -3,18 +3,17 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { TWINGATE_KEY_PATTERN } from "../../src/config/index.ts";
 import { Rng } from "../../src/produce/prng.ts";
+import { isoMicros } from "../../src/produce/slots.ts";
 import {
   eventWindow,
-  isoMicros,
   lastCompleteSlots,
   normalizePrefix,
-  parseDuration,
-  parseInstant,
   parseSlotKey,
   slotKey,
   slotName,
   slotsInRange,
-} from "../../src/produce/slots.ts";
+} from "../../src/twingate.ts";
+import { parseDuration, parseInstant } from "../../src/util/instants.ts";
 
 const T = Date.parse("2025-07-25T18:20:00Z");
 const M5 = 5 * 60_000;
