@@ -111,9 +111,3 @@ export function classifyKey(key: string, plan: ListPlan): KeyVerdict {
   if (plan.toMs !== undefined && t >= plan.toMs) return "out-of-range";
   return "take";
 }
-
-export function describeRange(range: TimeRange): string {
-  const f = range.fromMs === undefined ? "the beginning" : new Date(range.fromMs).toISOString();
-  const t = range.toMs === undefined ? "the end" : new Date(range.toMs).toISOString();
-  return `${f} .. ${t}`;
-}

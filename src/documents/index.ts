@@ -35,11 +35,6 @@ export interface DocumentOptions {
   /** ISO time of ingestion (one per object, so a file's documents share it). */
   ingestedAt: string;
   /**
-   * The record's raw text. Accepted for callers that have it; not used: the id is derived from the
-   * parsed content so compact and pretty-printed copies of a record get the same id.
-   */
-  raw?: string;
-  /**
    * The id to give the document instead of the record's own: a replayed record OpenSearch had refused keeps
    * the id its document had, since its quarantined text is the normalised document, not the vendor's.
    */
@@ -54,71 +49,23 @@ export interface DocumentOptions {
   maxTimeDeviationMs?: number | undefined;
 }
 
-/** Quoted keys ("key":) seen so far: keys repeat across records, quoting them once saves time. */
-const quotedKeys = new Map<string, string>();
-const MAX_QUOTED_KEYS = 10_000;
-
-function quoteKey(k: string): string {
-  let q = quotedKeys.get(k);
-  if (q === undefined) {
-    q = `${JSON.stringify(k)}:`;
-    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(k, q);
-  }
-  return q;
-}
-
-/** Characters JSON.stringify escapes in a string (control, quote, backslash), and surrogates. */
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
-
-/** An object's own keys in sorted order; sorted only when they are not already (no copy otherwise). */
-function sortedKeys(obj: object): string[] {
-  const keys = Object.keys(obj);
-  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return keys.sort();
-  return keys;
-}
-
 /**
  * JSON with object keys sorted recursively (undefined and function members dropped, non-finite numbers
  * as null, as JSON.stringify does). Equal values give equal text whatever their key order or layout.
+ * Used for the ids of quarantine documents and the hashes of templates: small values, so plain code.
  */
 export function canonicalJson(value: unknown): string {
-  switch (typeof value) {
-    case "string":
-      // Most strings need no escaping: quote them directly (any surrogate, even a valid pair, takes
-      // JSON.stringify, which escapes lone ones).
-      return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
-    case "number":
-      // For finite numbers JSON.stringify is Number::toString, as String is.
-      return Number.isFinite(value) ? String(value) : "null";
-    case "boolean":
-      return value ? "true" : "false";
-    case "object": {
-      if (value === null) return "null";
-      if (Array.isArray(value)) {
-        let out = "[";
-        for (let i = 0; i < value.length; i++) {
-          if (i > 0) out += ",";
-          const v = value[i];
-          out += v === undefined || typeof v === "function" ? "null" : canonicalJson(v);
-        }
-        return `${out}]`;
-      }
-      const obj = value as Record<string, unknown>;
-      const keys = sortedKeys(obj);
-      let out = "{";
-      let first = true;
-      for (const k of keys) {
-        const v = obj[k];
-        if (v === undefined || typeof v === "function") continue;
-        if (!first) out += ",";
-        first = false;
-        out += quoteKey(k) + canonicalJson(v);
-      }
-      return `${out}}`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined || typeof v === "function" ? "null" : canonicalJson(v))).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const parts: string[] = [];
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined && typeof v !== "function") parts.push(`${JSON.stringify(k)}:${canonicalJson(v)}`);
     }
-    default:
-      return "null"; // bigint, symbol, undefined at the top: not JSON values
+    return `{${parts.join(",")}}`;
   }
+  return JSON.stringify(value) ?? "null";
 }
 
 const oneShotHash = (crypto as { hash?: (alg: string, data: string, enc: "base64url") => string }).hash;

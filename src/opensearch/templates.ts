@@ -7,6 +7,7 @@
  * "installed and current" from "installed but different" without comparing OpenSearch's normalised echo.
  */
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../documents/index.ts";
 import { type IndexPeriod, type PeriodRange, parsePeriodSuffix, periodMaxDays } from "../documents/period.ts";
 import { EVENT_TYPES, type EventType } from "../model.ts";
 import { commonMappings, eventMappings, quarantineMappings } from "./mappings.ts";
@@ -36,18 +37,6 @@ export interface Managed {
 export const indexPattern = (prefix: string, stream: EventType | "quarantine") => `${prefix}-${stream}-*`;
 export const aliasName = (prefix: string, type: EventType) => `${prefix}-${type}`;
 export const ismPolicyName = (prefix: string) => `${prefix}-retention`;
-
-/** Stable JSON (sorted keys) for hashing. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  if (v && typeof v === "object") {
-    const entries = Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(",")}}`;
-  }
-  return JSON.stringify(v);
-}
 
 export function contentHash(body: unknown): string {
   return createHash("sha256").update(canonicalJson(body)).digest("hex").slice(0, 16);

@@ -129,7 +129,6 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
       indexPrefix: opts.indexPrefix,
       indexPeriod: opts.indexPeriod,
       ingestedAt: opts.ingestedAt,
-      raw,
       ...(q.record_id ? { id: q.record_id } : {}),
     }),
   };

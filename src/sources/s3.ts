@@ -40,18 +40,16 @@ export function s3Source(s3: S3Client): ObjectSource {
         if (name === "AccessDenied" || status === 403) {
           throw new ObjectAccessError(
             `access denied reading s3://${ref.bucket}/${ref.key}: the worker's role needs s3:GetObject on it (and kms:Decrypt for SSE-KMS)`,
-            true,
             { cause: err },
           );
         }
         if (name === "NoSuchBucket") {
-          throw new ObjectAccessError(`bucket ${ref.bucket} does not exist (reading ${ref.key})`, true, {
+          throw new ObjectAccessError(`bucket ${ref.bucket} does not exist (reading ${ref.key})`, {
             cause: err,
           });
         }
         throw new ObjectAccessError(
           `GetObject s3://${ref.bucket}/${ref.key} failed: ${name ?? "error"}: ${(err as Error).message}`,
-          true,
           { cause: err },
         );
       }

@@ -7,14 +7,10 @@ export interface ObjectSource {
   open(ref: ObjectRef, signal?: AbortSignal): Promise<Readable | undefined>;
 }
 
-/** An error that names the object and says whether trying again later can help. */
+/**
+ * An error reading an object, naming it and what to fix. Always worth trying again later (a permission
+ * granted, a bucket created): the message is returned to the queue.
+ */
 export class ObjectAccessError extends Error {
   override name = "ObjectAccessError";
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

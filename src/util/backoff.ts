@@ -1,4 +1,7 @@
-/** Exponential backoff with full jitter: a random wait in [0, min(cap, base * 2^attempt)]. */
+/**
+ * Exponential backoff with "equal jitter": a random wait in [c/2, c], c = min(cap, base * 2^attempt) (half
+ * the ceiling kept, so a retry never comes at once, half drawn at random to spread retries out).
+ */
 export function backoffMs(
   attempt: number,
   baseMs = 200,

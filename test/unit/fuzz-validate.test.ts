@@ -50,7 +50,7 @@ function documentFor(value: unknown, raw: string, ordinal: number): IndexAction 
   const v = validateRecord(value);
   if (v.ok) {
     const source = { ...SOURCE, ordinal };
-    const action = toIndexAction(v.record, source, { ...OPTS, raw });
+    const action = toIndexAction(v.record, source, OPTS);
     // The serialiser writes exactly the defined document, and the id is the record's.
     assert.equal(action.json?.join(""), JSON.stringify(recordDocument(v.record, source, OPTS)));
     assert.equal(action.id, documentId(v.record));
