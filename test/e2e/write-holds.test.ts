@@ -112,7 +112,15 @@ describe("writes held while OpenSearch cannot take them", { timeout: 180_000 }, 
     const worker = startWorker({
       queueUrl,
       indexPrefix: prefix,
-      args: ["--visibility-timeout", "10", "--auto-setup", "--metrics-port", String(port)],
+      args: [
+        "--visibility-timeout",
+        "10",
+        "--auto-setup",
+        "--index-period",
+        "day",
+        "--metrics-port",
+        String(port),
+      ],
     });
     try {
       await waitFor(
