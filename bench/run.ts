@@ -64,6 +64,12 @@ const steps: [string, string, string[], string[]][] = [
     ["scaleout", "--files", "2", "--per-file", "1000", "--rounds", "1"],
   ],
   [
+    "wan",
+    "wan.ts",
+    ["--files", "300", "--per-file", "500"],
+    ["--files", "6", "--per-file", "100", "--latencies", "0,50", "--concurrency", "8", "--backfill-concurrency", "8", "--quick"],
+  ],
+  [
     "memory",
     "e2e.ts",
     ["memory", "--big-mb", "1024", "--small-mb", "100", "--n-small", "10"],
@@ -77,6 +83,7 @@ const headingOf: Record<string, string> = {
   sweep: "## Sweep",
   latency: "## Latency",
   scaleout: "## Scale-out",
+  wan: "## Latency-bound",
   memory: "## Memory",
 };
 

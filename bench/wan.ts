@@ -150,6 +150,8 @@ async function backfill(latencyMs: number, concurrency: number): Promise<number>
   return total / seconds;
 }
 
+// Warm-up (JIT, connections, moto's first requests), not reported.
+if (!quick) await backfill(0, 8);
 const before = await ceiling();
 process.stderr.write(`ceiling: ${fmt(before)} records/s\n`);
 const rows: { what: string; latency: number; c: number; rps: number }[] = [];
