@@ -199,9 +199,11 @@ export const SETTINGS = {
     env: "OBJECT_CONCURRENCY",
     describe: "Objects processed at once",
     schema: int(1, 256),
-    // 2, not 4: as fast within noise in the sweep, and each object parsing at once adds garbage the heap
-    // grows for (ten 100 MB files peaked ~290 MB at 4; see docs/BENCHMARKS.md).
-    default: 2,
+    // 4: Twingate's files are small and S3/SQS answer in tens of ms, so a worker waits on the network more
+    // than it computes; in the latency-bound benchmark (docs/BENCHMARKS.md) the worker gains up to 4
+    // (over 2: 1.3x at 50 ms, 1.6x at 0 ms) and little or nothing reliable beyond. Not more: each object parsing at once adds
+    // a batch and garbage the heap grows for (ten 100 MB files peaked ~290 MB at 4, ~180 MB at 2).
+    default: 4,
   },
   bulkConcurrency: {
     env: "BULK_CONCURRENCY",
