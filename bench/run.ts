@@ -73,7 +73,7 @@ const steps: [string, string, string[], string[]][] = [
       "--per-file",
       "100",
       "--latencies",
-      "0,50",
+      "50",
       "--concurrency",
       "8",
       "--backfill-concurrency",
