@@ -11,7 +11,7 @@ import {
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
 import { ListSubscriptionsByTopicCommand, type Subscription } from "@aws-sdk/client-sns";
-import { GetQueueAttributesCommand, GetQueueUrlCommand } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { validateRecord } from "../events/index.ts";
 import { readRecords } from "../parse/index.ts";
 import { dashboardsRequest } from "../setup/dashboards-import.ts";
@@ -206,6 +206,8 @@ export const checkRedrive: Check = async (ctx) => {
   const [dlqName, account] = [parts[5]!, parts[4]!];
   let dlqMessages: number;
   let dlqRetention: number;
+  let oldest = "";
+  let oldestAgeSeconds: number | undefined;
   try {
     const { QueueUrl } = await ctx.deps.sqs.send(
       new GetQueueUrlCommand({ QueueName: dlqName, ...(account ? { QueueOwnerAWSAccountId: account } : {}) }),
@@ -218,6 +220,31 @@ export const checkRedrive: Check = async (ctx) => {
     );
     dlqMessages = Number(res.Attributes?.["ApproximateNumberOfMessages"] ?? 0);
     dlqRetention = Number(res.Attributes?.["MessageRetentionPeriod"] ?? 0);
+    if (dlqMessages > 0) {
+      // The oldest message's age: CloudWatch's ApproximateAgeOfOldestMessage is not an SQS attribute, so a peek
+      // (a receive with visibility 0: the messages stay visible; only their receive count moves) of up to 10,
+      // by their SentTimestamp (kept from the original send).
+      try {
+        const peek = await ctx.deps.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 0,
+            WaitTimeSeconds: 0,
+            MessageSystemAttributeNames: ["SentTimestamp"],
+          }),
+        );
+        const sent = (peek.Messages ?? [])
+          .map((m) => Number(m.Attributes?.["SentTimestamp"]))
+          .filter((t) => Number.isFinite(t));
+        if (sent.length > 0) {
+          oldestAgeSeconds = Math.max(0, Math.round((now(ctx) - Math.min(...sent)) / 1000));
+          oldest = `, the oldest seen sent ${ago(oldestAgeSeconds)} ago (a peek at ${sent.length})`;
+        }
+      } catch (err) {
+        oldest = ` (oldest age unknown: ReceiveMessage on it refused: ${errName(err)})`;
+      }
+    }
   } catch (err) {
     if (isMissingQueue(err)) {
       return {
@@ -233,8 +260,13 @@ export const checkRedrive: Check = async (ctx) => {
       detail: `dead-letter queue ${dlqArn}: ${errName(err)}: ${errMessage(err)}`,
     };
   }
-  const data = { dlqArn, maxReceiveCount: maxReceive, dlqMessages };
-  const base = `${dlqArn}, maxReceiveCount ${maxReceive}, ${dlqMessages} message(s) in it`;
+  const data = {
+    dlqArn,
+    maxReceiveCount: maxReceive,
+    dlqMessages,
+    ...(oldestAgeSeconds !== undefined ? { dlqOldestAgeSeconds: oldestAgeSeconds } : {}),
+  };
+  const base = `${dlqArn}, maxReceiveCount ${maxReceive}, ${dlqMessages} message(s) in it${oldest}`;
   if (!Number.isInteger(maxReceive) || maxReceive < 3) {
     return {
       name,
@@ -268,7 +300,7 @@ export const checkRedrive: Check = async (ctx) => {
       name,
       status: "warn",
       detail: base,
-      hint: "look at the dead letters (logs name the reason), fix the cause, then redrive them to the queue",
+      hint: "look at the dead letters (logs name the reason), fix the cause, then `twingate-ingest redrive` (--dry-run first)",
       data,
     };
   }

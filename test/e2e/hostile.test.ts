@@ -11,7 +11,7 @@ import { request } from "node:http";
 import { after, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { startFaultProxy } from "../helpers/fault-proxy.ts";
 import {
   countDocs,
@@ -19,6 +19,8 @@ import {
   type ProduceSummary,
   produce,
   queueDepth,
+  runCli,
+  startCli,
   startWorker,
   sumCounts,
   type WorkerProcess,
@@ -424,6 +426,105 @@ describe("hostile input and operations", { timeout: 600_000 }, () => {
         (q) => q.visible + q.inFlight === 0,
       );
       assert.equal(await countDocs(os, `${prefix}-*`), valid + quarantined, "no second copy");
+      await queueDrained(queueUrl, dlqUrl);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nworker logs:\n${notable(worker)}`);
+    } finally {
+      assert.equal(await worker.stop(), 0, "the worker was never restarted and exits 0");
+    }
+  });
+
+  it("case 8: redrive returns dead letters to the queue (dry run first, body and attributes kept), doctor shows the DLQ's depth and oldest age", async () => {
+    const { bucket, queueUrl, dlqUrl } = await setupQueue("tg-redrive", 2);
+    const prefix = newPrefix("h8");
+    const s = await produce([
+      "--bucket",
+      bucket,
+      "--from",
+      "2025-07-25T15:00:00Z",
+      "--to",
+      "2025-07-25T15:15:00Z",
+      "--rate",
+      "0.1",
+    ]);
+    // Parked as SQS parks a message whose worker crashed maxReceiveCount times: received, never deleted.
+    // (The bucket's s3:TestEvent goes with them.)
+    const moved = await waitFor(
+      "every notification moved to the DLQ",
+      async () => {
+        await aws.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+        );
+        return { dlq: await queueDepth(aws.sqs, dlqUrl), q: await queueDepth(aws.sqs, queueUrl) };
+      },
+      (d) => d.dlq.visible >= s.files.length && d.q.visible + d.q.inFlight === 0,
+      60_000,
+      200,
+    );
+    // And one sent there directly with a message attribute (a redelivery of the first file: a duplicate).
+    const body = JSON.stringify({
+      Records: [
+        {
+          eventVersion: "2.1",
+          eventSource: "aws:s3",
+          awsRegion: env.region,
+          eventTime: new Date().toISOString(),
+          eventName: "ObjectCreated:Put",
+          s3: { s3SchemaVersion: "1.0", bucket: { name: bucket }, object: { key: s.files[0]!.key, size: 1 } },
+        },
+      ],
+    });
+    await aws.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: dlqUrl,
+        MessageBody: body,
+        MessageAttributes: { origin: { DataType: "String", StringValue: "hostile-test" } },
+      }),
+    );
+    const parked = moved.dlq.visible + 1;
+    const cliEnv = { SQS_QUEUE_URL: queueUrl };
+    // doctor: the DLQ's depth and its oldest message's age.
+    const doc = await startCli(["doctor", "--json", "--index-prefix", prefix], cliEnv).done;
+    const checks = (JSON.parse(doc.stdout) as { checks: { data?: Record<string, unknown> }[] }).checks;
+    const dlqCheck = checks.find((c) => c.data?.["dlqMessages"] !== undefined);
+    assert.equal(dlqCheck?.data?.["dlqMessages"], parked, doc.stdout);
+    assert.equal(typeof dlqCheck?.data?.["dlqOldestAgeSeconds"], "number", doc.stdout);
+    // Dry run: counts, moves nothing.
+    const dry = JSON.parse(await runCli(["redrive", "--dry-run", "--json"], cliEnv)) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(dry["dlqDepth"], parked);
+    assert.equal(dry["moved"], parked, "would move them all");
+    assert.equal((await queueDepth(aws.sqs, dlqUrl)).visible, parked, "the dry run moved nothing");
+    assert.deepEqual(await queueDepth(aws.sqs, queueUrl), { visible: 0, inFlight: 0 });
+    // Redrive.
+    const out = JSON.parse(await runCli(["redrive", "--json"], cliEnv)) as Record<string, unknown>;
+    assert.equal(out["moved"], parked);
+    assert.equal(out["failed"], 0);
+    assert.deepEqual(await queueDepth(aws.sqs, dlqUrl), { visible: 0, inFlight: 0 }, "the DLQ is empty");
+    const peek = await aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 0,
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    const tagged = (peek.Messages ?? []).filter(
+      (m) => m.MessageAttributes?.["origin"]?.StringValue === "hostile-test",
+    );
+    if ((peek.Messages ?? []).length >= parked) assert.equal(tagged.length, 1, "message attributes kept");
+    if (tagged.length > 0) assert.equal(tagged[0]!.Body, body, "body kept");
+    // The worker indexes them all, once.
+    const worker = startWorker({ queueUrl, indexPrefix: prefix, env: { BUCKET_ALLOWLIST: bucket } });
+    try {
+      await expectExact(prefix, [s]);
+      await waitFor(
+        "queue drained",
+        () => queueDepth(aws.sqs, queueUrl),
+        (q) => q.visible + q.inFlight === 0,
+      );
       await queueDrained(queueUrl, dlqUrl);
     } catch (err) {
       throw new Error(`${(err as Error).message}\nworker logs:\n${notable(worker)}`);

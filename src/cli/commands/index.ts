@@ -3,6 +3,7 @@ import { backfillCommand } from "./backfill.ts";
 import { doctorCommand } from "./doctor.ts";
 import { gapsCommand } from "./gaps.ts";
 import { produceCommand } from "./produce.ts";
+import { redriveCommand } from "./redrive.ts";
 import { replayCommand } from "./replay.ts";
 import { setupCommand } from "./setup.ts";
 import { validateCommand } from "./validate.ts";
@@ -18,4 +19,5 @@ export const commands: CommandModule<any, any>[] = [
   validateCommand,
   replayCommand,
   gapsCommand,
+  redriveCommand,
 ];
