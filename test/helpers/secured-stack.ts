@@ -137,3 +137,8 @@ export async function makeUser(
 export async function mapRole(os: Client, role: string, users: string[]): Promise<void> {
   await securityApi(os, "PUT", `rolesmapping/${encodeURIComponent(role)}`, { users });
 }
+
+/** Sets an internal user's password (as an administrator rotating it would). */
+export async function setPassword(os: Client, username: string, password: string): Promise<void> {
+  await securityApi(os, "PUT", `internalusers/${encodeURIComponent(username)}`, { password });
+}
