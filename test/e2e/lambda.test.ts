@@ -200,7 +200,7 @@ describe("Lambda bundle against the local stack", {
     const counts = await countByIndex();
     const byStream: Record<string, number> = {};
     for (const [index, n] of Object.entries(counts)) {
-      const stream = index.slice(prefix.length + 1).replace(/-\d{4}\.\d{2}\.\d{2}$/, "");
+      const stream = index.slice(prefix.length + 1).replace(/-\d{4}\.(?:w?\d{2})(?:\.\d{2})?$/, "");
       byStream[stream] = (byStream[stream] ?? 0) + n;
     }
     // Two files, each with one record of every stream; nothing quarantined.
