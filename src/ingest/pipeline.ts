@@ -34,7 +34,11 @@ export interface Pipeline {
   ingest: (ref: ObjectRef, signal?: AbortSignal) => Promise<IngestResult>;
 }
 
-/** The one pipeline every entry point uses (worker, Lambda, backfill, replay), wired from settings. */
+/**
+ * The pipeline the runtimes use (worker, Lambda, backfill), wired from settings: ingestObject into the
+ * OpenSearch BulkSink. validate runs the same ingestObject into a CountingSink; replay writes its records
+ * through a BulkSink writer, with quarantine hits as its source.
+ */
 export function buildPipeline(opts: {
   config: PipelineSettings;
   opensearch: Client;

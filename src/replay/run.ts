@@ -1,6 +1,6 @@
 /**
  * Replay: scroll through quarantine documents, re-validate each raw record with today's validators,
- * index those that pass under their normal index and id (through the BulkSink, `create`, so a record
+ * index those that pass under their normal index and id (through the sink's writer, `create`, so a record
  * already there is a harmless 409), and only then delete their quarantine documents, in a separate
  * bulk. Those still failing get their quarantine document rewritten with the new reason.
  * Interrupted at any point, a second run finishes the job: ids are deterministic.
@@ -237,23 +237,17 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     }
     // 1. Records that pass, through the sink (create: a record already there is a 409, counted as done).
     refused.clear();
-    let batch = sink.newBatch();
-    const writes: Promise<void>[] = [];
-    const send = (b: ReturnType<typeof sink.newBatch>) =>
-      writes.push(
-        sink.write(b, opts.signal).then((o) => {
-          summary.alreadyIndexed += o.duplicates;
-        }),
-      );
-    for (const p of passes) {
-      batch.add(p.action);
-      if (sink.isFull(batch)) {
-        send(batch);
-        batch = sink.newBatch();
+    const writer = sink.open(opts.signal);
+    try {
+      for (const p of passes) {
+        const wait = writer.add(p.action);
+        if (wait) await wait;
       }
+      summary.alreadyIndexed += (await writer.finish()).duplicates;
+    } catch (err) {
+      await writer.abort();
+      throw err;
     }
-    if (batch.size > 0) send(batch);
-    await Promise.all(writes);
     for (const p of passes) {
       const q = refused.get(actionKey(p.action));
       if (q) {

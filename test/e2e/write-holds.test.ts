@@ -98,37 +98,43 @@ async function expectExact(
   t.diagnostic(`exact: ${s.valid} indexed once, ${wantQ} quarantined`);
 }
 
+/**
+ * A bucket notifying a fresh queue (maxReceiveCount 2: the old path reached the DLQ quickly) and a worker on
+ * it writing daily indices, with its /readyz on a free port; resolves once the worker has started.
+ */
+async function startHeldWorker(newPrefix: (name: string) => string, name: string) {
+  const bucket = uniqueName(`tg-${name}`);
+  const { queueUrl, dlqUrl } = await createBucketWithQueueNotification(
+    { bucket, queue: bucket, maxReceiveCount: 2 },
+    { s3: aws.s3, sqs: aws.sqs, sns: aws.sns },
+  );
+  const prefix = newPrefix(name);
+  const port = await freePort();
+  const args = [
+    "--visibility-timeout",
+    "10",
+    "--auto-setup",
+    "--index-period",
+    "day",
+    "--metrics-port",
+    String(port),
+  ];
+  const worker = startWorker({ queueUrl, indexPrefix: prefix, args });
+  await waitFor(
+    "worker started",
+    async () => worker.logs(),
+    (l) => l.includes('"msg":"worker started"'),
+    30_000,
+  );
+  return { bucket, queueUrl, dlqUrl: dlqUrl!, prefix, port, worker };
+}
+
 describe("writes held while OpenSearch cannot take them", { timeout: 180_000 }, () => {
   const newPrefix = indexPrefixes();
 
   it("index.blocks.write on the day's indices: held (message kept, nothing quarantined), then indexed once", async (t) => {
-    const bucket = uniqueName("tg-hold-idx");
-    const { queueUrl, dlqUrl } = await createBucketWithQueueNotification(
-      { bucket, queue: bucket, maxReceiveCount: 2 },
-      { s3: aws.s3, sqs: aws.sqs, sns: aws.sns },
-    );
-    const prefix = newPrefix("hold-idx");
-    const port = await freePort();
-    const worker = startWorker({
-      queueUrl,
-      indexPrefix: prefix,
-      args: [
-        "--visibility-timeout",
-        "10",
-        "--auto-setup",
-        "--index-period",
-        "day",
-        "--metrics-port",
-        String(port),
-      ],
-    });
+    const { bucket, queueUrl, dlqUrl, prefix, port, worker } = await startHeldWorker(newPrefix, "hold-idx");
     try {
-      await waitFor(
-        "worker started",
-        async () => worker.logs(),
-        (l) => l.includes('"msg":"worker started"'),
-        30_000,
-      );
       // The day's indices, created from the templates, blocked for writes (as ISM's read_only step does).
       for (const name of [...TYPES, "quarantine"])
         await os.indices.create({
@@ -182,25 +188,8 @@ describe("writes held while OpenSearch cannot take them", { timeout: 180_000 }, 
   });
 
   it("cluster.blocks.read_only longer than the old path to the DLQ: never dead-lettered, ingested once cleared", async (t) => {
-    const bucket = uniqueName("tg-hold-ro");
-    const { queueUrl, dlqUrl } = await createBucketWithQueueNotification(
-      { bucket, queue: bucket, maxReceiveCount: 2 },
-      { s3: aws.s3, sqs: aws.sqs, sns: aws.sns },
-    );
-    const prefix = newPrefix("hold-ro");
-    const port = await freePort();
-    const worker = startWorker({
-      queueUrl,
-      indexPrefix: prefix,
-      args: ["--visibility-timeout", "10", "--auto-setup", "--metrics-port", String(port)],
-    });
+    const { bucket, queueUrl, dlqUrl, prefix, port, worker } = await startHeldWorker(newPrefix, "hold-ro");
     try {
-      await waitFor(
-        "worker started",
-        async () => worker.logs(),
-        (l) => l.includes('"msg":"worker started"'),
-        30_000,
-      );
       // The file goes to S3 before the block (the producer writes nothing to OpenSearch; S3 is moto).
       const s = await produce([
         "--bucket",
