@@ -14,6 +14,12 @@ export interface ObjectRef {
   versionId?: string;
   /** S3's event `sequencer` when the ref came from a notification (orders events for the same key). */
   sequencer?: string;
+  /**
+   * When the object was last written (S3's LastModified, a local file's mtime), ISO; set by the source
+   * when it opens the object. The same on every delivery of the same object version: quarantine documents
+   * of a file not named like Twingate's are placed by it (see quarantineIndexName).
+   */
+  lastModified?: string;
 }
 
 /** Where a record came from. `line` is set for NDJSON (1-based). `ordinal` is 0-based within the file. */

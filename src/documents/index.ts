@@ -8,7 +8,15 @@
  * again, from any file, in any layout or whitespace, gzipped or not, lands on the same index and id.
  */
 import * as crypto from "node:crypto";
-import { type ParsedTime, parseEventTime, type TwingateRecord } from "../events/index.ts";
+import {
+  deviationKey,
+  type Normalisation,
+  normalisationOf,
+  type ParsedTime,
+  parseAnyTime,
+  parseEventTime,
+  type TwingateRecord,
+} from "../events/index.ts";
 import type { IndexAction, RecordSource } from "../model.ts";
 import { parseTwingateKeyTime } from "../twingate.ts";
 import { type IndexPeriod, periodSuffix } from "./period.ts";
@@ -47,6 +55,8 @@ export interface DocumentOptions {
    */
   fileTimeMs?: number | undefined;
   maxTimeDeviationMs?: number | undefined;
+  /** The object's LastModified (ISO): places quarantine documents of files not named like Twingate's. */
+  objectTime?: string;
 }
 
 /**
@@ -110,7 +120,8 @@ function recordIndexName(prefix: string, eventType: string, day: string): string
  * - The product had not shipped when the id changed from the sorted-key JSON, so no stored id moved.
  */
 export function documentId(record: TwingateRecord | Record<string, unknown>): string {
-  return hashId(JSON.stringify(record));
+  // A normalised record's id is the record's as received: normalising never moves an id.
+  return hashId(JSON.stringify(normalisationOf(record)?.received ?? record));
 }
 
 function requireTime(isoTime: string): ParsedTime {
@@ -131,19 +142,44 @@ export function indexName(
   return `${prefix}-${eventType}-${periodSuffix(requireTime(isoTime).epochMs, period)}`;
 }
 
+/** What can place a quarantine document whose file is not named like Twingate's (see quarantineIndexName). */
+export interface QuarantineTimes {
+  /** The rejected record's own event time (ms), when it has a usable one. */
+  recordMs?: number;
+  /** The object's LastModified (ISO), when the source knows it. */
+  objectTime?: string;
+}
+
 /**
- * `<prefix>-quarantine-YYYY.MM.DD`: by the file's slot when the key is a Twingate file name (so
- * reprocessing on another day hits the same index), else by the ingestion time's day.
+ * `<prefix>-quarantine-YYYY.MM.DD`, by a day that does not change between deliveries of the same object:
+ * the file's slot when the key is a Twingate file name; else the record's own event time when it has a
+ * usable one; else the object's LastModified. Only when none is known (a source that gives no
+ * LastModified) the ingestion day.
  */
 export function quarantineIndexName(
   prefix: string,
   key: string,
   ingestedAt: string,
   period: IndexPeriod = "day",
+  times: QuarantineTimes = {},
 ): string {
   const slot = parseTwingateKeyTime(key);
-  const ms = slot ? slot.getTime() : requireTime(ingestedAt).epochMs;
+  const objectMs = times.objectTime !== undefined ? Date.parse(times.objectTime) : Number.NaN;
+  const ms = slot
+    ? slot.getTime()
+    : (times.recordMs ?? (Number.isNaN(objectMs) ? requireTime(ingestedAt).epochMs : objectMs));
   return `${prefix}-quarantine-${periodSuffix(ms, period)}`;
+}
+
+/** The event time of a quarantined record's raw text, when it is JSON with a usable `event.time`. */
+function recordTimeOf(raw: string): number | undefined {
+  if (raw === "" || raw.charCodeAt(0) !== 0x7b) return undefined;
+  try {
+    const value = JSON.parse(raw) as { event?: { time?: unknown } } | null;
+    return parseAnyTime(value?.event?.time)?.time.epochMs;
+  } catch {
+    return undefined;
+  }
 }
 
 type Json = Record<string, unknown>;
@@ -187,10 +223,10 @@ function eventRewrites(record: TwingateRecord): Json | undefined {
   let out: Json | undefined;
   if (record.event_type === "network_access") {
     const e = record.event;
-    if (e.connection.client_ip === "") out = { ...out, connection: { ...e.connection, client_ip: null } };
+    if (e.connection?.client_ip === "") out = { ...out, connection: { ...e.connection, client_ip: null } };
     if (e.resource && e.resource.ip === "") out = { ...out, resource: { ...e.resource, ip: null } };
-    if (e.relays?.some((r) => r.ip === "")) {
-      out = { ...out, relays: e.relays.map((r) => (r.ip === "" ? { ...r, ip: null } : r)) };
+    if (e.relays?.some((r) => r?.ip === "")) {
+      out = { ...out, relays: e.relays.map((r) => (r?.ip === "" ? { ...r, ip: null } : r)) };
     }
   } else if (record.event_type === "dns_filtering") {
     const c = record.event.connection;
@@ -209,7 +245,11 @@ function eventRewrites(record: TwingateRecord): Json | undefined {
  * their order: an overridden key stays where it was).
  */
 function normaliseEvent(record: TwingateRecord): Json {
-  return { ...record.event, version: String(record.event.version), ...eventRewrites(record) };
+  const v = record.event.version as unknown;
+  // version is absent only when the normaliser set it aside (then it is under set_aside)
+  return v === undefined
+    ? { ...record.event, ...eventRewrites(record) }
+    : { ...record.event, version: String(v), ...eventRewrites(record) };
 }
 
 type Device = { id?: string | null; name?: string | null; model?: { hostname?: string | null } | null };
@@ -231,12 +271,16 @@ function addEcsFields(out: Json, record: TwingateRecord): void {
   switch (record.event_type) {
     case "network_access": {
       const e = record.event;
-      const loc = e.location ? { lat: e.location.lat, lon: e.location.lon } : undefined;
+      // Only a whole point (a GeoIP miss sends nulls; a value set aside is gone): a geo_point without
+      // both would be refused.
+      const l = e.location;
+      const loc =
+        l && typeof l.lat === "number" && typeof l.lon === "number" ? { lat: l.lat, lon: l.lon } : undefined;
       setDefined(
         out,
         "source",
         compact({
-          ip: present(nullIfEmpty(e.connection.client_ip)),
+          ip: present(nullIfEmpty(e.connection?.client_ip)),
           geo: loc ? { location: loc } : undefined,
         }),
       );
@@ -253,7 +297,7 @@ function addEcsFields(out: Json, record: TwingateRecord): void {
           }),
         );
       }
-      const transport = present(e.connection.protocol);
+      const transport = present(e.connection?.protocol);
       if (transport) out["network"] = { transport: transport.toLowerCase() };
       break;
     }
@@ -263,7 +307,7 @@ function addEcsFields(out: Json, record: TwingateRecord): void {
       setDefined(out, "host", hostOf(e.device));
       // One keyword per reason (its id, or the string itself) for "top reasons" aggregations.
       const reasons = (e.reasons ?? [])
-        .map((r) => (typeof r === "string" ? r : (r.id ?? r.name)))
+        .map((r) => (typeof r === "string" ? r : (r?.id ?? r?.name)))
         .filter((r): r is string => typeof r === "string" && r !== "");
       setDefined(
         out,
@@ -277,7 +321,7 @@ function addEcsFields(out: Json, record: TwingateRecord): void {
     }
     case "audit_log": {
       const a = record.event.actor;
-      if (a.type.toLowerCase() === "user") {
+      if (a?.type?.toLowerCase() === "user") {
         setDefined(
           out,
           "user",
@@ -313,7 +357,10 @@ function parseIngestedAt(iso: string): number {
 }
 
 function parseTime(record: TwingateRecord): ParsedTime {
-  const time = parseEventTime(record.event.time);
+  // A normalised record keeps the vendor's time as sent (a variant, an epoch number): read it the same way.
+  const time = normalisationOf(record)
+    ? parseAnyTime(record.event.time)?.time
+    : parseEventTime(record.event.time);
   if (!time) throw new RangeError(`record has an invalid event.time: ${JSON.stringify(record.event.time)}`);
   return time;
 }
@@ -345,12 +392,18 @@ function documentTail(
   addEcsFields(tail, record);
   const extra = recordExtras(record);
   if (extra) tail["twingate"] = extra;
+  const meta = normalisationOf(record);
+  if (meta?.setAside) tail["set_aside"] = meta.setAside;
   const ingest = ingestOf(source, opts.ingestedAt);
+  if (meta) addDeviations(ingest, meta);
   // How late the record reached the index (Twingate's delay + ours): the Overview's lag panel.
   const ingestedMs = parseIngestedAt(opts.ingestedAt);
   if (!Number.isNaN(ingestedMs)) ingest["lag_ms"] = ingestedMs - time.epochMs;
   if (placedByFile(time, opts)) {
-    ingest["deviations"] = [TIME_FAR_FROM_FILE];
+    // after the normaliser's deviations, when there are any (one list: docs/DATA-QUALITY.md)
+    ingest["deviations"] = [...((ingest["deviations"] as string[] | undefined) ?? []), TIME_FAR_FROM_FILE];
+    const paths = (ingest["deviation_paths"] as string[] | undefined) ?? [];
+    if (!paths.includes("event.time")) ingest["deviation_paths"] = [...paths, "event.time"];
     ingest["file_time"] = new Date(opts.fileTimeMs!).toISOString();
   }
   tail["ingest"] = ingest;
@@ -367,6 +420,24 @@ function placedByFile(time: ParsedTime, opts: DocumentOptions): boolean {
     opts.maxTimeDeviationMs !== undefined &&
     Math.abs(time.epochMs - opts.fileTimeMs) > opts.maxTimeDeviationMs
   );
+}
+
+/**
+ * What normalising did, on the document: `ingest.deviations` (`path:action`, the aggregatable list),
+ * `ingest.deviation_paths` (the paths alone, for "top paths") and `ingest.event_type_original` (an alias
+ * received). Each entry once, in the order found.
+ */
+function addDeviations(ingest: Json, meta: Normalisation): void {
+  if (meta.eventTypeOriginal !== undefined) ingest["event_type_original"] = meta.eventTypeOriginal;
+  if (meta.deviations.length === 0) return;
+  const keys = new Set<string>();
+  const paths = new Set<string>();
+  for (const d of meta.deviations) {
+    keys.add(deviationKey(d));
+    paths.add(d.path);
+  }
+  ingest["deviations"] = [...keys];
+  ingest["deviation_paths"] = [...paths];
 }
 
 /**
@@ -425,13 +496,6 @@ export function toIndexAction(
 ): IndexAction {
   const time = parseTime(record);
   const type = record.event_type;
-  const text = JSON.stringify(record);
-  const id = opts.id ?? hashId(text);
-  // Twingate's shape, {"event_type":"<type>","event":<event>}: the event's text is a slice of the record's
-  // (a view, no copy). The type is a validated name: nothing in it to escape.
-  const event = isTypeThenEvent(record)
-    ? text.slice(EVENT_AT.length + type.length, text.length - 1)
-    : JSON.stringify(record.event);
   const index = recordIndexName(
     opts.indexPrefix,
     type,
@@ -440,6 +504,19 @@ export function toIndexAction(
   // Both strings are safe to quote as they are: an ISO time we wrote, and a validated event type name.
   const head = `{"@timestamp":"${time.utc}","event_type":"${type}","event":`;
   const tail = documentTail(record, time, source, opts);
+  const meta = normalisationOf(record);
+  if (meta) {
+    // A normalised record (rare): the id hashes the record as received, the event is serialised afresh.
+    const id = opts.id ?? hashId(JSON.stringify(meta.received));
+    return new RecordAction(index, id, type, [head, JSON.stringify(normaliseEvent(record))], tail);
+  }
+  const text = JSON.stringify(record);
+  const id = opts.id ?? hashId(text);
+  // Twingate's shape, {"event_type":"<type>","event":<event>}: the event's text is a slice of the record's
+  // (a view, no copy). The type is a validated name: nothing in it to escape.
+  const event = isTypeThenEvent(record)
+    ? text.slice(EVENT_AT.length + type.length, text.length - 1)
+    : JSON.stringify(record.event);
   return new RecordAction(index, id, type, [head, ...normalisedEventJson(record, event)], tail);
 }
 
@@ -471,4 +548,25 @@ function isTypeThenEvent(record: object): boolean {
     n++;
   }
   return n === 2;
+}
+
+/** The quarantine index of a rejection's raw text from a file (see quarantineIndexName). */
+export function quarantineIndexOf(
+  key: string,
+  raw: string,
+  opts: {
+    indexPrefix: string;
+    ingestedAt: string;
+    indexPeriod?: IndexPeriod | undefined;
+    objectTime?: string;
+  },
+): string {
+  const period = opts.indexPeriod ?? "day";
+  // A Twingate file name decides alone: the record's text is not read then.
+  if (parseTwingateKeyTime(key)) return quarantineIndexName(opts.indexPrefix, key, opts.ingestedAt, period);
+  const recordMs = recordTimeOf(raw);
+  return quarantineIndexName(opts.indexPrefix, key, opts.ingestedAt, period, {
+    ...(recordMs !== undefined ? { recordMs } : {}),
+    ...(opts.objectTime !== undefined ? { objectTime: opts.objectTime } : {}),
+  });
 }

@@ -5,7 +5,7 @@
  */
 import type { ValidationResult } from "../events/index.ts";
 import { type IndexAction, MAX_RAW_QUARANTINE_CHARS, type RecordSource, type Rejection } from "../model.ts";
-import { canonicalJson, hashId, ingestOf, quarantineIndexName } from "./index.ts";
+import { canonicalJson, hashId, ingestOf, quarantineIndexOf } from "./index.ts";
 import type { IndexPeriod } from "./period.ts";
 
 /** A record's raw text as quarantine keeps it: at most MAX_RAW_QUARANTINE_CHARS, and whether it was cut. */
@@ -68,7 +68,13 @@ export function fileErrorRejection(item: {
 export function toQuarantineAction(
   rejection: Rejection,
   source: { bucket: string; key: string },
-  opts: { indexPrefix: string; ingestedAt: string; indexPeriod?: IndexPeriod | undefined },
+  opts: {
+    indexPrefix: string;
+    ingestedAt: string;
+    indexPeriod?: IndexPeriod | undefined;
+    /** The object's LastModified: places a file not named like Twingate's (see quarantineIndexName). */
+    objectTime?: string | undefined;
+  },
 ): IndexAction {
   const { raw, truncated } = cutRaw(rejection.raw);
   const quarantine: Record<string, unknown> = { reason: rejection.reason, message: rejection.message };
@@ -83,7 +89,7 @@ export function toQuarantineAction(
   if (rejection.line !== undefined) src.line = rejection.line;
   document["ingest"] = ingestOf(src, opts.ingestedAt);
   const action: IndexAction = {
-    index: quarantineIndexName(opts.indexPrefix, source.key, opts.ingestedAt, opts.indexPeriod),
+    index: quarantineIndexOf(source.key, raw, opts),
     id: hashId(canonicalJson([source.bucket, source.key, rejection.ordinal, rejection.reason, raw])),
     document,
     kind: "quarantine",

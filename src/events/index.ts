@@ -15,13 +15,26 @@
  */
 import { z } from "zod";
 import { EVENT_TYPES, type EventType } from "../model.ts";
+import { type Deviation, isIpText, normaliseEvent, resolveEventType } from "./normalise.ts";
 import { parseEventTime } from "./time.ts";
 
-export { type ParsedTime, parseEventTime, utcDay } from "./time.ts";
+export {
+  type Deviation,
+  type DeviationAction,
+  deviationKey,
+  FIELD_SPECS,
+  type FieldSpec,
+  resolveEventType,
+} from "./normalise.ts";
+export { type LooseTime, type ParsedTime, parseAnyTime, parseEventTime, utcDay } from "./time.ts";
+export { isIpText };
 
 // ---- building blocks --------------------------------------------------------------------------
 
-export const IpSchema = z.union([z.ipv4(), z.ipv6()], { error: "invalid IP address" });
+/** An IP address as OpenSearch's `ip` field takes it (one definition: `isIpText`, also the fast path's). */
+export const IpSchema = z
+  .string({ error: "invalid IP address" })
+  .refine(isIpText, { error: "invalid IP address" });
 /** An IP that may be empty or null (resource.ip when DNS resolution failed). */
 const OptionalIp = z.union([IpSchema, z.literal("")]).nullish();
 
@@ -205,7 +218,13 @@ export function isKnownEventType(t: unknown): t is EventType {
 // ---- validation -------------------------------------------------------------------------------
 
 export type ValidationResult =
-  | { ok: true; record: TwingateRecord }
+  | {
+      ok: true;
+      /** The record to index: the input itself, or its normalised copy (see `normalisationOf`). */
+      record: TwingateRecord;
+      /** What normalising did (empty for most records). */
+      deviations: readonly Deviation[];
+    }
   | {
       ok: false;
       reason: "not_an_object" | "unknown_event_type" | "schema_invalid";
@@ -270,20 +289,14 @@ function isPort(v: unknown): boolean {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && v <= 65535;
 }
 
-/** zod's own IPv4 pattern (z.ipv4() is this regex); IPv6 is left to zod's z.ipv6() itself. */
-const IPV4 = z.regexes.ipv4;
-const IPV6 = z.ipv6();
-
 /** IpSchema */
 function isIp(v: unknown): boolean {
-  if (typeof v !== "string") return false;
-  IPV4.lastIndex = 0;
-  return IPV4.test(v) || IPV6.safeParse(v).success;
+  return typeof v === "string" && isIpText(v);
 }
 
-/** OptionalIp */
+/** OptionalIp, but for "" (valid, but normalised to null with an `emptied` deviation: not the fast path's) */
 function isOptionalIp(v: unknown): boolean {
-  return v === undefined || v === null || v === "" || isIp(v);
+  return v === undefined || v === null || isIp(v);
 }
 
 /** base: version (VersionSchema) and time (EventTimeSchema). */
@@ -425,7 +438,14 @@ function isAuditLogEvent(e: Obj): boolean {
     if (!Array.isArray(targets)) return false;
     for (let i = 0; i < targets.length; i++) {
       const x: unknown = targets[i];
-      if (!isObj(x) || !isOpenEnum(x["type"]) || !isOptStr(x["id"]) || !isOptStr(x["name"])) return false;
+      if (
+        !isObj(x) ||
+        !isOpenEnum(x["type"]) ||
+        !isOptStr(x["id"]) ||
+        !isOptStr(x["name"]) ||
+        !isOptStr(x["version"]) // not in the schema, but mapped (keyword): the normaliser checks it
+      )
+        return false;
     }
   }
   return true;
@@ -466,21 +486,51 @@ export function fastAccept(value: unknown): boolean {
   return isObj(event) && FAST_EVENT_CHECKS[eventType](event);
 }
 
+/** A record's normalisation: what the document builder needs besides the normalised record itself. */
+export interface Normalisation {
+  /** The record as received (parsed): its `JSON.stringify` is what the document id hashes. */
+  readonly received: Record<string, unknown>;
+  readonly deviations: readonly Deviation[];
+  /** Values taken out of their typed fields, verbatim, by exact path. */
+  readonly setAside?: Record<string, unknown>;
+  /** The event_type as received when it was an alias of the stream. */
+  readonly eventTypeOriginal?: string;
+}
+
+const NORMALISATION: unique symbol = Symbol("twingate.normalisation");
+
 /**
- * Validate one parsed record. Never throws. On failure the message names the path and the problem
- * of the first issue (and how many more there are).
+ * The normalisation of a record `validateRecord` rewrote (held on the record as a non-enumerable symbol
+ * property: JSON.stringify, for-in and deepEqual do not see it); undefined for a record that needed none
+ * (the usual case: then the record is the received object itself).
+ */
+export function normalisationOf(record: object): Normalisation | undefined {
+  return (record as { [NORMALISATION]?: Normalisation })[NORMALISATION];
+}
+
+const NO_DEVIATIONS: readonly Deviation[] = Object.freeze([]);
+
+/**
+ * Validate one parsed record under the data-quality policy (src/events/normalise.ts). Never throws.
+ * `ok` when the record can be placed (a stream after aliases, an `event` object, a usable time): `record`
+ * is then the input itself when nothing needed normalising, else the normalised record (see
+ * `normalisationOf`), and `deviations` lists what was done. Not ok only for what cannot be placed; the
+ * message names the path and the problem.
  */
 export function validateRecord(value: unknown): ValidationResult {
   return validate(value, true);
 }
 
 /**
- * validateRecord without the fast path: zod decides every record. Same results as validateRecord (the
- * differential test checks it); kept as the reference the fast path is tested against.
+ * validateRecord without the fast path: the normaliser decides every record. Same results as
+ * validateRecord (the differential tests hold them to the same documents and deviations).
  */
-export function validateRecordWithZod(value: unknown): ValidationResult {
+export function validateRecordFull(value: unknown): ValidationResult {
   return validate(value, false);
 }
+
+/** The former name of validateRecordFull. */
+export const validateRecordWithZod = validateRecordFull;
 
 function validate(value: unknown, fast: boolean): ValidationResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -490,52 +540,63 @@ function validate(value: unknown, fast: boolean): ValidationResult {
       message: `a record must be a JSON object {event_type, event}, got ${describe(value)}`,
     };
   }
-  const eventType = (value as { event_type?: unknown }).event_type;
-  if (typeof eventType !== "string") {
+  const rec = value as Record<string, unknown>;
+  const received = rec["event_type"];
+  if (typeof received !== "string") {
     return {
       ok: false,
       reason: "schema_invalid",
       path: "event_type",
       message:
-        eventType === undefined
+        received === undefined
           ? "event_type: missing"
-          : `event_type: must be a string, got ${describe(eventType)}`,
+          : `event_type: must be a string, got ${describe(received)}`,
     };
   }
-  if (!isKnownEventType(eventType)) {
+  const event = rec["event"];
+  // Most records: the hand-written check accepts them as they are (see "fast path" above).
+  if (fast && isKnownEventType(received) && isObj(event) && FAST_EVENT_CHECKS[received](event)) {
+    return { ok: true, record: value as TwingateRecord, deviations: NO_DEVIATIONS };
+  }
+  const eventType = resolveEventType(received);
+  if (eventType === undefined) {
     return {
       ok: false,
       reason: "unknown_event_type",
-      eventType,
+      eventType: received,
       path: "event_type",
-      message: `unknown event_type ${JSON.stringify(eventType.slice(0, 100))}`,
+      message: `unknown event_type ${JSON.stringify(received.slice(0, 100))}`,
     };
   }
-  const event = (value as { event?: unknown }).event;
-  // Most records: the hand-written check accepts them and zod is not run (see "fast path" above).
-  if (fast && isObj(event) && FAST_EVENT_CHECKS[eventType](event)) {
-    return { ok: true, record: value as TwingateRecord };
+  if (!isObj(event)) {
+    return {
+      ok: false,
+      reason: "schema_invalid",
+      eventType,
+      path: "event",
+      message: event === undefined ? "event: missing" : `event: must be an object, got ${describe(event)}`,
+    };
   }
-  const parsed = RECORD_SCHEMAS[eventType].safeParse(value);
-  if (parsed.success) return { ok: true, record: value as TwingateRecord };
-  const issues = parsed.error.issues;
-  const first = issues[0]!;
-  const path = formatPath(first.path);
-  const more =
-    issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? "s" : ""})` : "";
-  return {
-    ok: false,
-    reason: "schema_invalid",
-    eventType,
-    path,
-    message: `${path || "(record)"}: ${issueMessage(first)}${more}`,
+  const aliasOf = eventType === received ? undefined : received;
+  const placed = normaliseEvent(eventType, event, aliasOf);
+  if (!placed.ok) {
+    return { ok: false, reason: "schema_invalid", eventType, path: placed.path, message: placed.message };
+  }
+  if (placed.deviations.length === 0 && placed.event === event) {
+    return { ok: true, record: value as TwingateRecord, deviations: NO_DEVIATIONS };
+  }
+  // The normalised record: the stream's name, the normalised event, the record's other keys as received.
+  const record: Record<string, unknown> = { event_type: eventType, event: placed.event };
+  for (const k of Object.keys(rec)) {
+    if (k === "event_type" || k === "event") continue;
+    Object.defineProperty(record, k, { value: rec[k], enumerable: true, writable: true, configurable: true });
+  }
+  const meta: Normalisation = {
+    received: rec,
+    deviations: placed.deviations,
+    ...(placed.setAside ? { setAside: placed.setAside } : {}),
+    ...(aliasOf !== undefined ? { eventTypeOriginal: aliasOf } : {}),
   };
-}
-
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input: expected")) {
-    // zod's default "expected X, received undefined" reads better as "missing".
-    if (/received undefined$/.test(issue.message)) return "missing";
-  }
-  return issue.message;
+  Object.defineProperty(record, NORMALISATION, { value: meta, enumerable: false });
+  return { ok: true, record: record as TwingateRecord, deviations: placed.deviations };
 }

@@ -161,3 +161,65 @@ export function utcDay(epochMs: number): string {
   }
   return day;
 }
+
+/**
+ * The time variants with one obvious meaning that Twingate's strict form (`parseEventTime`) does not take:
+ * a space (or lower-case `t`) for `T`, no offset (= UTC), `+0000` / `+00` / `UTC` / `GMT` / lower-case `z`
+ * for the zone, a comma for the decimal point, and fractions beyond nanoseconds (cut to 9 digits; the
+ * vendor's text stays in `event.time`).
+ */
+const LOOSE_TIME_RE =
+  /^\s*(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,18}))?)?\s*(?:([Zz]|UTC|GMT)|([+-])(\d{2})(?::?(\d{2}))?)?\s*$/;
+
+/** Epoch numbers below this are seconds, from it on milliseconds (1e11 s is the year 5138, 1e11 ms 1973). */
+const EPOCH_MS_FROM = 1e11;
+
+/** An event time that was not in the strict form but has one obvious meaning. */
+export interface LooseTime {
+  readonly time: ParsedTime;
+  /** True when the input was not in the strict form (the record gets an `event.time: coerced` deviation). */
+  readonly coerced: boolean;
+}
+
+/**
+ * An event time in any form with one obvious meaning: the strict form (not coerced), a loose ISO-8601
+ * variant (see LOOSE_TIME_RE) or epoch seconds or milliseconds as a JSON number (sub-second digits kept).
+ * Undefined when there is none, or when it is outside what `@timestamp` holds (1970..2262).
+ */
+export function parseAnyTime(value: unknown): LooseTime | undefined {
+  if (typeof value === "string") {
+    const strict = parseEventTime(value);
+    if (strict) return { time: strict, coerced: false };
+    const m = LOOSE_TIME_RE.exec(value);
+    if (!m) return undefined;
+    const fraction = m[7] === undefined ? "" : m[7].slice(0, 9);
+    let zone = "Z";
+    if (m[9] !== undefined) zone = `${m[9]}${m[10]}:${m[11] ?? "00"}`;
+    const iso = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? "00"}${fraction ? `.${fraction}` : ""}${zone}`;
+    const t = parseEventTime(iso);
+    return t ? { time: t, coerced: true } : undefined;
+  }
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0) {
+    const text = String(value);
+    if (/e/i.test(text)) return undefined; // beyond 1e21 or below 1e-6: no epoch of 1970..2262
+    const dot = text.indexOf(".");
+    const whole = dot < 0 ? text : text.slice(0, dot);
+    const digits = dot < 0 ? "" : text.slice(dot + 1);
+    let seconds: number;
+    let fraction: string;
+    if (value < EPOCH_MS_FROM) {
+      seconds = Number(whole);
+      fraction = digits.slice(0, 9);
+    } else {
+      // milliseconds: the last three whole digits are the first three of the fraction
+      seconds = Number(whole.slice(0, -3));
+      fraction = `${whole.slice(-3)}${digits}`.slice(0, 9).replace(/0+$/, "");
+    }
+    const epochMs = seconds * 1000 + (fraction ? Number(fraction.slice(0, 3).padEnd(3, "0")) : 0);
+    if (epochMs < MIN_EPOCH_MS || epochMs > MAX_EPOCH_MS) return undefined;
+    const d = new Date(seconds * 1000);
+    const utc = `${d.toISOString().slice(0, 19)}${fraction ? `.${fraction}` : ""}Z`;
+    return { time: { epochMs, fraction, utc }, coerced: true };
+  }
+  return undefined;
+}

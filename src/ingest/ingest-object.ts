@@ -94,6 +94,7 @@ export async function ingestObject(
     // The file's time for bounded placement: its Twingate key's slot; for another key, its first valid
     // record's time (set by the stage: the same bytes give the same first record).
     fileTimeMs: parseTwingateKeyTime(ref.key)?.getTime(),
+    ...(ref.lastModified !== undefined ? { objectTime: ref.lastModified } : {}),
   };
   const toAction = actionsFor(ref, { docOpts, validate: deps.validate ?? validateRecord, cap });
   const writer = deps.sink.open(signal);

@@ -42,9 +42,13 @@ const ingest = (): Mapping =>
     ingested_at: { type: "date" },
     // milliseconds from the event's time to its ingestion (set by the document builder)
     lag_ms: long(),
-    // what was set aside or placed differently (e.g. event_time_far_from_file_time: indexed by file_time)
+    // data quality (docs/DATA-QUALITY.md): what was normalised, set aside or placed differently, as
+    // `path:action` (e.g. event.resource.port:coerced) or a code (event_time_far_from_file_time), and the paths
     deviations: kw(),
+    deviation_paths: kw(),
     file_time: { type: "date" },
+    // the event_type as received when it was an alias of the stream (`network`)
+    event_type_original: kw(),
   });
 
 /** Fields every event document has, whatever its type. */
@@ -65,6 +69,9 @@ export function commonMappings(): Mapping {
         reasons: kw(),
       }),
       network: obj({ transport: kw() }),
+      // Values the normaliser took out of their typed fields, verbatim, keyed by path: kept, never parsed
+      // (so never refused, whatever their type).
+      set_aside: { type: "object", enabled: false },
       ingest: ingest(),
     },
   };

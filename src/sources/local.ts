@@ -9,6 +9,7 @@ export function localSource(): ObjectSource {
     async open(ref: ObjectRef): Promise<Readable | undefined> {
       try {
         const handle = await openFile(ref.key, "r");
+        ref.lastModified = (await handle.stat()).mtime.toISOString();
         return handle.createReadStream({ highWaterMark: 256 * 1024 });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;

@@ -56,15 +56,19 @@ describe("malformed corpus through ingestObject", () => {
       assert.ok(performance.now() - started < 30_000, "bounded time");
       assert.ok(grew < 400, `bounded memory (RSS grew ${grew.toFixed(0)} MB)`);
       if (c.name.startsWith("wrong-types")) {
-        assert.ok(result.rejected > 20, `wrong types are rejected (${result.rejected} of ${result.records})`);
+        // Only the 4 wrong event_types and 3 of the 4 wrong times cannot be placed (42 is a time: epoch
+        // seconds); every other wrong value is set aside on its document (docs/DATA-QUALITY.md).
+        assert.equal(result.rejected, 7, `wrong types rejected: ${result.rejected} of ${result.records}`);
       }
     });
   }
 
-  it("a wrong type in every field: each line ends as one document, most rejected with the field's path", async () => {
+  it("a wrong type in every field: each line ends as one document, most indexed with the value set aside", async () => {
     const c = generatedCases({ big: false }).find((x) => x.name === "wrong-types.ndjson")!;
     const { result, seen } = await ingestCase(c);
     assert.equal(seen.length, result.records);
-    assert.ok(result.rejected / result.records > 0.5, `${result.rejected} of ${result.records} rejected`);
+    assert.ok(result.indexed / result.records > 0.85, `${result.indexed} of ${result.records} indexed`);
+    for (const s of seen.filter((x) => x.kind === "quarantine"))
+      assert.equal(s.reason, "schema_invalid", "only unplaceable records (event_type, time) in quarantine");
   });
 });

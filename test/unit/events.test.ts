@@ -3,7 +3,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { toRejection } from "../../src/documents/quarantine.ts";
-import { parseEventTime, validateRecord } from "../../src/events/index.ts";
+import {
+  type Normalisation,
+  normalisationOf,
+  parseEventTime,
+  validateRecord,
+} from "../../src/events/index.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests edit JSON fixtures freely
 type Doc = any;
@@ -26,6 +31,26 @@ function expectInvalid(value: unknown, path: string, re?: RegExp) {
   assert.equal(v.path, path);
   assert.ok(v.message.startsWith(`${path}: `), v.message);
   if (re) assert.match(v.message, re);
+}
+
+/** Placed, with the deviation `key` (`path:action`; null: with none); `then` sees the record and its normalisation. */
+function expectDeviation(
+  value: unknown,
+  key: string | null,
+  then?: (record: Doc, meta: Normalisation) => void,
+) {
+  const v = validateRecord(value);
+  assert.ok(v.ok, v.ok ? "" : `expected ${key} to be placed: ${v.message}`);
+  if (!v.ok) return;
+  const keys = v.deviations.map((d) => `${d.path}:${d.action}`);
+  if (key === null) {
+    assert.deepEqual(keys, []);
+    return;
+  }
+  assert.ok(keys.includes(key), `${key} in ${JSON.stringify(keys)}`);
+  const meta = normalisationOf(v.record);
+  assert.ok(meta, "a normalised record");
+  then?.(v.record, meta);
 }
 
 describe("validateRecord: the seed examples", () => {
@@ -65,23 +90,34 @@ describe("validateRecord: envelope", () => {
     expectInvalid({ event_type: "audit_log" }, "event", /missing/);
   });
 
-  it("version: 1 and '1' and other positive integers; not 0, -1, 1.5, 'v1'", () => {
+  it("version: 1, '1' and other positive integers as they are; '1.0' coerced, missing defaulted, junk set aside", () => {
     for (const version of [1, "1", 2, "12"]) {
-      assert.ok(validateRecord(withEvent("audit_log", (e) => (e["version"] = version))).ok, String(version));
+      const v = validateRecord(withEvent("audit_log", (e) => (e["version"] = version)));
+      assert.ok(v.ok && v.deviations.length === 0, String(version));
     }
-    for (const version of [0, -1, 1.5, "v1", "", null, "01"]) {
-      expectInvalid(
-        withEvent("audit_log", (e) => (e["version"] = version)),
-        "event.version",
-      );
-    }
-    expectInvalid(
-      withEvent("audit_log", (e) => delete e["version"]),
-      "event.version",
+    expectDeviation(
+      withEvent("audit_log", (e) => (e["version"] = "1.0")),
+      "event.version:coerced",
+      (r) => assert.equal(r.event.version, "1"),
     );
+    for (const version of ["", null])
+      expectDeviation(
+        withEvent("audit_log", (e) => (e["version"] = version)),
+        "event.version:defaulted",
+      );
+    expectDeviation(
+      withEvent("audit_log", (e) => delete e["version"]),
+      "event.version:defaulted",
+      (r) => assert.equal(r.event.version, "1"),
+    );
+    for (const version of [0, -1, 1.5, "v1", "01", { v: 1 }])
+      expectDeviation(
+        withEvent("audit_log", (e) => (e["version"] = version)),
+        "event.version:set_aside",
+      );
   });
 
-  it("time: offsets, Z, minutes-only, fractions up to 9 digits; nothing else", () => {
+  it("time: offsets, Z, minutes-only, fractions up to 9 digits as they are; variants coerced; the rest unplaceable", () => {
     for (const time of [
       "2025-07-25T18:19:41.236597+00:00",
       "2025-07-25T18:19:41Z",
@@ -89,55 +125,117 @@ describe("validateRecord: envelope", () => {
       "2025-07-25T18:19:41.123456789-05:30",
       "2025-07-25T18:19+02:00",
     ]) {
-      assert.ok(validateRecord(withEvent("dns_filtering", (e) => (e["time"] = time))).ok, time);
+      const v = validateRecord(withEvent("dns_filtering", (e) => (e["time"] = time)));
+      assert.ok(v.ok && v.deviations.length === 0, time);
     }
     for (const time of [
       "2025-07-25 18:19:41Z",
       "2025-07-25T18:19:41",
-      "2025-07-25",
       "2025-07-25T18:19:41.1234567890Z",
+      "2025-07-25T18:19:41+0000",
+      "2025-07-25T18:19:41+00",
+      1753467581,
+      1753467581236,
+    ])
+      expectDeviation(
+        withEvent("dns_filtering", (e) => (e["time"] = time)),
+        "event.time:coerced",
+      );
+    for (const time of [
+      "2025-07-25",
       "2025-02-30T00:00:00Z",
       "2025-07-25T24:00:00Z",
-      "2025-07-25T18:19:41+0000",
       "1753467581",
-      1753467581,
       "",
+      null,
+      { t: 1 },
     ]) {
       expectInvalid(
         withEvent("dns_filtering", (e) => (e["time"] = time)),
         "event.time",
       );
     }
+    expectInvalid(
+      withEvent("dns_filtering", (e) => delete e["time"]),
+      "event.time",
+      /missing/,
+    );
+  });
+
+  it("stream aliases: network is network_access, the name as received kept", () => {
+    const r = seed("network_access");
+    r.event_type = "network";
+    const v = validateRecord(r);
+    assert.ok(v.ok);
+    assert.equal(v.record.event_type, "network_access");
+    assert.ok(v.deviations.some((d) => d.path === "event_type" && d.action === "aliased"));
+    assert.equal(normalisationOf(v.record)?.eventTypeOriginal, "network");
   });
 });
 
 describe("validateRecord: network_access", () => {
-  it("checks IPs, ports, byte counts and location", () => {
+  it("sets aside values that fit their field in no obvious way, keeping the event", () => {
     const cases: [(e: Doc) => void, string][] = [
       [(e) => (e.connection.client_ip = "1.2.3.999"), "event.connection.client_ip"],
       [(e) => (e.connection.client_ip = "example.com"), "event.connection.client_ip"],
-      [(e) => delete e.connection.client_ip, "event.connection.client_ip"],
       [(e) => (e.resource.ip = "10.0.0"), "event.resource.ip"],
       [(e) => (e.resource.port = 70000), "event.resource.port"],
-      [(e) => (e.resource.port = "80"), "event.resource.port"],
-      [(e) => (e.relays[0].port = -1), "event.relays[0].port"],
-      [(e) => (e.relays[0].ip = "nope"), "event.relays[0].ip"],
+      [(e) => (e.relays[0].port = -1), "event.relays.port"],
+      [(e) => (e.relays[0].ip = "nope"), "event.relays.ip"],
       [(e) => (e.connection.bytes_received = -5), "event.connection.bytes_received"],
       [(e) => (e.connection.bytes_transferred = 1.5), "event.connection.bytes_transferred"],
-      [(e) => (e.connection.bytes_transferred = "404"), "event.connection.bytes_transferred"],
       [(e) => (e.location.lat = 91), "event.location.lat"],
       [(e) => (e.location.lon = -181), "event.location.lon"],
-      [(e) => (e.location = { lat: 1 }), "event.location.lon"],
-      [(e) => (e.status = ""), "event.status"],
-      [(e) => delete e.status, "event.status"],
+      [(e) => (e.location.lat = "north"), "event.location.lat"],
+      [(e) => (e.connection = "x"), "event.connection"],
+      [(e) => (e.user.email = { a: 1 }), "event.user.email"],
     ];
-    for (const [patch, path] of cases) expectInvalid(withEvent("network_access", patch), path);
+    for (const [patch, path] of cases) {
+      const input = withEvent("network_access", patch);
+      expectDeviation(input, `${path}:set_aside`, (_r, meta) => {
+        const at = Object.keys(meta.setAside ?? {});
+        assert.equal(at.length, 1, path);
+      });
+    }
   });
 
-  it("accepts IPv6, empty/null/absent resource.ip, absent bytes, null sub-objects, service accounts", () => {
+  it("coerces numeric strings and numeric ids, empties empty IPs, notes missing required fields", () => {
+    expectDeviation(
+      withEvent("network_access", (e: Doc) => (e.resource.port = "80")),
+      "event.resource.port:coerced",
+      (r) => assert.equal(r.event.resource.port, 80),
+    );
+    expectDeviation(
+      withEvent("network_access", (e: Doc) => (e.connection.bytes_transferred = "404")),
+      "event.connection.bytes_transferred:coerced",
+    );
+    expectDeviation(
+      withEvent("network_access", (e: Doc) => (e.user.id = 890123)),
+      "event.user.id:coerced",
+      (r) => assert.equal(r.event.user.id, "890123"),
+    );
+    expectDeviation(
+      withEvent("network_access", (e: Doc) => (e.connection.client_ip = "")),
+      "event.connection.client_ip:missing",
+    );
+    expectDeviation(
+      withEvent("network_access", (e: Doc) => (e.resource.ip = "")),
+      "event.resource.ip:emptied",
+      (r) => assert.equal(r.event.resource.ip, null),
+    );
+    expectDeviation(
+      withEvent("network_access", (e: Doc) => delete e.status),
+      "event.status:missing",
+    );
+    expectDeviation(
+      withEvent("network_access", (e: Doc) => (e.location = { lat: null, lon: null })),
+      null,
+    );
+  });
+
+  it("accepts IPv6, null/absent resource.ip, absent bytes, null sub-objects, service accounts as they are", () => {
     const ok: ((e: Doc) => void)[] = [
       (e) => (e.connection.client_ip = "2001:db8::1"),
-      (e) => (e.resource.ip = ""),
       (e) => (e.resource.ip = null),
       (e) => delete e.resource.ip,
       (e) => {
@@ -163,6 +261,7 @@ describe("validateRecord: network_access", () => {
       const input = withEvent("network_access", patch);
       const v = validateRecord(input);
       assert.ok(v.ok, v.ok ? "" : v.message);
+      assert.deepEqual(v.deviations, []);
       assert.deepEqual(v.record, input, "unknown fields are kept");
     }
   });
@@ -175,22 +274,27 @@ describe("validateRecord: dns_filtering, audit_log, data_loss_prevention", () =>
       e.device.model = null;
       e.status = "blocked";
     });
-    assert.ok(validateRecord(input).ok);
-    expectInvalid(
+    const v = validateRecord(input);
+    assert.ok(v.ok && v.deviations.length === 0);
+    expectDeviation(
       withEvent("dns_filtering", (e) => (e["reasons"] = [1])),
-      "event.reasons[0]",
+      "event.reasons:coerced",
     );
-    expectInvalid(
+    expectDeviation(
+      withEvent("dns_filtering", (e) => (e["reasons"] = [true])),
+      "event.reasons:set_aside",
+    );
+    expectDeviation(
       withEvent("dns_filtering", (e: Doc) => (e.connection.client_ip = "x")),
-      "event.connection.client_ip",
+      "event.connection.client_ip:set_aside",
     );
-    expectInvalid(
+    expectDeviation(
       withEvent("dns_filtering", (e) => delete e["domain"]),
-      "event.domain",
+      "event.domain:missing",
     );
   });
 
-  it("audit targets keep type-specific fields and need a type", () => {
+  it("audit targets keep type-specific fields; a missing type or actor is noted", () => {
     const target = {
       version: "1.0",
       type: "resource",
@@ -203,9 +307,9 @@ describe("validateRecord: dns_filtering, audit_log, data_loss_prevention", () =>
     const v = validateRecord(input);
     assert.ok(v.ok);
     assert.deepEqual(v.record.event, (input as { event: unknown }).event);
-    expectInvalid(
+    expectDeviation(
       withEvent("audit_log", (e) => (e["targets"] = [{ id: "x" }])),
-      "event.targets[0].type",
+      "event.targets.type:missing",
     );
     for (const actor of [
       { type: "API", id: "a", info: { name: "tf" } },
@@ -213,32 +317,40 @@ describe("validateRecord: dns_filtering, audit_log, data_loss_prevention", () =>
     ]) {
       assert.ok(validateRecord(withEvent("audit_log", (e) => (e["actor"] = actor))).ok);
     }
-    expectInvalid(
+    expectDeviation(
       withEvent("audit_log", (e) => delete e["actor"]),
-      "event.actor",
+      "event.actor:missing",
     );
   });
 
-  it("dlp needs an action; policies are {id, name}", () => {
-    expectInvalid(
+  it("dlp: a missing action is noted; policies that are not a list are set aside", () => {
+    expectDeviation(
       withEvent("data_loss_prevention", (e) => delete e["action"]),
-      "event.action",
+      "event.action:missing",
     );
-    expectInvalid(
+    expectDeviation(
       withEvent("data_loss_prevention", (e) => (e["data_loss_prevention_policies"] = "p")),
-      "event.data_loss_prevention_policies",
+      "event.data_loss_prevention_policies:set_aside",
     );
   });
 
-  it("reports how many more issues there are", () => {
-    const v = validateRecord(
-      withEvent("network_access", (e: Doc) => {
-        e.connection.client_ip = "x";
-        e.resource.port = -1;
-      }),
+  it("lists every deviation of a record, and never mutates the input", () => {
+    const input = withEvent("network_access", (e: Doc) => {
+      e.connection.client_ip = "x";
+      e.resource.port = -1;
+    });
+    const before = JSON.stringify(input);
+    const v = validateRecord(input);
+    assert.ok(v.ok);
+    assert.deepEqual(
+      v.deviations.map((d) => `${d.path}:${d.action}`),
+      ["event.connection.client_ip:set_aside", "event.resource.port:set_aside"],
     );
-    assert.ok(!v.ok);
-    assert.match(v.message, /and 1 more issue\)$/);
+    assert.equal(JSON.stringify(input), before);
+    assert.deepEqual(normalisationOf(v.record)?.setAside, {
+      "event.connection.client_ip": "x",
+      "event.resource.port": -1,
+    });
   });
 });
 

@@ -102,7 +102,10 @@ describe("planReplay", () => {
   });
 
   it("a new reason gives a new id (as ingestion would) in the same daily index", () => {
-    const bad = JSON.stringify({ event_type: "dns_filtering", event: { ...RECORD.event, domain: "" } });
+    const bad = JSON.stringify({
+      event_type: "dns_filtering",
+      event: { ...RECORD.event, time: "yesterday" },
+    });
     const hit = storedHit(bad, "invalid_json", "not JSON: old parser");
     const d = planReplay(hit, opts());
     assert.equal(d.kind, "fail");
