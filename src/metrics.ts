@@ -41,6 +41,12 @@ export class Metrics {
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
+  readonly deviations = new Counter({
+    name: "twingate_ingest_deviations_total",
+    help: "Values normalised or set aside in records that were indexed (docs/DATA-QUALITY.md), by event type, path and action",
+    labelNames: ["event_type", "path", "action"] as const,
+    registers: [this.registry],
+  });
   readonly bulkLatency = new Histogram({
     name: "twingate_ingest_bulk_request_seconds",
     help: "Latency of _bulk requests",

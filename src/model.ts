@@ -83,4 +83,6 @@ export interface IndexAction {
   kind: "record" | "quarantine";
   eventType?: string;
   reason?: RejectReason;
+  /** A record's data-quality deviations (docs/DATA-QUALITY.md), when it had any: for counting and logs. */
+  deviations?: readonly { path: string; action: string; at: string; message: string }[];
 }

@@ -463,6 +463,7 @@ export function recordDocument(record: TwingateRecord, source: RecordSource, opt
  */
 class RecordAction implements IndexAction {
   readonly kind = "record";
+  deviations?: IndexAction["deviations"];
   constructor(
     readonly index: string,
     readonly id: string,
@@ -508,7 +509,9 @@ export function toIndexAction(
   if (meta) {
     // A normalised record (rare): the id hashes the record as received, the event is serialised afresh.
     const id = opts.id ?? hashId(JSON.stringify(meta.received));
-    return new RecordAction(index, id, type, [head, JSON.stringify(normaliseEvent(record))], tail);
+    const action = new RecordAction(index, id, type, [head, JSON.stringify(normaliseEvent(record))], tail);
+    if (meta.deviations.length > 0) action.deviations = meta.deviations;
+    return action;
   }
   const text = JSON.stringify(record);
   const id = opts.id ?? hashId(text);

@@ -9,7 +9,7 @@ import {
   toRejection,
   unstorableRejection,
 } from "../documents/quarantine.ts";
-import { parseEventTime, type validateRecord } from "../events/index.ts";
+import { parseAnyTime, type validateRecord } from "../events/index.ts";
 import type { IndexAction, ObjectRef, RecordSource, Rejection } from "../model.ts";
 import type { ReaderItem } from "../parse/index.ts";
 import type { RejectionCap } from "./reject-cap.ts";
@@ -37,7 +37,7 @@ export function actionsFor(
     const src: RecordSource = { bucket: ref.bucket, key: ref.key, ordinal: item.ordinal };
     if (item.line !== undefined) src.line = item.line;
     if (docOpts.fileTimeMs === undefined && docOpts.maxTimeDeviationMs !== undefined)
-      docOpts.fileTimeMs = parseEventTime(v.record.event.time)?.epochMs;
+      docOpts.fileTimeMs = parseAnyTime(v.record.event.time)?.time.epochMs;
     try {
       // Built (and serialised) here, so that one record that cannot be (e.g. nested too deep for the call
       // stack) goes to quarantine alone instead of failing its whole file on every delivery.

@@ -1,4 +1,5 @@
 import { type DocumentOptions, type IndexPeriod, parseTwingateKeyTime } from "../documents/index.ts";
+import { type DeviationTracker, processDeviations } from "../events/deviation-tracker.ts";
 import { validateRecord } from "../events/index.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
@@ -34,6 +35,8 @@ export interface IngestDeps {
   validate?: typeof validateRecord;
   /** How long a read of the object's body may go unanswered (default INPUT_IDLE_MS). */
   inputIdleMs?: number;
+  /** Counts deviations and logs each new one once (default: the process's). */
+  deviations?: DeviationTracker;
 }
 
 /**
@@ -97,6 +100,12 @@ export async function ingestObject(
     ...(ref.lastModified !== undefined ? { objectTime: ref.lastModified } : {}),
   };
   const toAction = actionsFor(ref, { docOpts, validate: deps.validate ?? validateRecord, cap });
+  const tracker = deps.deviations ?? processDeviations;
+  const newDeviation = (d: { path: string; action: string; message: string }, eventType: string) =>
+    log.warn(
+      { event_type: eventType, path: d.path, action: d.action, example: d.message },
+      "new data-quality deviation: such events are indexed with the value normalised or set aside (logged once per path)",
+    );
   const writer = deps.sink.open(signal);
   let outcome: SinkOutcome;
   try {
@@ -111,6 +120,13 @@ export async function ingestObject(
           );
         } else seen.records++;
         const action = toAction(item); // undefined: counted into its reason's summary (over the cap)
+        if (action?.deviations)
+          tracker.record(
+            action.eventType ?? "unknown",
+            action.deviations,
+            deps.metrics?.deviations,
+            newDeviation,
+          );
         const wait = action && writer.add(action); // a promise only when a batch went out (back-pressure)
         if (wait) await wait;
       }

@@ -12,10 +12,12 @@ import type { ReaderOptions } from "../parse/index.ts";
 import { CountingSink } from "../sink/counting-sink.ts";
 import { filesUnder } from "../util/files.ts";
 import {
+  addDeviations,
   addFile,
   addFileError,
   addRejected,
   addValid,
+  type Detail,
   newSummary,
   type ValidationSummary,
 } from "./summary.ts";
@@ -32,11 +34,34 @@ export async function validateStream(
   input: Readable,
   file: string,
   opts: ReaderOptions = {},
+  onDetail?: (d: Detail) => void,
 ): Promise<ValidationSummary> {
   const s = newSummary();
   addFile(s);
   const sink = new CountingSink((action) => {
-    if (action.kind === "record") return addValid(s, action.eventType ?? "unknown");
+    if (action.kind === "record") {
+      addValid(s, action.eventType ?? "unknown");
+      const devs = action.deviations ?? [];
+      if (devs.length === 0) return;
+      addDeviations(
+        s,
+        devs.map((d) => `${d.path}:${d.action}`),
+      );
+      if (onDetail) {
+        const ingest = action.document["ingest"] as { ordinal: number; line?: number };
+        for (const d of devs)
+          onDetail({
+            file,
+            ordinal: ingest.ordinal,
+            ...(ingest.line !== undefined ? { line: ingest.line } : {}),
+            kind: "deviation",
+            reason: d.action,
+            path: d.at,
+            message: d.message,
+          });
+      }
+      return;
+    }
     const d = action.document as {
       quarantine: { reason: RejectReason; message: string; path?: string; raw: string };
       ingest: { ordinal: number; line?: number };
@@ -45,6 +70,15 @@ export async function validateStream(
     // A file-level error is the one quarantine document without raw text (a record always has some).
     if (q.raw === "")
       return addFileError(s, file, q.reason, `${q.message} (after ${d.ingest.ordinal} records)`);
+    onDetail?.({
+      file,
+      ordinal: d.ingest.ordinal,
+      ...(d.ingest.line !== undefined ? { line: d.ingest.line } : {}),
+      kind: "rejected",
+      reason: q.reason,
+      ...(q.path !== undefined ? { path: q.path } : {}),
+      message: q.message,
+    });
     addRejected(s, file, {
       reason: q.reason,
       message: q.message,
@@ -71,8 +105,12 @@ export async function validateStream(
   return s;
 }
 
-export async function validateFile(path: string, opts: ReaderOptions = {}): Promise<ValidationSummary> {
-  return validateStream(createReadStream(path), path, opts);
+export async function validateFile(
+  path: string,
+  opts: ReaderOptions = {},
+  onDetail?: (d: Detail) => void,
+): Promise<ValidationSummary> {
+  return validateStream(createReadStream(path), path, opts, onDetail);
 }
 
 /**

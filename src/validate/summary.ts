@@ -28,12 +28,19 @@ export interface RejectionExample {
 export interface ValidationSummary {
   files: number;
   records: number;
+  /** Records that will be indexed, with or without deviations. */
   valid: number;
+  /** Of `valid`, the records indexed with deviations (a value normalised or set aside; docs/DATA-QUALITY.md). */
+  with_issues: number;
   rejected: number;
   by_event_type: Record<string, number>;
   rejected_by_reason: Record<string, number>;
   /** Records whose event_type we have no schema for (how we notice the vendor adding a stream). */
   unknown_event_types: Record<string, number>;
+  /** Rejected records per path of the problem (`event.time`, `event_type`; `-` when none). */
+  rejected_by_path: Record<string, number>;
+  /** Deviations of valid records per `path:action` (`event.resource.port:coerced`). */
+  deviations_by_path: Record<string, number>;
   file_errors: FileErrorEntry[];
   /** The first few rejections per reason (not part of --json). */
   examples: Record<string, RejectionExample[]>;
@@ -46,10 +53,13 @@ export function newSummary(): ValidationSummary {
     files: 0,
     records: 0,
     valid: 0,
+    with_issues: 0,
     rejected: 0,
     by_event_type: {},
     rejected_by_reason: {},
     unknown_event_types: {},
+    rejected_by_path: {},
+    deviations_by_path: {},
     file_errors: [],
     examples: {},
   };
@@ -71,10 +81,18 @@ export function addValid(s: ValidationSummary, eventType: string): void {
   bump(s.by_event_type, eventType);
 }
 
+/** A valid record's deviations (`path:action` keys); counts it under with_issues when there are any. */
+export function addDeviations(s: ValidationSummary, keys: readonly string[]): void {
+  if (keys.length === 0) return;
+  s.with_issues++;
+  for (const k of new Set(keys)) bump(s.deviations_by_path, k);
+}
+
 export function addRejected(s: ValidationSummary, file: string, rejection: Rejection): void {
   s.records++;
   s.rejected++;
   bump(s.rejected_by_reason, rejection.reason);
+  bump(s.rejected_by_path, rejection.path ?? "-");
   if (rejection.reason === "unknown_event_type" && rejection.eventType !== undefined) {
     bump(s.unknown_event_types, rejection.eventType);
   }
@@ -102,10 +120,13 @@ export function mergeSummary(a: ValidationSummary, b: ValidationSummary): void {
   a.files += b.files;
   a.records += b.records;
   a.valid += b.valid;
+  a.with_issues += b.with_issues;
   a.rejected += b.rejected;
   for (const [k, n] of Object.entries(b.by_event_type)) bump(a.by_event_type, k, n);
   for (const [k, n] of Object.entries(b.rejected_by_reason)) bump(a.rejected_by_reason, k, n);
   for (const [k, n] of Object.entries(b.unknown_event_types)) bump(a.unknown_event_types, k, n);
+  for (const [k, n] of Object.entries(b.rejected_by_path)) bump(a.rejected_by_path, k, n);
+  for (const [k, n] of Object.entries(b.deviations_by_path)) bump(a.deviations_by_path, k, n);
   a.file_errors.push(...b.file_errors);
   for (const [k, list] of Object.entries(b.examples)) {
     const into = a.examples[k] ?? [];
@@ -119,16 +140,37 @@ export function isClean(s: ValidationSummary): boolean {
   return s.rejected === 0 && s.file_errors.length === 0;
 }
 
+/** One line of `validate --details`: a rejection or a deviation, where it is and why. */
+export interface Detail {
+  file: string;
+  ordinal: number;
+  line?: number;
+  kind: "rejected" | "deviation";
+  /** The rejection's reason code, or the deviation's action. */
+  reason: string;
+  path?: string;
+  message: string;
+}
+
+/** `file:line  path  reason: message` (`file#ordinal` when the layout has no lines). */
+export function formatDetail(d: Detail): string {
+  const where = d.line !== undefined ? `${d.file}:${d.line}` : `${d.file}#${d.ordinal}`;
+  return `${where}  ${d.path ?? "-"}  ${d.kind === "rejected" ? "rejected" : "deviation"} ${d.reason}: ${d.message}`;
+}
+
 /** The --json object (examples left out). */
 export function toJson(s: ValidationSummary): Omit<ValidationSummary, "examples"> {
   return {
     files: s.files,
     records: s.records,
     valid: s.valid,
+    with_issues: s.with_issues,
     rejected: s.rejected,
     by_event_type: s.by_event_type,
     rejected_by_reason: s.rejected_by_reason,
     unknown_event_types: s.unknown_event_types,
+    rejected_by_path: s.rejected_by_path,
+    deviations_by_path: s.deviations_by_path,
     file_errors: s.file_errors,
   };
 }
@@ -142,6 +184,7 @@ function counts(map: Record<string, number>): string {
 export function formatFileLine(file: string, s: ValidationSummary): string {
   const status = isClean(s) ? "ok" : "FAIL";
   let line = `${status}  ${file}: ${s.records} records, ${s.valid} valid (${counts(s.by_event_type)})`;
+  if (s.with_issues > 0) line += `, ${s.with_issues} of them with deviations`;
   if (s.rejected > 0) line += `, ${s.rejected} rejected (${counts(s.rejected_by_reason)})`;
   for (const e of s.file_errors) line += `\n      file error ${e.reason}: ${e.error}`;
   return line;
@@ -153,6 +196,10 @@ export function formatTotal(s: ValidationSummary): string {
     `Total: ${s.files} file${s.files === 1 ? "" : "s"}, ${s.records} records, ${s.valid} valid, ${s.rejected} rejected, ${s.file_errors.length} file error${s.file_errors.length === 1 ? "" : "s"}`,
     `  valid by event_type: ${counts(s.by_event_type)}`,
   ];
+  if (s.with_issues > 0)
+    lines.push(
+      `  indexed with deviations: ${s.with_issues} (${counts(s.deviations_by_path)}); --details lists each`,
+    );
   if (s.rejected > 0) lines.push(`  rejected by reason: ${counts(s.rejected_by_reason)}`);
   if (Object.keys(s.unknown_event_types).length > 0) {
     lines.push(`  unknown event types: ${counts(s.unknown_event_types)}`);

@@ -10,7 +10,9 @@ import {
   addFileError,
   addRejected,
   addValid,
+  type Detail,
   EXAMPLES_PER_REASON,
+  formatDetail,
   formatTotal,
   isClean,
   mergeSummary,
@@ -91,13 +93,48 @@ describe("validateStream", () => {
       files: 1,
       records: 3,
       valid: 1,
+      with_issues: 0,
       rejected: 2,
       by_event_type: { audit_log: 1 },
       rejected_by_reason: { unknown_event_type: 1, invalid_json: 1 },
       unknown_event_types: { new_stream: 1 },
+      rejected_by_path: { event_type: 1, "-": 1 },
+      deviations_by_path: {},
       file_errors: [],
     });
     assert.equal(s.examples["invalid_json"]![0]!.line, 3);
+  });
+
+  it("counts records indexed with deviations, per path, and lists each with --details' callback", async () => {
+    const text = [
+      '{"event_type":"network","event":{"time":"2025-07-25 18:19:41+0000","status":"closed_connection","connection":{"client_ip":"1.2.3.4"},"resource":{"ip":"intranet.local","port":"80"}}}',
+      '{"event_type":"audit_log","event":{"version":1,"action":"create","actor":{"type":"API"}}}',
+    ].join("\n");
+    const details: Detail[] = [];
+    const s = await validateStream(Readable.from([Buffer.from(text)]), "mem", {}, (d) => details.push(d));
+    const j = toJson(s);
+    assert.equal(j.valid, 1);
+    assert.equal(j.with_issues, 1);
+    assert.equal(j.rejected, 1);
+    assert.deepEqual(j.rejected_by_path, { "event.time": 1 });
+    assert.deepEqual(j.deviations_by_path, {
+      "event_type:aliased": 1,
+      "event.time:coerced": 1,
+      "event.version:defaulted": 1,
+      "event.resource.ip:set_aside": 1,
+      "event.resource.port:coerced": 1,
+    });
+    assert.deepEqual(
+      details.map((d) => `${formatDetail(d).split(": ")[0]}`),
+      [
+        "mem:1  event_type  deviation aliased",
+        "mem:1  event.time  deviation coerced",
+        "mem:1  event.version  deviation defaulted",
+        "mem:1  event.resource.ip  deviation set_aside",
+        "mem:1  event.resource.port  deviation coerced",
+        "mem:2  event.time  rejected schema_invalid",
+      ],
+    );
   });
 });
 

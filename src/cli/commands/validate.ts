@@ -3,6 +3,7 @@ import { loadConfig, READER_SETTINGS, settingOptions } from "../../config/index.
 import {
   addFileError,
   expandPaths,
+  formatDetail,
   formatFileLine,
   formatTotal,
   isClean,
@@ -16,6 +17,7 @@ import { UsageError } from "../errors.ts";
 interface ValidateArgs {
   paths: string[];
   json: boolean;
+  details?: boolean;
   exitCode?: number;
 }
 
@@ -32,12 +34,19 @@ function builder(y: Argv) {
         default: false,
         describe: "Print one JSON summary on stdout instead of the per-file report",
       },
+      details: {
+        type: "boolean",
+        default: false,
+        describe:
+          "List every rejection and every deviation (a value normalised or set aside) as file:line, path and reason (on stderr with --json)",
+      },
       ...settingOptions(READER_SETTINGS),
     })
     .example("$0 validate ./export/", "Check every file under ./export")
     .example("$0 validate --json 2025-07-25T18:20:00+00:00.json.gz", "Machine-readable summary")
     .epilog(
       "Exit 0 when every record is valid, 1 when a record or a file was rejected, 2 on a usage or I/O error.\n" +
+        "Valid records include those indexed with deviations (with_issues, deviations_by_path; see docs/DATA-QUALITY.md).\n" +
         "File-level errors (syntax_error, truncated_gzip, file_too_large) are listed in file_errors with their\n" +
         "reason and are not counted in rejected/rejected_by_reason, which count records only.",
     );
@@ -55,7 +64,7 @@ const processIo: ValidateIo = {
 
 /** The command's work; returns the exit code (0 clean, 1 rejections or file errors, 2 I/O error). */
 export async function runValidate(
-  argv: { paths: string[]; json: boolean } & Record<string, unknown>,
+  argv: { paths: string[]; json: boolean; details?: boolean } & Record<string, unknown>,
   io: ValidateIo = processIo,
 ): Promise<number> {
   const config = loadConfig(argv);
@@ -73,7 +82,12 @@ export async function runValidate(
   let ioError = false;
   for (const file of files) {
     try {
-      const s = await validateFile(file, opts);
+      const print = argv.json ? io.err : io.out;
+      const s = await validateFile(
+        file,
+        opts,
+        argv.details ? (d) => print(`${formatDetail(d)}\n`) : undefined,
+      );
       mergeSummary(total, s);
       if (!argv.json) io.out(`${formatFileLine(file, s)}\n`);
     } catch (err) {
