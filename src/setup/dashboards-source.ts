@@ -330,6 +330,26 @@ export const VISUALIZATIONS: VisSpec[] = [
   },
   // Ingestion health
   {
+    id: "ingest-deviations-over-time",
+    title: "Ingestion health: indexed events with deviations over time (docs/DATA-QUALITY.md)",
+    pattern: "events",
+    type: "histogram",
+    query: "_exists_:ingest.deviations",
+    aggs: [count(), overTime(), terms("3", "event_type", 10, "group", "Event type")],
+  },
+  {
+    id: "ingest-deviation-paths",
+    title: "Ingestion health: top deviations (path:action)",
+    pattern: "events",
+    type: "table",
+    query: "_exists_:ingest.deviations",
+    aggs: [
+      count(),
+      terms("2", "ingest.deviations", 30, "bucket", "Deviation"),
+      terms("3", "event_type", 5, "bucket", "Event type"),
+    ],
+  },
+  {
     id: "ingest-quarantine-by-reason",
     title: "Ingestion health: quarantined records by reason",
     pattern: "quarantine",
@@ -463,8 +483,11 @@ export const DASHBOARDS: DashboardSpec[] = [
   {
     id: "ingestion-health",
     title: "Twingate: Ingestion health",
-    description: "Records quarantined by reason, and the files they came from",
+    description:
+      "Records quarantined by reason, and the files they came from; events indexed with deviations (data quality)",
     panels: [
+      { kind: "visualization", id: "ingest-deviations-over-time" },
+      { kind: "visualization", id: "ingest-deviation-paths" },
       { kind: "visualization", id: "ingest-quarantine-by-reason" },
       { kind: "visualization", id: "ingest-quarantine-files" },
       { kind: "search", id: "search-quarantine" },
