@@ -115,6 +115,36 @@ describe("planReplay", () => {
     assert.notEqual(d.action.id, hit._id);
   });
 
+  it("a record the old rules quarantined and the data-quality policy places: its stream's index, the id a re-read gives, its deviations", () => {
+    // as the vendor's Network Events Schema page writes it: stream `network`, a port as text, a +0000 time
+    const raw =
+      '{"event_type":"network","event":{"version":"1.0","time":"2025-07-25T18:19:41+0000","status":"closed_connection",' +
+      '"connection":{"client_ip":"1.2.3.4"},"resource":{"address":"a.int","ip":"intranet.local","port":"80"}}}';
+    const hit = storedHit(
+      raw,
+      "schema_invalid",
+      "event.resource.port: must be a number",
+      "event.resource.port",
+    );
+    const d = planReplay(hit, opts());
+    assert.equal(d.kind, "pass");
+    if (d.kind !== "pass") return;
+    assert.equal(d.action.id, documentId(JSON.parse(raw)), "the id a re-read of the file gives");
+    assert.match(d.action.index, /^tw-network_access-/);
+    const doc = JSON.parse(d.action.json!.join("")) as {
+      ingest: { deviations: string[] };
+      set_aside: unknown;
+    };
+    assert.deepEqual(doc.ingest.deviations.sort(), [
+      "event.resource.ip:set_aside",
+      "event.resource.port:coerced",
+      "event.time:coerced",
+      "event.version:coerced",
+      "event_type:aliased",
+    ]);
+    assert.deepEqual(doc.set_aside, { "event.resource.ip": "intranet.local" });
+  });
+
   it("text that is still not JSON stays invalid_json", () => {
     const hit = storedHit('{"event_type": "dns_filtering", ', "invalid_json", "x");
     const d = planReplay(hit, opts());
