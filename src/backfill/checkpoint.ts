@@ -97,11 +97,11 @@ export function defaultCheckpointPath(id: string, cwd = process.cwd()): string {
   return resolve(cwd, checkpointFileName(id));
 }
 
-export function checkpointFileName(id: string): string {
+function checkpointFileName(id: string): string {
   return `.twingate-backfill-${id}.json`;
 }
 
-export type CheckpointLocation = { kind: "file"; path: string } | { kind: "s3"; bucket: string; key: string };
+type CheckpointLocation = { kind: "file"; path: string } | { kind: "s3"; bucket: string; key: string };
 
 /**
  * The checkpoint of run `id` from the setting (BACKFILL_CHECKPOINT / --checkpoint):

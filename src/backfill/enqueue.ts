@@ -30,9 +30,9 @@ import { compareKeys } from "./range.ts";
 import type { BackfillProgress, FailedObject } from "./run.ts";
 
 /** SQS's limit of entries per SendMessageBatch. */
-export const BATCH_ENTRIES = 10;
+const BATCH_ENTRIES = 10;
 /** Marks the messages this tool forged (userIdentity / configurationId), so logs can tell them from S3's. */
-export const ENQUEUE_PRINCIPAL = "twingate-ingest-backfill";
+const ENQUEUE_PRINCIPAL = "twingate-ingest-backfill";
 
 /**
  * The body of an S3 event notification for one object, in the shape S3 itself sends to SQS (key
@@ -147,7 +147,7 @@ export async function sendBatch(
   return out;
 }
 
-export interface EnqueueOptions {
+interface EnqueueOptions {
   sqs: Pick<SQSClient, "send">;
   queueUrl: string;
   bucket: string;

@@ -38,7 +38,7 @@ function count(stats: ListingStats, verdict: KeyVerdict): void {
 }
 
 /** Each ListObjectsV2 page must answer within this (the SDK's own retries included). */
-export const LIST_PAGE_DEADLINE_MS = 60_000;
+const LIST_PAGE_DEADLINE_MS = 60_000;
 /** Pages given up on (no answer) are asked again this many times before the listing fails. */
 const LIST_PAGE_ATTEMPTS = 3;
 

@@ -5,7 +5,7 @@ import cliProgress from "cli-progress";
 import type { Logger } from "../logger.ts";
 import type { BackfillProgress } from "./run.ts";
 
-export interface ProgressDisplay {
+interface ProgressDisplay {
   update(p: BackfillProgress): void;
   stop(): void;
 }

@@ -15,7 +15,7 @@ export interface TimeRange {
   toMs?: number;
 }
 
-export interface RangeSpec {
+interface RangeSpec {
   from?: string;
   to?: string;
   since?: string;

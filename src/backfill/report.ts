@@ -3,7 +3,7 @@ import type { Totals } from "./checkpoint.ts";
 import type { EnqueueSummary } from "./enqueue.ts";
 import type { BackfillSummary, DryRunSummary } from "./run.ts";
 
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
   let i = 0;
@@ -14,7 +14,7 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 60) return `${(ms / 1000).toFixed(1)}s`;
   const h = Math.floor(s / 3600);

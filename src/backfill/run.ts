@@ -22,7 +22,7 @@ import type { ListPlan, TimeRange } from "./range.ts";
 
 export type BackfillSource = { kind: "s3"; s3: S3Client; bucket: string } | { kind: "dir"; dir: string };
 
-export interface BackfillOptions {
+interface BackfillOptions {
   source: BackfillSource;
   plan: ListPlan;
   range: TimeRange;

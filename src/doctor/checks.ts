@@ -27,7 +27,7 @@ export const DEFAULT_MAX_SKEW_SECONDS = 60;
 /** Pages of ListObjectsV2 (1000 keys each) the file check reads at most. */
 const MAX_LIST_PAGES = 20;
 /** Records of the newest file validated at most (the rest is not read). */
-export const MAX_CHECKED_RECORDS = 50_000;
+const MAX_CHECKED_RECORDS = 50_000;
 
 const errName = (err: unknown): string => (err as { name?: string }).name ?? "Error";
 const errStatus = (err: unknown): number | undefined =>

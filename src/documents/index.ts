@@ -143,7 +143,7 @@ export function indexName(
 }
 
 /** What can place a quarantine document whose file is not named like Twingate's (see quarantineIndexName). */
-export interface QuarantineTimes {
+interface QuarantineTimes {
   /** The rejected record's own event time (ms), when it has a usable one. */
   recordMs?: number;
   /** The object's LastModified (ISO), when the source knows it. */
@@ -411,7 +411,7 @@ function documentTail(
 }
 
 /** The deviation listed on a record indexed in its file's period rather than its own. */
-export const TIME_FAR_FROM_FILE = "event_time_far_from_file_time";
+const TIME_FAR_FROM_FILE = "event_time_far_from_file_time";
 
 /** The record's event time is further from its file's time than allowed: indexed by the file's time. */
 function placedByFile(time: ParsedTime, opts: DocumentOptions): boolean {

@@ -5,13 +5,13 @@
  */
 
 /** A Deviation (src/events/normalise.ts) as an index action carries it. */
-export interface DeviationLike {
+interface DeviationLike {
   readonly path: string;
   readonly action: string;
   readonly message: string;
 }
 
-export interface DeviationCounter {
+interface DeviationCounter {
   inc(labels: { event_type: string; path: string; action: string }, n?: number): void;
 }
 

@@ -395,7 +395,7 @@ function normaliseVersion(v: unknown, w: Walk): Out {
 
 // ---- the record ---------------------------------------------------------------------------------
 
-export type Placement =
+type Placement =
   | {
       ok: true;
       eventType: EventType;

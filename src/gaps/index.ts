@@ -7,7 +7,7 @@ import type { Client } from "@opensearch-project/opensearch";
 import { floorToSlot, SLOT_MS, slotLabel } from "../backfill/range.ts";
 import { EVENT_TYPES } from "../model.ts";
 
-export interface GapRun {
+interface GapRun {
   /** First missing slot (start). */
   startMs: number;
   /** End of the last missing slot (exclusive). */

@@ -45,7 +45,7 @@ export interface IngestDeps {
  * its message is retried later, instead of the heartbeat holding it forever. Time the reader is held back
  * by the sink (OpenSearch slow or down) does not count.
  */
-export const INPUT_IDLE_MS = 60_000;
+const INPUT_IDLE_MS = 60_000;
 
 export interface IngestResult {
   bucket: string;

@@ -11,7 +11,7 @@ import { documentId } from "../documents/index.ts";
 import { cutRaw, toQuarantineAction } from "../documents/quarantine.ts";
 import type { IndexAction, Rejection } from "../model.ts";
 
-export const DEFAULT_MAX_REJECTS_PER_REASON = 1000;
+const DEFAULT_MAX_REJECTS_PER_REASON = 1000;
 
 interface Sample {
   ordinal: number;

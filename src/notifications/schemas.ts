@@ -40,7 +40,7 @@ export const AwsS3RecordSchema = PowertoolsS3Record.extend({
 });
 
 /** The fields we use, and nothing else (emulators). */
-export const LenientS3RecordSchema = z.object({
+const LenientS3RecordSchema = z.object({
   eventSource: z.string().optional(),
   eventName: z.string().min(1),
   s3: z.object({
@@ -55,7 +55,7 @@ export const LenientS3RecordSchema = z.object({
   }),
 });
 
-export const S3RecordSchema = z.union([AwsS3RecordSchema, LenientS3RecordSchema]);
+const S3RecordSchema = z.union([AwsS3RecordSchema, LenientS3RecordSchema]);
 export type S3Record = z.infer<typeof S3RecordSchema>;
 
 export const S3EventSchema = z.object({ Records: z.array(S3RecordSchema).min(1) });
@@ -99,7 +99,7 @@ export const AwsEventBridgeS3Schema = S3EventNotificationEventBridgeSchema.exten
   detail: PowertoolsEbDetail.extend({ "source-ip-address": SourceIp.optional() }),
 });
 
-export const LenientEventBridgeS3Schema = z.object({
+const LenientEventBridgeS3Schema = z.object({
   source: z.literal("aws.s3"),
   "detail-type": z.string(),
   detail: z.object({

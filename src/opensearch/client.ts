@@ -5,7 +5,7 @@ import { AwsSigv4Signer } from "@opensearch-project/opensearch/aws";
 import { type Config, ConfigError } from "../config/index.ts";
 import type { Logger } from "../logger.ts";
 
-export type OpenSearchSettings = Pick<
+type OpenSearchSettings = Pick<
   Config,
   | "opensearchUrl"
   | "opensearchUsername"

@@ -14,15 +14,15 @@ type Props = Record<string, Mapping>;
 /** Terms longer than this are not indexed (still in _source); protects against Lucene's 32 KiB term limit. */
 const IGNORE_ABOVE = 1024;
 
-export const kw = (): Mapping => ({ type: "keyword", ignore_above: IGNORE_ABOVE });
+const kw = (): Mapping => ({ type: "keyword", ignore_above: IGNORE_ABOVE });
 /** A keyword that people also search by words (device and person names): `.text` sub-field. */
-export const kwText = (): Mapping => ({
+const kwText = (): Mapping => ({
   type: "keyword",
   ignore_above: IGNORE_ABOVE,
   fields: { text: { type: "text" } },
 });
 /** Free text that is also aggregated (error messages): text with a `.keyword` sub-field. */
-export const textKw = (): Mapping => ({
+const textKw = (): Mapping => ({
   type: "text",
   fields: { keyword: { type: "keyword", ignore_above: IGNORE_ABOVE } },
 });

@@ -12,9 +12,9 @@ import { type IndexPeriod, type PeriodRange, parsePeriodSuffix, periodMaxDays } 
 import { EVENT_TYPES, type EventType } from "../model.ts";
 import { commonMappings, eventMappings, quarantineMappings } from "./mappings.ts";
 
-export const MANAGED_BY = "twingate-ingest";
+const MANAGED_BY = "twingate-ingest";
 
-export interface TemplateOptions {
+interface TemplateOptions {
   prefix: string;
   /** Primary shards per daily index. */
   shards: number;
@@ -34,11 +34,11 @@ export interface Managed {
   body: Record<string, unknown>;
 }
 
-export const indexPattern = (prefix: string, stream: EventType | "quarantine") => `${prefix}-${stream}-*`;
-export const aliasName = (prefix: string, type: EventType) => `${prefix}-${type}`;
+const indexPattern = (prefix: string, stream: EventType | "quarantine") => `${prefix}-${stream}-*`;
+const aliasName = (prefix: string, type: EventType) => `${prefix}-${type}`;
 export const ismPolicyName = (prefix: string) => `${prefix}-retention`;
 
-export function contentHash(body: unknown): string {
+function contentHash(body: unknown): string {
   return createHash("sha256").update(canonicalJson(body)).digest("hex").slice(0, 16);
 }
 

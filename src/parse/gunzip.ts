@@ -23,7 +23,7 @@ const RESERVED = 0xe0;
 const MAX_HEADER_BYTES = 64 * 1024;
 const TRAILER_BYTES = 8;
 
-export class GzipDataError extends Error {
+class GzipDataError extends Error {
   override name = "GzipDataError";
 }
 

@@ -45,7 +45,7 @@ function wrapInputError(err: unknown): InputStreamError {
 }
 
 /** Reader options: the scanner's, and how long the input may leave a read unanswered. */
-export interface ReadOptions extends ReaderOptions {
+interface ReadOptions extends ReaderOptions {
   /**
    * A read the input leaves unanswered this long fails the file (InputStreamError): a download that
    * stalls on a connection that stays open would otherwise hold its object (and its message) forever.
@@ -61,7 +61,7 @@ export interface ReadOptions extends ReaderOptions {
 }
 
 /** Decompressed bytes before the ratio guard applies: a small file costs little whatever its ratio. */
-export const RATIO_GUARD_MIN_BYTES = 32 * 1024 * 1024;
+const RATIO_GUARD_MIN_BYTES = 32 * 1024 * 1024;
 
 /** Pull chunks from the input, rethrowing its errors (and a stall past idleMs) as InputStreamError. */
 async function nextChunk(it: AsyncIterator<unknown>, idleMs?: number): Promise<Buffer | undefined> {

@@ -109,7 +109,7 @@ function describeByte(c: number): string {
 }
 
 /** Nesting deeper than this inside one value read in STRUCT mode breaks it (the same limit as JSON texts). */
-export const MAX_NESTING = MAX_NESTING_DEPTH;
+const MAX_NESTING = MAX_NESTING_DEPTH;
 /** Bytes of broken values re-read (see recovery) per file at most, if more than 4 × maxRecordBytes. */
 const RESCAN_BUDGET_MIN = 64 * 1024 * 1024;
 

@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 export const LAYOUTS = ["ndjson", "array", "concatenated"] as const;
 export type Layout = (typeof LAYOUTS)[number];
 
-export interface EncodeOptions {
+interface EncodeOptions {
   layout: Layout;
   gzip: boolean;
 }
@@ -21,7 +21,7 @@ export interface EncodeOptions {
  * Record texts must be JSON except in NDJSON, where a broken line only costs that line; elsewhere a broken
  * record would make the rest of the file unreadable, which is a different test (see LayoutError).
  */
-export function encodeRecords(texts: readonly string[], layout: Layout): Buffer {
+function encodeRecords(texts: readonly string[], layout: Layout): Buffer {
   switch (layout) {
     case "ndjson":
       return Buffer.from(texts.map((t) => `${t}\n`).join(""), "utf8");

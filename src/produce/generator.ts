@@ -10,7 +10,7 @@ import { Rng } from "./prng.ts";
 import { isoMicros } from "./slots.ts";
 
 /** What a record is, so a test knows how the consumer must treat it. */
-export type RecordKind = "valid" | "invalid" | "corrupt" | "unknown_type" | "oversized";
+type RecordKind = "valid" | "invalid" | "corrupt" | "unknown_type" | "oversized";
 
 export interface ProducedRecord {
   kind: RecordKind;

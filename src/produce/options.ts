@@ -58,7 +58,7 @@ export interface ProduceArgs {
   emptySlotRate?: number;
 }
 
-export type ProducePlan =
+type ProducePlan =
   | { mode: "range"; options: ProduceOptions; fromMs: number; toMs: number; slots: Slot[]; slotMs: number }
   | { mode: "loop"; options: ProduceOptions; slotMs: number; count?: number };
 
@@ -74,7 +74,7 @@ const nonNegInt = (name: string, v: number | undefined): number => {
 };
 
 /** At most this many slots in one range run (a year of 5-minute slots). */
-export const MAX_SLOTS = 366 * 288;
+const MAX_SLOTS = 366 * 288;
 
 export function buildPlan(args: ProduceArgs, nowMs: number, oversizedBytes: number): ProducePlan {
   const layout = (args.layout ?? "ndjson") as Layout;

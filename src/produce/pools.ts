@@ -26,13 +26,13 @@ export interface Device {
   model: { hostname: string; local_name: string; serial_number: string } | null;
 }
 
-export interface Location {
+interface Location {
   city: string;
   lat: number;
   lon: number;
 }
 
-export interface RemoteNetwork {
+interface RemoteNetwork {
   id: string;
   graphId: string;
   name: string;
@@ -58,13 +58,13 @@ export interface Resource {
   network: RemoteNetwork;
 }
 
-export interface Relay {
+interface Relay {
   ip: string;
   name: string;
   port: number;
 }
 
-export interface ServiceAccount {
+interface ServiceAccount {
   id: string;
   graphId: string;
   name: string;
@@ -75,7 +75,7 @@ export interface ServiceAccount {
   deviceId: string;
 }
 
-export interface DnsDomain {
+interface DnsDomain {
   domain: string;
   root: string;
   /** A category that a filtering profile may block, when the domain has one. */
@@ -84,12 +84,12 @@ export interface DnsDomain {
   threat?: { id: string; name: string };
 }
 
-export interface DlpPolicy {
+interface DlpPolicy {
   id: string;
   name: string;
 }
 
-export interface DlpApp {
+interface DlpApp {
   address: string;
   appliedRule: string;
   id: string;
@@ -370,12 +370,12 @@ function publicIp(rng: Rng): string {
   return `${first}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}`;
 }
 
-export interface PoolSizes {
+interface PoolSizes {
   users: number;
   resources: number;
 }
 
-export const DEFAULT_POOL_SIZES: PoolSizes = { users: 40, resources: 30 };
+const DEFAULT_POOL_SIZES: PoolSizes = { users: 40, resources: 30 };
 
 export function buildPools(seed: number | string, sizes: PoolSizes = DEFAULT_POOL_SIZES): Pools {
   const rng = new Rng(seed, "pools");

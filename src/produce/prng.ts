@@ -4,7 +4,7 @@
  */
 
 /** 32-bit FNV-1a over a string's UTF-16 code units, then mixed: a stable hash for seeding. */
-export function hash32(text: string): number {
+function hash32(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

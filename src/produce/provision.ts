@@ -23,7 +23,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 
-export interface ProvisionOptions {
+interface ProvisionOptions {
   bucket: string;
   queue: string;
   /** Notification path: straight to SQS, or S3 -> SNS topic -> SQS. */
@@ -45,7 +45,7 @@ export interface Provisioned {
   topicArn?: string;
 }
 
-export interface ProvisionClients {
+interface ProvisionClients {
   s3: S3Client;
   sqs: SQSClient;
   sns?: SNSClient;
@@ -85,7 +85,7 @@ async function ensureQueue(sqs: SQSClient, name: string): Promise<{ url: string;
 }
 
 /** Queue policy: only this bucket (or this topic) may send to the queue. */
-export function queuePolicy(queueArn: string, source: { bucket: string } | { topicArn: string }): string {
+function queuePolicy(queueArn: string, source: { bucket: string } | { topicArn: string }): string {
   const statement =
     "bucket" in source
       ? {
@@ -107,7 +107,7 @@ export function queuePolicy(queueArn: string, source: { bucket: string } | { top
   return JSON.stringify({ Version: "2012-10-17", Statement: [statement] });
 }
 
-export function topicPolicy(topicArn: string, bucket: string): string {
+function topicPolicy(topicArn: string, bucket: string): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [

@@ -29,7 +29,7 @@ export interface ProduceOptions {
   emptySlotRate: number;
 }
 
-export interface FileFaults {
+interface FileFaults {
   invalid: number;
   corrupt: number;
   unknown_type: number;
@@ -86,7 +86,7 @@ export interface ProduceSummary {
   topic_arn?: string;
 }
 
-export interface PlannedFile {
+interface PlannedFile {
   slot: Slot;
   key: string;
   body: Buffer;
@@ -98,7 +98,7 @@ const zeroTypes = (): Record<EventType, number> =>
   Object.fromEntries(EVENT_TYPES.map((t) => [t, 0])) as Record<EventType, number>;
 
 /** Per-file fault assignment for a run: which files are truncated, how many oversized records each holds. */
-export interface FileFaultPlan {
+interface FileFaultPlan {
   oversized: number;
   truncated: boolean;
 }
@@ -233,13 +233,8 @@ export class Summary {
   }
 }
 
-export interface RangeSlot {
-  slot: Slot;
-  window: Slot;
-}
-
 /** Slots of a range with their clipped event windows and counts; slots without events are left out. */
-export function planRange(opts: ProduceOptions, slots: readonly Slot[], fromMs: number, toMs: number) {
+function planRange(opts: ProduceOptions, slots: readonly Slot[], fromMs: number, toMs: number) {
   const counted = slots.map((slot) => {
     const window = eventWindow(slot, fromMs, toMs);
     return { slot, window, count: slotEventCount(opts.seed, slot, window, countOptions(opts)) };
@@ -252,7 +247,7 @@ export function planRange(opts: ProduceOptions, slots: readonly Slot[], fromMs: 
   };
 }
 
-export function countOptions(opts: ProduceOptions) {
+function countOptions(opts: ProduceOptions) {
   return {
     ...(opts.eventsPerFile !== undefined ? { eventsPerFile: opts.eventsPerFile } : {}),
     ...(opts.ratePerSecond !== undefined ? { ratePerSecond: opts.ratePerSecond } : {}),
@@ -260,7 +255,7 @@ export function countOptions(opts: ProduceOptions) {
   };
 }
 
-export interface RunHooks {
+interface RunHooks {
   signal?: AbortSignal;
   /** Called after each file is written (progress logs). */
   onFile?: (report: FileReport) => void;

@@ -19,7 +19,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 
-export interface RedriveOptions {
+interface RedriveOptions {
   queueUrl: string;
   /** The dead-letter queue; default: the queue's RedrivePolicy target. */
   dlqUrl?: string;
@@ -30,7 +30,7 @@ export interface RedriveOptions {
   visibilityTimeout?: number;
 }
 
-export interface RedriveSummary {
+interface RedriveSummary {
   queueUrl: string;
   dlqUrl: string;
   dryRun: boolean;
@@ -44,7 +44,7 @@ export interface RedriveSummary {
 }
 
 /** The dead-letter queue's URL from the queue's RedrivePolicy. */
-export async function dlqUrlOf(sqs: SQSClient, queueUrl: string): Promise<string> {
+async function dlqUrlOf(sqs: SQSClient, queueUrl: string): Promise<string> {
   const res = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["RedrivePolicy"] }),
   );

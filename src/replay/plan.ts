@@ -33,7 +33,7 @@ export type SkipWhy =
   /** A file-level error (truncated gzip, broken array...): no record to replay; backfill the file again. */
   | "file_level";
 
-export type ReplayDecision =
+type ReplayDecision =
   | { kind: "skip"; why: SkipWhy }
   | { kind: "pass"; action: IndexAction }
   | {

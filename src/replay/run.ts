@@ -17,7 +17,7 @@ import { classifyItem, classifyRequestError, type HoldCause } from "../sink/writ
 import { backoffMs, sleep } from "../util/backoff.ts";
 import { type PlanOptions, planReplay, type QuarantineHit, quarantineQuery, type SkipWhy } from "./plan.ts";
 
-export interface ReplayOptions {
+interface ReplayOptions {
   client: Client;
   indexPrefix: string;
   /** Period of the index names (absent: day). */

@@ -18,7 +18,7 @@ export interface ImportReport {
   results: ImportResult[];
 }
 
-export interface ImportOptions {
+interface ImportOptions {
   username?: string;
   password?: string;
   /** Abort after this many milliseconds (default 60 s). */

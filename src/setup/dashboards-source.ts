@@ -17,7 +17,7 @@ export interface AggSpec {
   params: Record<string, unknown>;
 }
 
-export interface VisSpec {
+interface VisSpec {
   id: string;
   title: string;
   pattern: PatternKey;
@@ -27,7 +27,7 @@ export interface VisSpec {
   aggs: AggSpec[];
 }
 
-export interface SearchSpec {
+interface SearchSpec {
   id: string;
   title: string;
   pattern: PatternKey;
@@ -35,14 +35,14 @@ export interface SearchSpec {
   columns: string[];
 }
 
-export interface DashboardSpec {
+interface DashboardSpec {
   id: string;
   title: string;
   description: string;
   panels: { kind: "visualization" | "search"; id: string }[];
 }
 
-export interface SavedObject {
+interface SavedObject {
   type: "index-pattern" | "visualization" | "search" | "dashboard";
   id: string;
   attributes: Record<string, unknown>;
@@ -415,7 +415,7 @@ export const SEARCHES: SearchSpec[] = [
   },
 ];
 
-export const DASHBOARDS: DashboardSpec[] = [
+const DASHBOARDS: DashboardSpec[] = [
   {
     id: "overview",
     title: "Twingate: Overview",
@@ -503,7 +503,7 @@ export function patternTitle(prefix: string, key: PatternKey): string {
   return `${prefix}-${key}-*`;
 }
 
-export const patternId = (prefix: string, key: PatternKey) => `${prefix}-ip-${key}`;
+const patternId = (prefix: string, key: PatternKey) => `${prefix}-ip-${key}`;
 const objId = (prefix: string, id: string) => `${prefix}-${id}`;
 const INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index";
 

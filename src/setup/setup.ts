@@ -36,8 +36,8 @@ export interface SetupOptions {
   now?: Date;
 }
 
-export type ObjectKind = Kind | "ism_policy" | "index";
-export type ActionResult = "create" | "update" | "unchanged" | "delete" | "skip";
+type ObjectKind = Kind | "ism_policy" | "index";
+type ActionResult = "create" | "update" | "unchanged" | "delete" | "skip";
 
 export interface SetupAction {
   kind: ObjectKind;

@@ -24,7 +24,7 @@ export type { BulkResponse } from "./bulk-response.ts";
  */
 export type BulkTransport = (body: Buffer, signal?: AbortSignal) => Promise<BulkResponse>;
 
-export interface BulkSinkOptions {
+interface BulkSinkOptions {
   maxDocs: number;
   maxBytes: number;
   /** Bulk requests in flight at once, for the whole process. */

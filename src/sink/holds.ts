@@ -14,7 +14,7 @@ import { type HoldCause, missingPermission } from "./write-failure.ts";
  * visibility cannot be extended past 12 hours from its receipt; the default retention is 4 days, so even
  * five receives of 6 hours each end, in the DLQ, before a message would expire).
  */
-export const DEFAULT_HOLD_LIMIT_MS = 6 * 3_600_000;
+const DEFAULT_HOLD_LIMIT_MS = 6 * 3_600_000;
 
 /** A write held longer than the hold limit: given up so that its message goes back to the queue. */
 export class HoldLimitError extends Error {

@@ -13,7 +13,7 @@ const FILTER_PATH = "errors,items.*.status,items.*.error.type,items.*.error.reas
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** A whole-request failure, as the sink reads it (`statusCode`). */
-export class BulkHttpError extends Error {
+class BulkHttpError extends Error {
   override name = "ResponseError";
   constructor(
     readonly statusCode: number,

@@ -33,7 +33,7 @@ export type HoldCause =
   | "timeout"
   | "unknown";
 
-export type WriteVerdict =
+type WriteVerdict =
   | { kind: "stored"; duplicate: boolean }
   | { kind: "record"; message: string }
   | { kind: "hold"; cause: HoldCause; message: string }
@@ -56,10 +56,10 @@ const RECORD_FAULTS = new Set([
 ]);
 
 /** A request that threw is held or failed (what it stored, if anything, is unknown). */
-export type RequestVerdict = Extract<WriteVerdict, { kind: "hold" | "fail" }>;
+type RequestVerdict = Extract<WriteVerdict, { kind: "hold" | "fail" }>;
 
 /** An item is never "fail": a request wrong as a whole is refused as a whole. */
-export type ItemVerdict = Exclude<WriteVerdict, { kind: "fail" }>;
+type ItemVerdict = Exclude<WriteVerdict, { kind: "fail" }>;
 
 /** One `_bulk` item's result, classified (see the module comment). */
 export function classifyItem(item: BulkItemResult): ItemVerdict {
@@ -123,7 +123,7 @@ export function missingPermission(message: string): string | undefined {
   return /no permissions for \[([^\]]*\]?)\]/.exec(message)?.[1];
 }
 
-export function itemErrorMessage(item: BulkItemResult): string {
+function itemErrorMessage(item: BulkItemResult): string {
   const e = item.error;
   if (!e) return `status ${item.status}`;
   const cause = e.caused_by ? ` (${e.caused_by.type}: ${e.caused_by.reason})` : "";

@@ -11,7 +11,7 @@ import { ObjectAccessError, type ObjectSource } from "./types.ts";
  * The response head must come within GET_OBJECT_DEADLINE_MS (the SDK's own retries included): a
  * request whose answer never comes fails the object for a later retry instead of holding its message.
  */
-export const GET_OBJECT_DEADLINE_MS = 60_000;
+const GET_OBJECT_DEADLINE_MS = 60_000;
 
 export function s3Source(s3: S3Client): ObjectSource {
   return {

@@ -10,14 +10,14 @@
  */
 import type { Rejection, RejectReason } from "../model.ts";
 
-export interface FileErrorEntry {
+interface FileErrorEntry {
   file: string;
   error: string;
   /** The reason code (syntax_error, truncated_gzip, file_too_large, or io_error for a read failure). */
   reason: RejectReason | "io_error";
 }
 
-export interface RejectionExample {
+interface RejectionExample {
   file: string;
   ordinal: number;
   line?: number;

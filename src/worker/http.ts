@@ -11,7 +11,7 @@ import { withDeadline } from "../util/deadline.ts";
  */
 export const READY_CHECK_TIMEOUT_MS = 2_500;
 
-export interface HealthChecks {
+interface HealthChecks {
   /** Liveness: the process is not wedged. */
   live: () => boolean;
   /**

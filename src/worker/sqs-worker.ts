@@ -18,15 +18,15 @@ import { errText, handleMessage, type MessageDecision, type MessageDeps } from "
  * silently, an endpoint that hangs) would hold a heartbeat, a message's settlement or the receive
  * loop, and so shutdown, forever. A long poll gets its wait on top.
  */
-export const SQS_CALL_DEADLINE_MS = 10_000;
+const SQS_CALL_DEADLINE_MS = 10_000;
 
 /** SQS's longest visibility, counted from the receive (a ChangeMessageVisibility beyond it is refused). */
-export const MAX_VISIBILITY_SECONDS = 43_200;
+const MAX_VISIBILITY_SECONDS = 43_200;
 
 /** With a wait of 0 (no long polling), the pause after an empty receive. */
 const EMPTY_RECEIVE_PAUSE_MS = 1_000;
 
-export interface SqsWorkerOptions {
+interface SqsWorkerOptions {
   queueUrl: string;
   waitSeconds: number;
   maxMessages: number;

@@ -31,7 +31,7 @@ function lines(title: string, c: Record<string, number>): string[] {
   return e.length === 0 ? [] : [`${title}:`, ...e.map(([k, v]) => `  ${k}  ${v}`)];
 }
 
-export function formatReplay(s: ReplaySummary): string {
+function formatReplay(s: ReplaySummary): string {
   const out = [
     `${s.dryRun ? "replay (dry run)" : "replay"}: ${s.scanned} quarantined document(s) matched`,
     `${s.dryRun ? "would pass" : "passed and moved to their index"}: ${s.passed}${s.alreadyIndexed ? ` (${s.alreadyIndexed} were already indexed)` : ""}`,

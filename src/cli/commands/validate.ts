@@ -52,7 +52,7 @@ function builder(y: Argv) {
     );
 }
 
-export interface ValidateIo {
+interface ValidateIo {
   out: (text: string) => void;
   err: (text: string) => void;
 }
