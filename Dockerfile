@@ -1,7 +1,7 @@
 # twingate-ingest: worker, producer, setup and the other commands of the CLI.
 #   docker build -t twingate-ingest .
 #   docker run --rm twingate-ingest --help
-# Configuration: the environment variables of src/config/settings.ts (README, "Configuration").
+# Configuration: the environment variables of src/platform/config/settings.ts (README, "Configuration").
 
 # ---- build: compile TypeScript with the dev dependencies
 FROM node:24-slim AS build

@@ -4,10 +4,10 @@
  * of a baseline tree (e.g. `git archive <commit> src | tar -x -C /tmp/base`, with node_modules linked).
  *
  *   node --import tsx bench/compare-parse.ts --base /tmp/base [--mb 20] [--rounds 5] [--serialise]
- * `--serialise` also writes each action into bulk batches (src/sink/bulk-body.ts): the work up to the
+ * `--serialise` also writes each action into bulk batches (src/core/sink/bulk-body.ts): the work up to the
  * request bytes, for changes that move work between the documents and the sink.
  */
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -20,11 +20,15 @@ function arg(name: string): string | undefined {
 }
 
 async function load(root: string): Promise<FullRun> {
-  const u = (p: string) => pathToFileURL(join(root, p)).href;
-  const parse = await import(u("src/parse/index.ts"));
-  const events = await import(u("src/events/index.ts"));
-  const documents = await import(u("src/documents/index.ts"));
-  const bulk = process.argv.includes("--serialise") ? await import(u("src/sink/bulk-body.ts")) : undefined;
+  // A baseline from before the core/ folder (src/parse, src/events, ...) is read at its old paths.
+  const core = existsSync(join(root, "src", "core")) ? "src/core" : "src";
+  const u = (p: string) => pathToFileURL(join(root, p.replace(/^src\/core/, core))).href;
+  const parse = await import(u("src/core/parse/index.ts"));
+  const events = await import(u("src/core/events/index.ts"));
+  const documents = await import(u("src/core/documents/index.ts"));
+  const bulk = process.argv.includes("--serialise")
+    ? await import(u("src/core/sink/bulk-body.ts"))
+    : undefined;
   return fullRun(parse, events, documents, bulk);
 }
 

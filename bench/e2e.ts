@@ -17,10 +17,10 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { objectSource } from "../src/ingest/pipeline.ts";
-import { provision } from "../src/produce/provision.ts";
-import { localSource } from "../src/sources/local.ts";
-import { createTaskQueue } from "../src/util/queue.ts";
+import { objectSource } from "../src/core/ingest/pipeline.ts";
+import { localSource } from "../src/core/sources/local.ts";
+import { createTaskQueue } from "../src/platform/util/queue.ts";
+import { provision } from "../src/tools/produce/provision.ts";
 import { median } from "./lib/parse-runs.ts";
 import { generate } from "./lib/records.ts";
 import {

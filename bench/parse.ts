@@ -22,10 +22,10 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import * as documents from "../src/documents/index.ts";
-import * as events from "../src/events/index.ts";
-import * as parse from "../src/parse/index.ts";
-import * as bulkBody from "../src/sink/bulk-body.ts";
+import * as documents from "../src/core/documents/index.ts";
+import * as events from "../src/core/events/index.ts";
+import * as parse from "../src/core/parse/index.ts";
+import * as bulkBody from "../src/core/sink/bulk-body.ts";
 import { bare as bareJsonParse, fullRun, median } from "./lib/parse-runs.ts";
 import { generate } from "./lib/records.ts";
 

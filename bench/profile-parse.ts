@@ -3,10 +3,10 @@
  *   node --import tsx --cpu-prof bench/profile-parse.ts FILE.json
  */
 import { createReadStream } from "node:fs";
-import { toIndexAction } from "../src/documents/index.ts";
-import { validateRecord } from "../src/events/index.ts";
-import { readRecordBatches } from "../src/parse/index.ts";
-import { BulkBatch } from "../src/sink/bulk-body.ts";
+import { toIndexAction } from "../src/core/documents/index.ts";
+import { validateRecord } from "../src/core/events/index.ts";
+import { readRecordBatches } from "../src/core/parse/index.ts";
+import { BulkBatch } from "../src/core/sink/bulk-body.ts";
 
 const path = process.argv[2]!;
 for (let round = 0; round < 3; round++) {

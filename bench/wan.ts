@@ -11,11 +11,11 @@
  * Prints a Markdown section (bench/run.ts collects it into docs/BENCHMARKS.md).
  */
 import { CreateQueueCommand, DeleteQueueCommand } from "@aws-sdk/client-sqs";
-import { fixedObjects, runEnqueue } from "../src/backfill/enqueue.ts";
-import { emptyListingStats } from "../src/backfill/listing.ts";
-import { listPlan } from "../src/backfill/range.ts";
-import { runBackfill } from "../src/backfill/run.ts";
-import { objectSource } from "../src/ingest/pipeline.ts";
+import { objectSource } from "../src/core/ingest/pipeline.ts";
+import { fixedObjects, runEnqueue } from "../src/runtimes/backfill/enqueue.ts";
+import { emptyListingStats } from "../src/runtimes/backfill/listing.ts";
+import { listPlan } from "../src/runtimes/backfill/range.ts";
+import { runBackfill } from "../src/runtimes/backfill/run.ts";
 import { startFaultProxy } from "../test/helpers/fault-proxy.ts";
 import {
   awsClients,

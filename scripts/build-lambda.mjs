@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Bundle the Lambda handler (src/lambda.ts) into one ESM file with every dependency (AWS SDK v3, the
+ * Bundle the Lambda handler (src/runtimes/lambda.ts) into one ESM file with every dependency (AWS SDK v3, the
  * OpenSearch client, pino, zod) and zip it for the Lambda runtime:
  *
  *   dist/lambda/index.mjs                        the bundle (handler: index.handler)
@@ -91,7 +91,7 @@ export async function buildLambda({ outdir = join(ROOT, "dist", "lambda"), minif
   const outfile = join(outdir, "index.mjs");
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: [join(ROOT, "src", "lambda.ts")],
+    entryPoints: [join(ROOT, "src", "runtimes", "lambda.ts")],
     outfile,
     bundle: true,
     platform: "node",

@@ -2,13 +2,13 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
-import { TWINGATE_KEY_PATTERN } from "../../src/config/index.ts";
-import type { IngestResult } from "../../src/ingest/ingest-object.ts";
-import { objectSource } from "../../src/ingest/pipeline.ts";
-import type { ObjectRef } from "../../src/model.ts";
-import type { BulkTransport } from "../../src/sink/bulk-sink.ts";
-import { createTaskQueue } from "../../src/util/queue.ts";
-import { SqsWorker } from "../../src/worker/sqs-worker.ts";
+import type { IngestResult } from "../../src/core/ingest/ingest-object.ts";
+import { objectSource } from "../../src/core/ingest/pipeline.ts";
+import type { ObjectRef } from "../../src/core/model.ts";
+import type { BulkTransport } from "../../src/core/sink/bulk-sink.ts";
+import { TWINGATE_KEY_PATTERN } from "../../src/platform/config/index.ts";
+import { createTaskQueue } from "../../src/platform/util/queue.ts";
+import { SqsWorker } from "../../src/runtimes/worker/sqs-worker.ts";
 import { DEFAULTS, makeIngest, type PipelineSettings, silent } from "./stack.ts";
 
 export function benchWorker(opts: {

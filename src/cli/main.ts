@@ -1,6 +1,6 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { ConfigError } from "../config/index.ts";
+import { ConfigError } from "../platform/config/index.ts";
 import { commands } from "./commands/index.ts";
 import { UsageError } from "./errors.ts";
 

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { documentId } from "../../src/documents/index.ts";
+import { documentId } from "../../src/core/documents/index.ts";
 import { generatedCases } from "../fixtures/malformed/corpus.ts";
 import { countDocs, startWorker, waitFor } from "../helpers/processes.ts";
 import {

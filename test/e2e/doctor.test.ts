@@ -23,8 +23,10 @@ import {
 } from "@aws-sdk/client-sqs";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import type { Client } from "@opensearch-project/opensearch";
-import { createS3Client, createSnsClient, createSqsClient } from "../../src/aws/clients.ts";
-import { loadConfig } from "../../src/config/index.ts";
+import { createS3Client, createSnsClient, createSqsClient } from "../../src/platform/aws/clients.ts";
+import { loadConfig } from "../../src/platform/config/index.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import { createOpenSearchClient } from "../../src/platform/opensearch/client.ts";
 import {
   type CheckResult,
   ClockProbe,
@@ -32,10 +34,8 @@ import {
   type DoctorOptions,
   type DoctorReport,
   runDoctor,
-} from "../../src/doctor/index.ts";
-import { createLogger } from "../../src/logger.ts";
-import { createOpenSearchClient } from "../../src/opensearch/client.ts";
-import { runSetup } from "../../src/setup/index.ts";
+} from "../../src/tools/doctor/index.ts";
+import { runSetup } from "../../src/tools/setup/index.ts";
 
 const ENV_OK = ["OPENSEARCH_URL", "S3_ENDPOINT", "SQS_ENDPOINT", "SNS_ENDPOINT"].every((k) => process.env[k]);
 const run = `${process.pid}-${Date.now().toString(36)}`;

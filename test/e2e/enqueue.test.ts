@@ -17,16 +17,16 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
-import type { CheckpointState } from "../../src/backfill/checkpoint.ts";
-import type { EnqueueSummary } from "../../src/backfill/enqueue.ts";
-import { createLogger } from "../../src/logger.ts";
-import { EVENT_TYPES } from "../../src/model.ts";
-import { parseNotification } from "../../src/notifications/index.ts";
-import { buildPools } from "../../src/produce/pools.ts";
-import { type ProduceSummary, produceRange } from "../../src/produce/run.ts";
-import { s3Target } from "../../src/produce/targets.ts";
-import { runSetup } from "../../src/setup/setup.ts";
-import type { Slot } from "../../src/twingate.ts";
+import { EVENT_TYPES } from "../../src/core/model.ts";
+import { parseNotification } from "../../src/core/notifications/index.ts";
+import type { Slot } from "../../src/core/twingate.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import type { CheckpointState } from "../../src/runtimes/backfill/checkpoint.ts";
+import type { EnqueueSummary } from "../../src/runtimes/backfill/enqueue.ts";
+import { buildPools } from "../../src/tools/produce/pools.ts";
+import { type ProduceSummary, produceRange } from "../../src/tools/produce/run.ts";
+import { s3Target } from "../../src/tools/produce/targets.ts";
+import { runSetup } from "../../src/tools/setup/setup.ts";
 import { type CliHandle, countDocs, startCli, startWorker, waitFor } from "../helpers/processes.ts";
 import {
   type AwsClients,

@@ -12,20 +12,20 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
-import type { EnqueueSummary } from "../../src/backfill/enqueue.ts";
-import { listPlan } from "../../src/backfill/range.ts";
-import { runBackfill } from "../../src/backfill/run.ts";
-import type { GapsReport } from "../../src/gaps/index.ts";
-import type { InProcessRepair } from "../../src/gaps/repair.ts";
-import { buildPipeline, objectSource } from "../../src/ingest/pipeline.ts";
-import { createLogger } from "../../src/logger.ts";
-import { EVENT_TYPES } from "../../src/model.ts";
-import { parseNotification } from "../../src/notifications/index.ts";
-import { buildPools } from "../../src/produce/pools.ts";
-import { produceRange } from "../../src/produce/run.ts";
-import { s3Target } from "../../src/produce/targets.ts";
-import { runSetup } from "../../src/setup/setup.ts";
-import { slotsInRange } from "../../src/twingate.ts";
+import { buildPipeline, objectSource } from "../../src/core/ingest/pipeline.ts";
+import { EVENT_TYPES } from "../../src/core/model.ts";
+import { parseNotification } from "../../src/core/notifications/index.ts";
+import { slotsInRange } from "../../src/core/twingate.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import type { EnqueueSummary } from "../../src/runtimes/backfill/enqueue.ts";
+import { listPlan } from "../../src/runtimes/backfill/range.ts";
+import { runBackfill } from "../../src/runtimes/backfill/run.ts";
+import type { GapsReport } from "../../src/tools/gaps/index.ts";
+import type { InProcessRepair } from "../../src/tools/gaps/repair.ts";
+import { buildPools } from "../../src/tools/produce/pools.ts";
+import { produceRange } from "../../src/tools/produce/run.ts";
+import { s3Target } from "../../src/tools/produce/targets.ts";
+import { runSetup } from "../../src/tools/setup/setup.ts";
 import { type CliRun, countDocs, startCli } from "../helpers/processes.ts";
 import {
   type AwsClients,

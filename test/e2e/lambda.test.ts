@@ -27,13 +27,13 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { createS3Client, createSqsClient } from "../../src/aws/clients.ts";
-import { loadConfig } from "../../src/config/index.ts";
-import { createLogger } from "../../src/logger.ts";
-import { createOpenSearchClient } from "../../src/opensearch/client.ts";
-import { runSetup } from "../../src/setup/index.ts";
+import { createS3Client, createSqsClient } from "../../src/platform/aws/clients.ts";
+import { loadConfig } from "../../src/platform/config/index.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import { createOpenSearchClient } from "../../src/platform/opensearch/client.ts";
+import { runSetup } from "../../src/tools/setup/index.ts";
 
-type LambdaModule = typeof import("../../src/lambda.ts");
+type LambdaModule = typeof import("../../src/runtimes/lambda.ts");
 
 const ENV_OK = ["OPENSEARCH_URL", "S3_ENDPOINT", "SQS_ENDPOINT"].every((k) => process.env[k]);
 const run = `${process.pid}-${Date.now().toString(36)}`;

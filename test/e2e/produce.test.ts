@@ -18,14 +18,14 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { createS3Client, createSnsClient, createSqsClient } from "../../src/aws/clients.ts";
-import { loadConfig } from "../../src/config/index.ts";
-import { parseNotification } from "../../src/notifications/index.ts";
-import { buildPools } from "../../src/produce/pools.ts";
-import { provision } from "../../src/produce/provision.ts";
-import { type ProduceSummary, produceRange } from "../../src/produce/run.ts";
-import { s3Target } from "../../src/produce/targets.ts";
-import { slotsInRange } from "../../src/twingate.ts";
+import { parseNotification } from "../../src/core/notifications/index.ts";
+import { slotsInRange } from "../../src/core/twingate.ts";
+import { createS3Client, createSnsClient, createSqsClient } from "../../src/platform/aws/clients.ts";
+import { loadConfig } from "../../src/platform/config/index.ts";
+import { buildPools } from "../../src/tools/produce/pools.ts";
+import { provision } from "../../src/tools/produce/provision.ts";
+import { type ProduceSummary, produceRange } from "../../src/tools/produce/run.ts";
+import { s3Target } from "../../src/tools/produce/targets.ts";
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, "..", "..");

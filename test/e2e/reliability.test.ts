@@ -12,7 +12,7 @@ import { randomInt } from "node:crypto";
 import { after, describe, it, type TestContext } from "node:test";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { encodeS3Key } from "../../src/notifications/index.ts";
+import { encodeS3Key } from "../../src/core/notifications/index.ts";
 import { generatedCases, ingestCase, smallCases } from "../fixtures/malformed/corpus.ts";
 import { awsErrors, type Fault, partlyFailBulk, startFaultProxy } from "../helpers/fault-proxy.ts";
 import {

@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { encodeS3Key } from "../../src/notifications/index.ts";
+import { encodeS3Key } from "../../src/core/notifications/index.ts";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import { CLI, countDocs, produce, queueDepth, startWorker, waitFor } from "../helpers/processes.ts";
 import {

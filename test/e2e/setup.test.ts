@@ -6,19 +6,24 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Client } from "@opensearch-project/opensearch";
-import { loadConfig } from "../../src/config/index.ts";
-import { createLogger } from "../../src/logger.ts";
-import { EVENT_TYPES } from "../../src/model.ts";
-import { createOpenSearchClient } from "../../src/opensearch/client.ts";
-import { type AggSpec, patternTitle, SEARCHES, VISUALIZATIONS } from "../../src/setup/dashboards-source.ts";
-import { checkTemplates, runSetup } from "../../src/setup/setup.ts";
+import { EVENT_TYPES } from "../../src/core/model.ts";
+import { loadConfig } from "../../src/platform/config/index.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import { createOpenSearchClient } from "../../src/platform/opensearch/client.ts";
+import {
+  type AggSpec,
+  patternTitle,
+  SEARCHES,
+  VISUALIZATIONS,
+} from "../../src/tools/setup/dashboards-source.ts";
+import { checkTemplates, runSetup } from "../../src/tools/setup/setup.ts";
 
 const URL_ = process.env["OPENSEARCH_URL"];
 const prefix = `e2e-setup-${process.pid}-${Date.now().toString(36)}`;
 const silent = createLogger("silent");
 type Doc = Record<string, unknown>;
 
-/** Documents in the builder's shape (see src/documents), varied across every status, actor and target kind. */
+/** Documents in the builder's shape (see src/core/documents), varied across every status, actor and target kind. */
 function documents(): { index: string; doc: Doc }[] {
   const out: { index: string; doc: Doc }[] = [];
   const ingest = (i: number, ts: string) => {

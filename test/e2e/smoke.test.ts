@@ -27,8 +27,8 @@ import {
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
-import { parseNotification } from "../../src/notifications/index.ts";
-import type { Provisioned } from "../../src/produce/provision.ts";
+import { parseNotification } from "../../src/core/notifications/index.ts";
+import type { Provisioned } from "../../src/tools/produce/provision.ts";
 import {
   type AwsClients,
   awsClients,

@@ -12,13 +12,13 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { pino } from "pino";
-import { ingestObject } from "../../src/ingest/ingest-object.ts";
-import { buildPipeline } from "../../src/ingest/pipeline.ts";
-import { createOpenSearchClient } from "../../src/opensearch/client.ts";
-import { InputStreamError } from "../../src/parse/index.ts";
-import { BulkSink, type BulkTransport } from "../../src/sink/bulk-sink.ts";
-import { localSource } from "../../src/sources/local.ts";
-import { s3Source } from "../../src/sources/s3.ts";
+import { ingestObject } from "../../src/core/ingest/ingest-object.ts";
+import { buildPipeline } from "../../src/core/ingest/pipeline.ts";
+import { InputStreamError } from "../../src/core/parse/index.ts";
+import { BulkSink, type BulkTransport } from "../../src/core/sink/bulk-sink.ts";
+import { localSource } from "../../src/core/sources/local.ts";
+import { s3Source } from "../../src/core/sources/s3.ts";
+import { createOpenSearchClient } from "../../src/platform/opensearch/client.ts";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
 import {
   type AwsClients,

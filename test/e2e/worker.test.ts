@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { encodeS3Key } from "../../src/notifications/index.ts";
+import { encodeS3Key } from "../../src/core/notifications/index.ts";
 import {
   countDocs,
   expectedQuarantine,

@@ -9,7 +9,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { Client } from "@opensearch-project/opensearch";
-import { type Provisioned, provision } from "../../src/produce/provision.ts";
+import { type Provisioned, provision } from "../../src/tools/produce/provision.ts";
 
 export interface StackEnv {
   opensearchUrl: string;
@@ -119,7 +119,7 @@ export interface BucketWithQueueOptions {
 /**
  * Creates the bucket, the queue with its dead-letter queue (redrive policy), the queue policy and the bucket's
  * s3:ObjectCreated:* notification, straight to the queue or through an SNS topic the queue subscribes to.
- * The same code as `produce --setup` (src/produce/provision.ts).
+ * The same code as `produce --setup` (src/tools/produce/provision.ts).
  */
 export async function createBucketWithQueueNotification(
   opts: BucketWithQueueOptions,

@@ -9,7 +9,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { createS3Client } from "../../src/aws/clients.ts";
+import { createS3Client } from "../../src/platform/aws/clients.ts";
 
 const BUCKET_REGION = "eu-central-1";
 const seen: string[] = [];

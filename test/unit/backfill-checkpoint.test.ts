@@ -13,7 +13,7 @@ import {
   defaultCheckpointPath,
   emptyTotals,
   ProgressTracker,
-} from "../../src/backfill/checkpoint.ts";
+} from "../../src/runtimes/backfill/checkpoint.ts";
 
 describe("ProgressTracker", () => {
   it("moves the watermark only over keys done at the front", () => {

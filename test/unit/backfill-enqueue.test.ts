@@ -5,23 +5,23 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
+import { parseNotification } from "../../src/core/notifications/index.ts";
+import { AwsS3RecordSchema } from "../../src/core/notifications/schemas.ts";
+import { createLogger } from "../../src/platform/logger.ts";
 import {
   CheckpointFile,
   type CheckpointState,
   type CheckpointStore,
   resolveCheckpointLocation,
-} from "../../src/backfill/checkpoint.ts";
+} from "../../src/runtimes/backfill/checkpoint.ts";
 import {
   fixedObjects,
   notificationBody,
   RatePacer,
   runEnqueue,
   sendBatch,
-} from "../../src/backfill/enqueue.ts";
-import { emptyListingStats, type ListedObject } from "../../src/backfill/listing.ts";
-import { createLogger } from "../../src/logger.ts";
-import { parseNotification } from "../../src/notifications/index.ts";
-import { AwsS3RecordSchema } from "../../src/notifications/schemas.ts";
+} from "../../src/runtimes/backfill/enqueue.ts";
+import { emptyListingStats, type ListedObject } from "../../src/runtimes/backfill/listing.ts";
 
 const silent = createLogger("silent");
 const QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/tg";

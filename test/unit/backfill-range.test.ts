@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { emptyListingStats, listDir, listS3 } from "../../src/backfill/listing.ts";
+import { DeadlineError } from "../../src/platform/util/deadline.ts";
+import { emptyListingStats, listDir, listS3 } from "../../src/runtimes/backfill/listing.ts";
 import {
   classifyKey,
   compareKeys,
@@ -9,8 +10,7 @@ import {
   minuteName,
   parseRange,
   slotLabel,
-} from "../../src/backfill/range.ts";
-import { DeadlineError } from "../../src/util/deadline.ts";
+} from "../../src/runtimes/backfill/range.ts";
 
 const NOW = Date.parse("2025-08-10T12:34:56Z");
 const ms = (iso: string) => Date.parse(iso);

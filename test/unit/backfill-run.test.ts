@@ -3,12 +3,12 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { CheckpointFile, type CheckpointState } from "../../src/backfill/checkpoint.ts";
-import { listPlan } from "../../src/backfill/range.ts";
-import { runBackfill } from "../../src/backfill/run.ts";
-import type { IngestResult } from "../../src/ingest/ingest-object.ts";
-import { createLogger } from "../../src/logger.ts";
-import type { ObjectRef } from "../../src/model.ts";
+import type { IngestResult } from "../../src/core/ingest/ingest-object.ts";
+import type { ObjectRef } from "../../src/core/model.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import { CheckpointFile, type CheckpointState } from "../../src/runtimes/backfill/checkpoint.ts";
+import { listPlan } from "../../src/runtimes/backfill/range.ts";
+import { runBackfill } from "../../src/runtimes/backfill/run.ts";
 
 const silent = createLogger("silent");
 const NAMES = Array.from(

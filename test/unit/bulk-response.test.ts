@@ -4,9 +4,9 @@ import type { AddressInfo, Socket } from "node:net";
 import { describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { Client } from "@opensearch-project/opensearch";
-import { NotABulkResponseError, readBulkResponse } from "../../src/sink/bulk-response.ts";
-import { BulkAnswerStalledError, openSearchBulkTransport } from "../../src/sink/opensearch-transport.ts";
-import { httpStatusOf } from "../../src/sink/write-failure.ts";
+import { NotABulkResponseError, readBulkResponse } from "../../src/core/sink/bulk-response.ts";
+import { BulkAnswerStalledError, openSearchBulkTransport } from "../../src/core/sink/opensearch-transport.ts";
+import { httpStatusOf } from "../../src/core/sink/write-failure.ts";
 
 const created = (n: number) =>
   `{"errors":false,"items":[${Array.from({ length: n }, () => '{"create":{"status":201}}').join(",")}]}`;

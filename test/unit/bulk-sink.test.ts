@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import type { IndexAction } from "../../src/model.ts";
-import { BulkBatch } from "../../src/sink/bulk-body.ts";
+import type { IndexAction } from "../../src/core/model.ts";
+import { BulkBatch } from "../../src/core/sink/bulk-body.ts";
 import {
   type BulkResponse,
   BulkSink,
   type BulkTransport,
   PermanentBulkError,
-} from "../../src/sink/bulk-sink.ts";
+} from "../../src/core/sink/bulk-sink.ts";
 
 const logger = pino({ level: "silent" });
 
@@ -251,7 +251,7 @@ describe("BulkSink.write", () => {
   });
 
   it("fails at once on a redirect or an answer that is not a bulk answer (they would only repeat)", async () => {
-    const { NotABulkResponseError } = await import("../../src/sink/bulk-response.ts");
+    const { NotABulkResponseError } = await import("../../src/core/sink/bulk-response.ts");
     for (const err of [
       Object.assign(new Error("moved"), { statusCode: 302 }),
       new NotABulkResponseError("_bulk answered something that is not a bulk response"),
@@ -308,7 +308,7 @@ describe("BulkSink.write", () => {
   });
 
   it("gives a hold up past the hold limit (HoldLimitError), so the message goes back to the queue", async () => {
-    const { WriteHolds, HoldLimitError } = await import("../../src/sink/holds.ts");
+    const { WriteHolds, HoldLimitError } = await import("../../src/core/sink/holds.ts");
     const readOnly = Object.assign(new Error("HTTP 403: cluster_block_exception: blocked by: [x]"), {
       statusCode: 403,
     });
@@ -347,8 +347,8 @@ describe("BulkSink.write", () => {
 
 describe("ingestObject and the sink's batch memory", () => {
   it("every batch it takes goes back to the sink: written, or discarded when the object ends or fails", async () => {
-    const { ingestObject } = await import("../../src/ingest/ingest-object.ts");
-    const { localSource } = await import("../../src/sources/local.ts");
+    const { ingestObject } = await import("../../src/core/ingest/ingest-object.ts");
+    const { localSource } = await import("../../src/core/sources/local.ts");
     const { join } = await import("node:path");
     const file = join(import.meta.dirname, "..", "fixtures", "files", "seed.ndjson");
     const taken = new Set<BulkBatch>();

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
-import { SETTINGS } from "../../src/config/settings.ts";
+import { SETTINGS } from "../../src/platform/config/settings.ts";
 
 const read = (rel: string) => readFileSync(new URL(`../../${rel}`, import.meta.url), "utf8");
 
@@ -72,7 +72,11 @@ describe("docker-compose.yml", () => {
       for (const [key, value] of Object.entries(env(name))) {
         const setting = settingByEnv.get(key);
         if (!setting) {
-          assert.match(key, /^AWS_[A-Z_]+$/, `${name}: ${key} is not a setting of src/config/settings.ts`);
+          assert.match(
+            key,
+            /^AWS_[A-Z_]+$/,
+            `${name}: ${key} is not a setting of src/platform/config/settings.ts`,
+          );
           continue;
         }
         const parsed = setting.schema.safeParse(value);

@@ -3,8 +3,8 @@ import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import yargs from "yargs";
-import { regionFromQueueUrl } from "../../src/aws/clients.ts";
-import { ConfigError, loadConfig, requireSetting, settingOptions } from "../../src/config/index.ts";
+import { regionFromQueueUrl } from "../../src/platform/aws/clients.ts";
+import { ConfigError, loadConfig, requireSetting, settingOptions } from "../../src/platform/config/index.ts";
 
 const CLI = fileURLToPath(new URL("../../bin/twingate-ingest.js", import.meta.url));
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { IngestResult } from "../../src/ingest/ingest-object.ts";
+import type { IngestResult } from "../../src/core/ingest/ingest-object.ts";
 import { generatedCases, ingestCase, type MalformedCase, smallCases } from "../fixtures/malformed/corpus.ts";
 
 function check(c: MalformedCase, result: IngestResult, seen: { kind: string; reason?: string }[]) {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { EVENT_TYPES, type EventType } from "../../src/model.ts";
+import { EVENT_TYPES, type EventType } from "../../src/core/model.ts";
 import {
   AGGREGATABLE_TYPES,
   commonMappings,
@@ -11,15 +11,15 @@ import {
   flattenMappings,
   mergeMappings,
   quarantineMappings,
-} from "../../src/opensearch/mappings.ts";
-import { dashboardsRequest, importDashboards } from "../../src/setup/dashboards-import.ts";
+} from "../../src/platform/opensearch/mappings.ts";
+import { dashboardsRequest, importDashboards } from "../../src/tools/setup/dashboards-import.ts";
 import {
   buildSavedObjects,
   type PatternKey,
   SEARCHES,
   toNdjson,
   VISUALIZATIONS,
-} from "../../src/setup/dashboards-source.ts";
+} from "../../src/tools/setup/dashboards-source.ts";
 
 const committed = readFileSync(new URL("../../dashboards/twingate.ndjson", import.meta.url), "utf8");
 

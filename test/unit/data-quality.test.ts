@@ -8,10 +8,15 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { documentId, toIndexAction } from "../../src/documents/index.ts";
-import { FIELD_SPECS, type FieldSpec, validateRecord, validateRecordFull } from "../../src/events/index.ts";
-import { EVENT_TYPES } from "../../src/model.ts";
-import { EVENT_MAPPINGS, flattenMappings } from "../../src/opensearch/mappings.ts";
+import { documentId, toIndexAction } from "../../src/core/documents/index.ts";
+import {
+  FIELD_SPECS,
+  type FieldSpec,
+  validateRecord,
+  validateRecordFull,
+} from "../../src/core/events/index.ts";
+import { EVENT_TYPES } from "../../src/core/model.ts";
+import { EVENT_MAPPINGS, flattenMappings } from "../../src/platform/opensearch/mappings.ts";
 
 interface Case {
   name: string;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DeadlineError, withDeadline } from "../../src/util/deadline.ts";
+import { DeadlineError, withDeadline } from "../../src/platform/util/deadline.ts";
 
 describe("withDeadline", () => {
   it("returns the answer when it comes in time, and passes a live signal", async () => {

@@ -12,7 +12,7 @@ import {
   type DoctorOptions,
   missingPermission,
   PERMISSION_PROBES,
-} from "../../src/doctor/index.ts";
+} from "../../src/tools/doctor/index.ts";
 
 const OPTS: DoctorOptions = {
   keyPrefix: "",

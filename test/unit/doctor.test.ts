@@ -13,8 +13,8 @@ import {
   formatResult,
   runDoctor,
   worstSkewSeconds,
-} from "../../src/doctor/index.ts";
-import { buildSavedObjects } from "../../src/setup/dashboards-source.ts";
+} from "../../src/tools/doctor/index.ts";
+import { buildSavedObjects } from "../../src/tools/setup/dashboards-source.ts";
 
 const NOW = Date.parse("2026-01-01T12:00:00Z");
 const opts: DoctorOptions = {

@@ -13,9 +13,9 @@ import {
   recordDocument,
   toIndexAction,
   toQuarantineAction,
-} from "../../src/documents/index.ts";
-import { type TwingateRecord, validateRecord } from "../../src/events/index.ts";
-import type { Rejection } from "../../src/model.ts";
+} from "../../src/core/documents/index.ts";
+import { type TwingateRecord, validateRecord } from "../../src/core/events/index.ts";
+import type { Rejection } from "../../src/core/model.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests edit JSON fixtures freely
 type Doc = any;

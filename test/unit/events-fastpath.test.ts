@@ -1,7 +1,7 @@
 /**
  * Differential property test of validateRecord's hand-written fast path against zod.
  *
- * The fast path (fastAccept, src/events/index.ts) may only ever ACCEPT records zod accepts; everything
+ * The fast path (fastAccept, src/core/events/index.ts) may only ever ACCEPT records zod accepts; everything
  * else goes to zod. Valid records of the four event types (fixtures, variants, benchmark records) are
  * mutated at random (fields removed, wrong types, empty strings, null, out-of-range numbers, bad IPs and
  * times, extra fields, arrays for objects, NaN-ish strings), including at every path the schemas know
@@ -19,15 +19,15 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import type { z } from "zod";
 import { record as benchRecord } from "../../bench/lib/records.ts";
-import { toIndexAction } from "../../src/documents/index.ts";
+import { toIndexAction } from "../../src/core/documents/index.ts";
 import {
   fastAccept,
   RECORD_SCHEMAS,
   TwingateRecordSchema,
   validateRecord,
   validateRecordFull,
-} from "../../src/events/index.ts";
-import { EVENT_TYPES, type EventType } from "../../src/model.ts";
+} from "../../src/core/events/index.ts";
+import { EVENT_TYPES, type EventType } from "../../src/core/model.ts";
 
 const RUNS = Number(process.env["FUZZ_RUNS"] ?? 1500);
 const SEED = process.env["FUZZ_SEED"] ? Number(process.env["FUZZ_SEED"]) : undefined;

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { toRejection } from "../../src/documents/quarantine.ts";
+import { toRejection } from "../../src/core/documents/quarantine.ts";
 import {
   type Normalisation,
   normalisationOf,
   parseEventTime,
   validateRecord,
-} from "../../src/events/index.ts";
+} from "../../src/core/events/index.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests edit JSON fixtures freely
 type Doc = any;

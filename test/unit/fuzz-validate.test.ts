@@ -14,10 +14,15 @@ import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { documentId, recordDocument, toIndexAction, toQuarantineAction } from "../../src/documents/index.ts";
-import { validateRecord } from "../../src/events/index.ts";
-import type { IndexAction } from "../../src/model.ts";
-import { readRecords } from "../../src/parse/index.ts";
+import {
+  documentId,
+  recordDocument,
+  toIndexAction,
+  toQuarantineAction,
+} from "../../src/core/documents/index.ts";
+import { validateRecord } from "../../src/core/events/index.ts";
+import type { IndexAction } from "../../src/core/model.ts";
+import { readRecords } from "../../src/core/parse/index.ts";
 
 const RUNS = Number(process.env["FUZZ_RUNS"] ?? 1500);
 const SEED = process.env["FUZZ_SEED"] ? Number(process.env["FUZZ_SEED"]) : undefined;

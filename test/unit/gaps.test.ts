@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildReport, documentIndices, findGaps, formatReport } from "../../src/gaps/index.ts";
+import { buildReport, documentIndices, findGaps, formatReport } from "../../src/tools/gaps/index.ts";
 
 const M = 60_000;
 const T0 = Date.parse("2025-07-25T18:00:00Z");

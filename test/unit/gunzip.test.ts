@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { crc32, gunzipSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { GzipMembers, gzipHeaderLength } from "../../src/parse/gunzip.ts";
+import { GzipMembers, gzipHeaderLength } from "../../src/core/parse/gunzip.ts";
 
 /** Runs `gz` through GzipMembers in chunks of `size`: the output and the data error, if any. */
 async function gunzip(gz: Buffer, size = 16 * 1024): Promise<{ out: Buffer; error?: string }> {

@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
-import { ingestObject } from "../../src/ingest/ingest-object.ts";
-import { createLogger } from "../../src/logger.ts";
-import { readRecords } from "../../src/parse/index.ts";
-import { BulkSink } from "../../src/sink/bulk-sink.ts";
-import { localSource } from "../../src/sources/local.ts";
+import { ingestObject } from "../../src/core/ingest/ingest-object.ts";
+import { readRecords } from "../../src/core/parse/index.ts";
+import { BulkSink } from "../../src/core/sink/bulk-sink.ts";
+import { localSource } from "../../src/core/sources/local.ts";
+import { createLogger } from "../../src/platform/logger.ts";
 
 interface Seen {
   id: string;

@@ -3,7 +3,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { loadConfig } from "../../src/config/index.ts";
 import {
   indexName,
   parsePeriodSuffix,
@@ -12,10 +11,11 @@ import {
   quarantineIndexName,
   toIndexAction,
   toQuarantineAction,
-} from "../../src/documents/index.ts";
-import { isoWeek } from "../../src/documents/period.ts";
-import { validateRecord } from "../../src/events/index.ts";
-import { ismPolicyBody, periodIndexRange } from "../../src/opensearch/templates.ts";
+} from "../../src/core/documents/index.ts";
+import { isoWeek } from "../../src/core/documents/period.ts";
+import { validateRecord } from "../../src/core/events/index.ts";
+import { loadConfig } from "../../src/platform/config/index.ts";
+import { ismPolicyBody, periodIndexRange } from "../../src/platform/opensearch/templates.ts";
 
 const t = (iso: string) => Date.parse(iso);
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { deadlineMarginMs, eventBodies } from "../../src/lambda.ts";
-import { parseNotification } from "../../src/notifications/index.ts";
+import { parseNotification } from "../../src/core/notifications/index.ts";
+import { deadlineMarginMs, eventBodies } from "../../src/runtimes/lambda.ts";
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../fixtures/notifications/${name}`, import.meta.url), "utf8");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Metrics } from "../../src/metrics.ts";
+import { Metrics } from "../../src/platform/metrics.ts";
 
 describe("Metrics", () => {
   it("newest file age grows from the start until a file comes, then is that file's age", async () => {

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { loadConfig, TWINGATE_KEY_PATTERN } from "../../src/config/index.ts";
-import { filterObject, type ObjectFilter, objectFilterFromConfig } from "../../src/notifications/index.ts";
+import {
+  filterObject,
+  type ObjectFilter,
+  objectFilterFromConfig,
+} from "../../src/core/notifications/index.ts";
+import { loadConfig, TWINGATE_KEY_PATTERN } from "../../src/platform/config/index.ts";
 
 const TG = new RegExp(TWINGATE_KEY_PATTERN);
 const base: ObjectFilter = { bucketAllowlist: [], keyPrefix: "", keyPattern: TG };

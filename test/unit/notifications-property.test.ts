@@ -3,14 +3,14 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import type { ObjectRef } from "../../src/model.ts";
+import type { ObjectRef } from "../../src/core/model.ts";
 import {
   decodeS3Key,
   encodeS3Key,
   MAX_REASON_CHARS,
   type Notification,
   parseNotification,
-} from "../../src/notifications/index.ts";
+} from "../../src/core/notifications/index.ts";
 
 const DIR = fileURLToPath(new URL("../fixtures/notifications/", import.meta.url));
 const template = (name: string): unknown => JSON.parse(readFileSync(DIR + name, "utf8"));
@@ -47,7 +47,7 @@ function snsWrapped(encodedKey: string): string {
   env.Message = direct(encodedKey);
   return JSON.stringify(env);
 }
-/** EventBridge carries the key verbatim (see src/notifications/parse.ts). */
+/** EventBridge carries the key verbatim (see src/core/notifications/parse.ts). */
 function eventBridge(key: string): string {
   const event = template("eventbridge-prefix-key.json") as { detail: { object: { key: string } } };
   event.detail.object.key = key;

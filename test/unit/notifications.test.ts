@@ -2,21 +2,21 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { ObjectRef } from "../../src/model.ts";
+import type { ObjectRef } from "../../src/core/model.ts";
 import {
   decodeS3Key,
   MAX_REASON_CHARS,
   type Notification,
   parseNotification,
   S3KeyDecodeError,
-} from "../../src/notifications/index.ts";
+} from "../../src/core/notifications/index.ts";
 import {
   AwsEventBridgeS3Schema,
   AwsS3RecordSchema,
   EventBridgeS3Schema,
   S3EventSchema,
   SnsEnvelopeSchema,
-} from "../../src/notifications/schemas.ts";
+} from "../../src/core/notifications/schemas.ts";
 
 const DIR = fileURLToPath(new URL("../fixtures/notifications/", import.meta.url));
 const fixture = (name: string): string => readFileSync(DIR + name, "utf8");

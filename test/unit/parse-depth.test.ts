@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MAX_NESTING_DEPTH, nestsDeeperThan } from "../../src/parse/scanner.ts";
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from "../../src/core/parse/scanner.ts";
 
 const nested = (d: number, open = "[", close = "]") => `${open.repeat(d)}${close.repeat(d)}`;
 

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import util from "node:util";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { type ReaderItem, RecordScanner, readRecords } from "../../src/parse/index.ts";
+import { type ReaderItem, RecordScanner, readRecords } from "../../src/core/parse/index.ts";
 
 /** JSON values as JSON.parse returns them (no -0, no undefined). */
 const jsonValue = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);

@@ -4,8 +4,13 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
-import { MAX_RAW_QUARANTINE_CHARS } from "../../src/model.ts";
-import { InputStreamError, type ReaderItem, type ReaderOptions, readRecords } from "../../src/parse/index.ts";
+import { MAX_RAW_QUARANTINE_CHARS } from "../../src/core/model.ts";
+import {
+  InputStreamError,
+  type ReaderItem,
+  type ReaderOptions,
+  readRecords,
+} from "../../src/core/parse/index.ts";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "files");
 

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { ProduceSummary } from "../../src/produce/run.ts";
+import type { ProduceSummary } from "../../src/tools/produce/run.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 

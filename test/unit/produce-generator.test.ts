@@ -2,20 +2,20 @@ import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { validateRecord } from "../../src/events/index.ts";
-import { EVENT_TYPES, type RejectReason } from "../../src/model.ts";
-import { readRecords } from "../../src/parse/index.ts";
-import { encodeFile, LAYOUTS, type Layout, truncateGzip } from "../../src/produce/encode.ts";
+import { validateRecord } from "../../src/core/events/index.ts";
+import { EVENT_TYPES, type RejectReason } from "../../src/core/model.ts";
+import { readRecords } from "../../src/core/parse/index.ts";
+import { parseSlotKey } from "../../src/core/twingate.ts";
+import { encodeFile, LAYOUTS, type Layout, truncateGzip } from "../../src/tools/produce/encode.ts";
 import {
   breakagesFor,
   DEFAULT_MIX,
   generateSlot,
   NO_FAULTS,
   type SlotPlan,
-} from "../../src/produce/generator.ts";
-import { buildPools } from "../../src/produce/pools.ts";
-import { type FileReport, type ProduceOptions, planFile } from "../../src/produce/run.ts";
-import { parseSlotKey } from "../../src/twingate.ts";
+} from "../../src/tools/produce/generator.ts";
+import { buildPools } from "../../src/tools/produce/pools.ts";
+import { type FileReport, type ProduceOptions, planFile } from "../../src/tools/produce/run.ts";
 
 const T = Date.parse("2025-07-25T18:20:00Z");
 const SLOT = { startMs: T, endMs: T + 300_000 };

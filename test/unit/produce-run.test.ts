@@ -23,12 +23,12 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
-import { buildPlan, ProduceUsageError, parseMix } from "../../src/produce/options.ts";
-import { buildPools } from "../../src/produce/pools.ts";
-import { provision } from "../../src/produce/provision.ts";
-import { type Clock, produceLoop, produceRange, spreadFileFaults } from "../../src/produce/run.ts";
-import { dirTarget, s3Target, type Target } from "../../src/produce/targets.ts";
-import { parseSlotKey } from "../../src/twingate.ts";
+import { parseSlotKey } from "../../src/core/twingate.ts";
+import { buildPlan, ProduceUsageError, parseMix } from "../../src/tools/produce/options.ts";
+import { buildPools } from "../../src/tools/produce/pools.ts";
+import { provision } from "../../src/tools/produce/provision.ts";
+import { type Clock, produceLoop, produceRange, spreadFileFaults } from "../../src/tools/produce/run.ts";
+import { dirTarget, s3Target, type Target } from "../../src/tools/produce/targets.ts";
 
 const T = Date.parse("2025-07-25T18:20:00Z");
 const MIB = 1024 * 1024;

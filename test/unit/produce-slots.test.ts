@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { TWINGATE_KEY_PATTERN } from "../../src/config/index.ts";
-import { Rng } from "../../src/produce/prng.ts";
-import { isoMicros } from "../../src/produce/slots.ts";
 import {
   eventWindow,
   lastCompleteSlots,
@@ -12,8 +9,11 @@ import {
   slotKey,
   slotName,
   slotsInRange,
-} from "../../src/twingate.ts";
-import { parseDuration, parseInstant } from "../../src/util/instants.ts";
+} from "../../src/core/twingate.ts";
+import { TWINGATE_KEY_PATTERN } from "../../src/platform/config/index.ts";
+import { parseDuration, parseInstant } from "../../src/platform/util/instants.ts";
+import { Rng } from "../../src/tools/produce/prng.ts";
+import { isoMicros } from "../../src/tools/produce/slots.ts";
 
 const T = Date.parse("2025-07-25T18:20:00Z");
 const M5 = 5 * 60_000;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { flagName, SETTINGS } from "../../src/config/index.ts";
+import { flagName, SETTINGS } from "../../src/platform/config/index.ts";
 
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {

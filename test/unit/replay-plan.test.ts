@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { documentId, toIndexAction } from "../../src/documents/index.ts";
-import { quarantineRefused } from "../../src/documents/quarantine.ts";
-import { type ValidationResult, validateRecord } from "../../src/events/index.ts";
-import { type PlanOptions, planReplay, type QuarantineHit, quarantineQuery } from "../../src/replay/plan.ts";
+import { documentId, toIndexAction } from "../../src/core/documents/index.ts";
+import { quarantineRefused } from "../../src/core/documents/quarantine.ts";
+import { type ValidationResult, validateRecord } from "../../src/core/events/index.ts";
+import {
+  type PlanOptions,
+  planReplay,
+  type QuarantineHit,
+  quarantineQuery,
+} from "../../src/runtimes/replay/plan.ts";
 import { INGESTED, KEY, RAW, RECORD, storedHit } from "../fixtures/replay.ts";
 
 const NOW = "2025-08-01T00:00:00.000Z";

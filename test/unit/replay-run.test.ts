@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Client } from "@opensearch-project/opensearch";
-import { createLogger } from "../../src/logger.ts";
-import type { QuarantineHit } from "../../src/replay/plan.ts";
-import { runReplay } from "../../src/replay/run.ts";
-import type { BulkTransport } from "../../src/sink/bulk-sink.ts";
+import type { BulkTransport } from "../../src/core/sink/bulk-sink.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import type { QuarantineHit } from "../../src/runtimes/replay/plan.ts";
+import { runReplay } from "../../src/runtimes/replay/run.ts";
 import { RAW, storedHit } from "../fixtures/replay.ts";
 
 /** Just enough of the client for replay's refresh, search and scroll. */

@@ -6,12 +6,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { loadConfig } from "../../src/config/index.ts";
-import { createLogger } from "../../src/logger.ts";
-import { EVENT_TYPES } from "../../src/model.ts";
-import { createOpenSearchClient, openSearchClientOptions, redactUrl } from "../../src/opensearch/client.ts";
-import { dailyIndexDate, ismPolicyBody, managedObjects } from "../../src/opensearch/templates.ts";
-import { checkTemplates, parseDays, pruneIndices, runSetup } from "../../src/setup/setup.ts";
+import { EVENT_TYPES } from "../../src/core/model.ts";
+import { loadConfig } from "../../src/platform/config/index.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import {
+  createOpenSearchClient,
+  openSearchClientOptions,
+  redactUrl,
+} from "../../src/platform/opensearch/client.ts";
+import { dailyIndexDate, ismPolicyBody, managedObjects } from "../../src/platform/opensearch/templates.ts";
+import { checkTemplates, parseDays, pruneIndices, runSetup } from "../../src/tools/setup/setup.ts";
 
 function captureLogger() {
   const lines: string[] = [];

@@ -10,13 +10,13 @@ import {
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { pino } from "pino";
-import { TWINGATE_KEY_PATTERN } from "../../src/config/index.ts";
-import type { IngestResult } from "../../src/ingest/ingest-object.ts";
-import { Metrics } from "../../src/metrics.ts";
-import type { ObjectRef } from "../../src/model.ts";
-import { createTaskQueue } from "../../src/util/queue.ts";
-import { handleMessage, type MessageDeps } from "../../src/worker/handle-message.ts";
-import { SqsWorker } from "../../src/worker/sqs-worker.ts";
+import type { IngestResult } from "../../src/core/ingest/ingest-object.ts";
+import type { ObjectRef } from "../../src/core/model.ts";
+import { TWINGATE_KEY_PATTERN } from "../../src/platform/config/index.ts";
+import { Metrics } from "../../src/platform/metrics.ts";
+import { createTaskQueue } from "../../src/platform/util/queue.ts";
+import { handleMessage, type MessageDeps } from "../../src/runtimes/worker/handle-message.ts";
+import { SqsWorker } from "../../src/runtimes/worker/sqs-worker.ts";
 
 const logger = pino({ level: "silent" });
 const fixture = (name: string) =>

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createTaskQueue, FifoQueue } from "../../src/util/queue.ts";
+import { createTaskQueue, FifoQueue } from "../../src/platform/util/queue.ts";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;

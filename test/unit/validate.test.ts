@@ -19,7 +19,7 @@ import {
   newSummary,
   toJson,
   validateStream,
-} from "../../src/validate/index.ts";
+} from "../../src/tools/validate/index.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const FIXTURES = join(ROOT, "test", "fixtures", "files");

@@ -2,15 +2,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import { Metrics } from "../../src/metrics.ts";
-import { NotABulkResponseError } from "../../src/sink/bulk-response.ts";
-import { HoldLimitError, WriteHolds } from "../../src/sink/holds.ts";
+import { NotABulkResponseError } from "../../src/core/sink/bulk-response.ts";
+import { HoldLimitError, WriteHolds } from "../../src/core/sink/holds.ts";
 import {
   type BulkItemResult,
   classifyItem,
   classifyRequestError,
   missingPermission,
-} from "../../src/sink/write-failure.ts";
+} from "../../src/core/sink/write-failure.ts";
+import { Metrics } from "../../src/platform/metrics.ts";
 
 const item = (status: number, type?: string, reason = ""): BulkItemResult =>
   type === undefined ? { status } : { status, error: { type, reason } };

@@ -1,21 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { CommandModule } from "yargs";
-import { createS3Client, createSqsClient, resolveRegion } from "../../aws/clients.ts";
-import {
-  CheckpointError,
-  CheckpointFile,
-  type CheckpointState,
-  type CheckpointStore,
-  checkpointId,
-  resolveCheckpointLocation,
-} from "../../backfill/checkpoint.ts";
-import { type EnqueueSummary, runEnqueue } from "../../backfill/enqueue.ts";
-import { emptyListingStats, listS3 } from "../../backfill/listing.ts";
-import { createProgress } from "../../backfill/progress.ts";
-import { listPlan, parseRange, type TimeRange } from "../../backfill/range.ts";
-import { formatBackfillSummary, formatDryRun, formatEnqueueSummary } from "../../backfill/report.ts";
-import { type BackfillSource, dryRunBackfill, runBackfill } from "../../backfill/run.ts";
-import { S3Checkpoint } from "../../backfill/s3-checkpoint.ts";
+import { buildPipeline, objectSource } from "../../core/ingest/pipeline.ts";
+import { createS3Client, createSqsClient, resolveRegion } from "../../platform/aws/clients.ts";
 import {
   AWS_SETTINGS,
   BULK_SETTINGS,
@@ -25,11 +11,25 @@ import {
   READER_SETTINGS,
   requireSetting,
   settingOptions,
-} from "../../config/index.ts";
-import { buildPipeline, objectSource } from "../../ingest/pipeline.ts";
-import { createLogger } from "../../logger.ts";
-import { createOpenSearchClient } from "../../opensearch/client.ts";
-import { ensureTemplates } from "../../worker/startup.ts";
+} from "../../platform/config/index.ts";
+import { createLogger } from "../../platform/logger.ts";
+import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
+import {
+  CheckpointError,
+  CheckpointFile,
+  type CheckpointState,
+  type CheckpointStore,
+  checkpointId,
+  resolveCheckpointLocation,
+} from "../../runtimes/backfill/checkpoint.ts";
+import { type EnqueueSummary, runEnqueue } from "../../runtimes/backfill/enqueue.ts";
+import { emptyListingStats, listS3 } from "../../runtimes/backfill/listing.ts";
+import { createProgress } from "../../runtimes/backfill/progress.ts";
+import { listPlan, parseRange, type TimeRange } from "../../runtimes/backfill/range.ts";
+import { formatBackfillSummary, formatDryRun, formatEnqueueSummary } from "../../runtimes/backfill/report.ts";
+import { type BackfillSource, dryRunBackfill, runBackfill } from "../../runtimes/backfill/run.ts";
+import { S3Checkpoint } from "../../runtimes/backfill/s3-checkpoint.ts";
+import { ensureTemplates } from "../../runtimes/worker/startup.ts";
 import { UsageError } from "../errors.ts";
 
 const KEYS = [

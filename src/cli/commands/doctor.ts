@@ -1,6 +1,6 @@
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import type { CommandModule } from "yargs";
-import { createS3Client, createSnsClient, createSqsClient } from "../../aws/clients.ts";
+import { createS3Client, createSnsClient, createSqsClient } from "../../platform/aws/clients.ts";
 import {
   AWS_SETTINGS,
   loadConfig,
@@ -8,7 +8,9 @@ import {
   READER_SETTINGS,
   type SettingKey,
   settingOptions,
-} from "../../config/index.ts";
+} from "../../platform/config/index.ts";
+import { createLogger } from "../../platform/logger.ts";
+import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
 import {
   ClockProbe,
   type DoctorDeps,
@@ -16,9 +18,7 @@ import {
   formatResult,
   formatSummary,
   runDoctor,
-} from "../../doctor/index.ts";
-import { createLogger } from "../../logger.ts";
-import { createOpenSearchClient } from "../../opensearch/client.ts";
+} from "../../tools/doctor/index.ts";
 import { UsageError } from "../errors.ts";
 
 const KEYS: SettingKey[] = [

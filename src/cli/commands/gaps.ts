@@ -1,8 +1,7 @@
 import type { CommandModule } from "yargs";
-import { createS3Client, createSqsClient, resolveRegion } from "../../aws/clients.ts";
-import { type EnqueueSummary, fixedObjects, runEnqueue } from "../../backfill/enqueue.ts";
-import { emptyListingStats, type ListedObject, listS3 } from "../../backfill/listing.ts";
-import { listPlan, parseRange } from "../../backfill/range.ts";
+import { parseTwingateKeyTime } from "../../core/documents/index.ts";
+import { buildPipeline, objectSource } from "../../core/ingest/pipeline.ts";
+import { createS3Client, createSqsClient, resolveRegion } from "../../platform/aws/clients.ts";
 import {
   AWS_SETTINGS,
   BULK_SETTINGS,
@@ -12,14 +11,15 @@ import {
   READER_SETTINGS,
   requireSetting,
   settingOptions,
-} from "../../config/index.ts";
-import { parseTwingateKeyTime } from "../../documents/index.ts";
-import { buildReport, formatReport, keysWithoutDocuments } from "../../gaps/index.ts";
-import { type InProcessRepair, repairInProcess } from "../../gaps/repair.ts";
-import { buildPipeline, objectSource } from "../../ingest/pipeline.ts";
-import { createLogger } from "../../logger.ts";
-import { createOpenSearchClient } from "../../opensearch/client.ts";
-import { ensureTemplates } from "../../worker/startup.ts";
+} from "../../platform/config/index.ts";
+import { createLogger } from "../../platform/logger.ts";
+import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
+import { type EnqueueSummary, fixedObjects, runEnqueue } from "../../runtimes/backfill/enqueue.ts";
+import { emptyListingStats, type ListedObject, listS3 } from "../../runtimes/backfill/listing.ts";
+import { listPlan, parseRange } from "../../runtimes/backfill/range.ts";
+import { ensureTemplates } from "../../runtimes/worker/startup.ts";
+import { buildReport, formatReport, keysWithoutDocuments } from "../../tools/gaps/index.ts";
+import { type InProcessRepair, repairInProcess } from "../../tools/gaps/repair.ts";
 import { UsageError } from "../errors.ts";
 
 const KEYS = [

@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Argv, CommandModule } from "yargs";
-import { createS3Client, createSnsClient, createSqsClient } from "../../aws/clients.ts";
-import { AWS_SETTINGS, loadConfig, settingOptions } from "../../config/index.ts";
-import { createLogger } from "../../logger.ts";
-import { LAYOUTS } from "../../produce/encode.ts";
-import { buildPlan, type ProduceArgs, ProduceUsageError } from "../../produce/options.ts";
-import { buildPools } from "../../produce/pools.ts";
-import { type Provisioned, provision } from "../../produce/provision.ts";
-import { type Clock, type ProduceSummary, produceLoop, produceRange } from "../../produce/run.ts";
-import { dirTarget, s3Target, type Target } from "../../produce/targets.ts";
+import { createS3Client, createSnsClient, createSqsClient } from "../../platform/aws/clients.ts";
+import { AWS_SETTINGS, loadConfig, settingOptions } from "../../platform/config/index.ts";
+import { createLogger } from "../../platform/logger.ts";
+import { LAYOUTS } from "../../tools/produce/encode.ts";
+import { buildPlan, type ProduceArgs, ProduceUsageError } from "../../tools/produce/options.ts";
+import { buildPools } from "../../tools/produce/pools.ts";
+import { type Provisioned, provision } from "../../tools/produce/provision.ts";
+import { type Clock, type ProduceSummary, produceLoop, produceRange } from "../../tools/produce/run.ts";
+import { dirTarget, s3Target, type Target } from "../../tools/produce/targets.ts";
 import { UsageError } from "../errors.ts";
 
 const KEYS = ["logLevel", "maxRecordBytes", ...AWS_SETTINGS] as const;

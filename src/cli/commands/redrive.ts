@@ -1,7 +1,13 @@
 import type { CommandModule } from "yargs";
-import { createSqsClient, resolveRegion } from "../../aws/clients.ts";
-import { AWS_SETTINGS, ConfigError, loadConfig, requireSetting, settingOptions } from "../../config/index.ts";
-import { redrive } from "../../redrive/index.ts";
+import { createSqsClient, resolveRegion } from "../../platform/aws/clients.ts";
+import {
+  AWS_SETTINGS,
+  ConfigError,
+  loadConfig,
+  requireSetting,
+  settingOptions,
+} from "../../platform/config/index.ts";
+import { redrive } from "../../runtimes/redrive/index.ts";
 
 const KEYS = ["logLevel", "queueUrl", ...AWS_SETTINGS] as const;
 

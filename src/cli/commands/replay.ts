@@ -1,15 +1,15 @@
 import type { CommandModule } from "yargs";
-import { parseRange } from "../../backfill/range.ts";
 import {
   BULK_SETTINGS,
   loadConfig,
   OPENSEARCH_SETTINGS,
   READER_SETTINGS,
   settingOptions,
-} from "../../config/index.ts";
-import { createLogger } from "../../logger.ts";
-import { createOpenSearchClient } from "../../opensearch/client.ts";
-import { type ReplaySummary, runReplay } from "../../replay/run.ts";
+} from "../../platform/config/index.ts";
+import { createLogger } from "../../platform/logger.ts";
+import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
+import { parseRange } from "../../runtimes/backfill/range.ts";
+import { type ReplaySummary, runReplay } from "../../runtimes/replay/run.ts";
 import { UsageError } from "../errors.ts";
 
 const KEYS = ["logLevel", ...OPENSEARCH_SETTINGS, ...BULK_SETTINGS, ...READER_SETTINGS] as const;

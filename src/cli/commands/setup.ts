@@ -1,10 +1,10 @@
 import type { CommandModule } from "yargs";
-import { loadConfig, OPENSEARCH_SETTINGS, settingOptions } from "../../config/index.ts";
-import { createLogger } from "../../logger.ts";
-import { createOpenSearchClient, redactUrl } from "../../opensearch/client.ts";
-import { buildSavedObjects, toNdjson } from "../../setup/dashboards-source.ts";
-import { importDashboards } from "../../setup/index.ts";
-import { DEFAULT_RETENTION_DAYS, parseDays, runSetup, type SetupReport } from "../../setup/setup.ts";
+import { loadConfig, OPENSEARCH_SETTINGS, settingOptions } from "../../platform/config/index.ts";
+import { createLogger } from "../../platform/logger.ts";
+import { createOpenSearchClient, redactUrl } from "../../platform/opensearch/client.ts";
+import { buildSavedObjects, toNdjson } from "../../tools/setup/dashboards-source.ts";
+import { importDashboards } from "../../tools/setup/index.ts";
+import { DEFAULT_RETENTION_DAYS, parseDays, runSetup, type SetupReport } from "../../tools/setup/setup.ts";
 import { UsageError } from "../errors.ts";
 
 function printReport(r: SetupReport, out: NodeJS.WritableStream): void {

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { loadConfig, READER_SETTINGS, settingOptions } from "../../config/index.ts";
+import { loadConfig, READER_SETTINGS, settingOptions } from "../../platform/config/index.ts";
 import {
   addFileError,
   expandPaths,
@@ -11,7 +11,7 @@ import {
   newSummary,
   toJson,
   validateFile,
-} from "../../validate/index.ts";
+} from "../../tools/validate/index.ts";
 import { UsageError } from "../errors.ts";
 
 interface ValidateArgs {

@@ -1,6 +1,8 @@
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { CommandModule } from "yargs";
-import { createS3Client, createSqsClient, resolveRegion } from "../../aws/clients.ts";
+import { buildPipeline, objectSource } from "../../core/ingest/pipeline.ts";
+import { objectFilterFromConfig } from "../../core/notifications/index.ts";
+import { createS3Client, createSqsClient, resolveRegion } from "../../platform/aws/clients.ts";
 import {
   AWS_SETTINGS,
   BULK_SETTINGS,
@@ -10,16 +12,14 @@ import {
   READER_SETTINGS,
   requireSetting,
   settingOptions,
-} from "../../config/index.ts";
-import { buildPipeline, objectSource } from "../../ingest/pipeline.ts";
-import { createLogger } from "../../logger.ts";
-import { Metrics } from "../../metrics.ts";
-import { objectFilterFromConfig } from "../../notifications/index.ts";
-import { createOpenSearchClient } from "../../opensearch/client.ts";
-import { createTaskQueue } from "../../util/queue.ts";
-import { READY_CHECK_TIMEOUT_MS, startHttpServer } from "../../worker/http.ts";
-import { SqsWorker } from "../../worker/sqs-worker.ts";
-import { ensureTemplates } from "../../worker/startup.ts";
+} from "../../platform/config/index.ts";
+import { createLogger } from "../../platform/logger.ts";
+import { Metrics } from "../../platform/metrics.ts";
+import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
+import { createTaskQueue } from "../../platform/util/queue.ts";
+import { READY_CHECK_TIMEOUT_MS, startHttpServer } from "../../runtimes/worker/http.ts";
+import { SqsWorker } from "../../runtimes/worker/sqs-worker.ts";
+import { ensureTemplates } from "../../runtimes/worker/startup.ts";
 
 const KEYS = [
   "logLevel",

@@ -1,0 +1,299 @@
+import type { Logger } from "../../platform/logger.ts";
+import type { Metrics } from "../../platform/metrics.ts";
+import { backoffMs, sleep } from "../../platform/util/backoff.ts";
+import { createTaskQueue, type TaskQueue } from "../../platform/util/queue.ts";
+import type { IndexAction } from "../model.ts";
+import { BulkBatch } from "./bulk-body.ts";
+import type { BulkResponse } from "./bulk-response.ts";
+import { WriteHolds } from "./holds.ts";
+import {
+  countStored,
+  emptyOutcome,
+  mergeOutcome,
+  type Sink,
+  type SinkOutcome,
+  type SinkWriter,
+} from "./sink.ts";
+import { classifyItem, classifyRequestError, type HoldCause, httpStatusOf } from "./write-failure.ts";
+
+export type { BulkResponse } from "./bulk-response.ts";
+
+/**
+ * Sends one `_bulk` body (NDJSON, UTF-8). Throws on whole-request failures (with `statusCode` when HTTP
+ * answered).
+ */
+export type BulkTransport = (body: Buffer, signal?: AbortSignal) => Promise<BulkResponse>;
+
+interface BulkSinkOptions {
+  maxDocs: number;
+  maxBytes: number;
+  /** Bulk requests in flight at once, for the whole process. */
+  concurrency: number;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  /** Turns a record OpenSearch refused (mapping error) into its quarantine document. */
+  quarantine: (action: IndexAction, message: string) => IndexAction;
+  /** Where holds are reported (shared with /readyz); a sink of its own, with the default limit, if absent. */
+  holds?: WriteHolds;
+}
+
+/** What one batch stored (the sink-wide outcome type). */
+export type BatchOutcome = SinkOutcome;
+
+export class PermanentBulkError extends Error {
+  override name = "PermanentBulkError";
+}
+
+/**
+ * Writes batches to OpenSearch until every action in them is created, already there (409) or
+ * quarantined. What the cluster cannot take now (blocks, permissions, the shard limit, 429/5xx,
+ * unreachable) is held: retried with exponential backoff and jitter for as long as the caller's signal
+ * and the hold limit allow. A record is never dropped, the caller's message is simply not acknowledged yet.
+ */
+export class BulkSink implements Sink {
+  private readonly queue: TaskQueue;
+  /** Whether (and why) writes are held now: for /readyz. */
+  readonly holds: WriteHolds;
+
+  constructor(
+    private readonly transport: BulkTransport,
+    readonly options: BulkSinkOptions,
+    private readonly logger: Logger,
+    private readonly metrics?: Metrics,
+  ) {
+    this.queue = createTaskQueue(options.concurrency);
+    this.holds = options.holds ?? new WriteHolds(logger, metrics);
+  }
+
+  /**
+   * One object's writer: actions go into a batch; a full batch is sent (at most `concurrency` requests in
+   * flight for the whole process, one batch waiting); the first failure stops the object.
+   */
+  open(signal?: AbortSignal): SinkWriter {
+    const outcome = emptyOutcome();
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    let batch = this.newBatch();
+    const flush = async () => {
+      if (batch.size === 0) return;
+      const full = batch;
+      batch = this.newBatch();
+      await this.ready();
+      if (failure) throw failure;
+      const p: Promise<void> = this.write(full, signal).then(
+        (o) => {
+          mergeOutcome(outcome, o);
+        },
+        (err: unknown) => {
+          failure ??= err;
+        },
+      );
+      const tracked = p.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    };
+    return {
+      add: (action) => {
+        if (failure) throw failure;
+        batch.add(action);
+        return this.isFull(batch) ? flush() : undefined;
+      },
+      finish: async () => {
+        await flush();
+        while (inFlight.size > 0) await Promise.all(inFlight);
+        if (failure) throw failure;
+        this.discard(batch); // the empty batch flush left: its memory goes back to the pool
+        return outcome;
+      },
+      abort: async () => {
+        this.discard(batch);
+        // Let batches already sent settle, so nothing keeps writing after the failure is reported.
+        await Promise.allSettled(inFlight);
+      },
+    };
+  }
+
+  /** A new empty batch; `isFull` tells when to hand it to `write`. */
+  newBatch(): BulkBatch {
+    return new BulkBatch(this.batchCapacity, this.pool.pop());
+  }
+
+  /** Room for a full batch and one more large record (isFull is checked after each add). */
+  private get batchCapacity(): number {
+    return this.options.maxBytes + 1024 * 1024;
+  }
+
+  /**
+   * Batch memory for reuse. A batch's buffer is reused once its request has been answered with
+   * per-item results (the body was read whole) and its retries copied out: freed buffers would
+   * otherwise stay resident until a full GC, since their small JS wrappers live long enough to be
+   * promoted. Bounded: batches in flight, one waiting and one being built per object.
+   */
+  private readonly pool: Buffer[] = [];
+
+  private recycle(batch: BulkBatch): void {
+    const buf = batch.release();
+    if (buf.length === this.batchCapacity && this.pool.length < this.options.concurrency + 2)
+      this.pool.push(buf);
+  }
+
+  /**
+   * Gives back a batch that will not be written (the empty one left when an object ends, or one being
+   * built when its object failed): its memory returns to the pool instead of waiting for a GC.
+   */
+  discard(batch: BulkBatch): void {
+    this.recycle(batch);
+  }
+
+  isFull(batch: BulkBatch): boolean {
+    return batch.size >= this.options.maxDocs || batch.bytes >= this.options.maxBytes;
+  }
+
+  /**
+   * Resolves when another batch may be queued without growing memory (back-pressure): when no batch
+   * is waiting for a free request slot. One waiting batch is enough to keep every slot busy (a batch
+   * is built in a fraction of a bulk request's time); more would only be held in memory.
+   */
+  async ready(): Promise<void> {
+    await this.queue.onSizeLessThan(1);
+  }
+
+  async idle(): Promise<void> {
+    await this.queue.onIdle();
+  }
+
+  /**
+   * Writes the batch until every action is stored (created or already there) or, refused for its content,
+   * quarantined. A failure is classified by write-failure.ts: held (retried with backoff, reported through
+   * `holds`, given up past the hold limit), the record's fault (quarantined) or the request's (thrown).
+   */
+  async write(batch: BulkBatch, signal?: AbortSignal): Promise<BatchOutcome> {
+    const outcome = emptyOutcome();
+    const writer = {};
+    try {
+      await this.writeHeld(batch, outcome, writer, signal);
+    } finally {
+      this.holds.release(writer);
+    }
+    return outcome;
+  }
+
+  private async writeHeld(
+    batch: BulkBatch,
+    outcome: BatchOutcome,
+    writer: object,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    let pending = batch;
+    let attempt = 0;
+    const wait = async (cause: HoldCause, message: string, kind: string, n: number) => {
+      this.holds.hold(writer, cause, message, kind === "bulk_request" ? "bulk request" : "bulk items");
+      const ms = backoffMs(attempt++, this.options.backoffBaseMs, this.options.backoffCapMs);
+      this.metrics?.retries.inc({ kind }, n);
+      this.logger.debug({ cause, err: message, docs: n, attempt, waitMs: ms }, "bulk write held; retrying");
+      await sleep(ms, signal);
+    };
+    while (pending.size > 0) {
+      signal?.throwIfAborted();
+      let response: BulkResponse;
+      try {
+        response = await this.send(pending, signal);
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        if (httpStatusOf(err) === 413 && pending.size > 1) {
+          // Too large for the cluster's http.max_content_length: halve and go on.
+          const half = Math.ceil(pending.size / 2);
+          const whole = pending;
+          const first = whole.slice(0, half);
+          pending = whole.slice(half, whole.size);
+          this.recycle(whole);
+          await this.writeHeld(first, outcome, writer, signal);
+          continue;
+        }
+        const v = classifyRequestError(err);
+        if (v.kind === "hold") {
+          await wait(v.cause, v.message, "bulk_request", pending.size);
+          continue;
+        }
+        throw new PermanentBulkError(`OpenSearch refused a _bulk request: ${v.message}`);
+      }
+      const answeredItems =
+        "created" in response ? response.created + response.duplicates : response.items.length;
+      if (answeredItems !== pending.size) {
+        throw new PermanentBulkError(
+          `_bulk answered ${answeredItems} items for ${pending.size} actions; refusing to guess`,
+        );
+      }
+      if ("created" in response) {
+        // Every item stored: created, or already there (409).
+        outcome.created += response.created;
+        outcome.duplicates += response.duplicates;
+        for (let i = 0; i < pending.size; i++) countAt(outcome, pending, i);
+        this.recycle(pending);
+        break;
+      }
+      const retry: IndexAction[] = [];
+      let held: { cause: HoldCause; message: string } | undefined;
+      let progress = false;
+      response.items.forEach((entry, i) => {
+        const item = entry["create"] ?? Object.values(entry)[0] ?? { status: 500 };
+        const v = classifyItem(item);
+        if (v.kind === "stored") {
+          progress = true;
+          if (v.duplicate) outcome.duplicates++;
+          else outcome.created++;
+          countAt(outcome, pending, i);
+        } else if (v.kind === "record") {
+          progress = true;
+          const action = pending.action(i);
+          if (action.kind === "quarantine") {
+            throw new PermanentBulkError(
+              `the quarantine index refused a document (${action.index}/${action.id}): ${v.message}`,
+            );
+          }
+          this.logger.warn(
+            { index: action.index, id: action.id, error: v.message },
+            "document refused; quarantined",
+          );
+          outcome.quarantinedOnIndex++;
+          retry.push(this.options.quarantine(action, v.message));
+        } else {
+          held ??= v; // the same action again, after the backoff
+          retry.push(pending.action(i));
+        }
+      });
+      const answered = pending;
+      pending = BulkBatch.of(retry);
+      this.recycle(answered);
+      if (progress) {
+        this.holds.release(writer);
+        attempt = 0;
+      }
+      if (held) await wait(held.cause, held.message, "bulk_item", retry.length);
+    }
+  }
+
+  private async send(batch: BulkBatch, signal?: AbortSignal): Promise<BulkResponse> {
+    return this.queue.add(async () => {
+      const started = performance.now();
+      this.metrics?.inFlightBulk.inc();
+      this.metrics?.bulkDocs.inc(batch.size);
+      let ok = false;
+      try {
+        const r = await this.transport(batch.body(), signal);
+        ok = true;
+        return r;
+      } finally {
+        this.metrics?.inFlightBulk.dec();
+        this.metrics?.bulkLatency.observe(
+          { outcome: ok ? "ok" : "error" },
+          (performance.now() - started) / 1000,
+        );
+      }
+    }) as Promise<BulkResponse>;
+  }
+}
+
+/** Counts action i of the batch, stored (created or already there), by event type or quarantine reason. */
+function countAt(outcome: BatchOutcome, batch: BulkBatch, i: number): void {
+  countStored(outcome, batch.kindOf(i), batch.eventTypeOf(i), batch.reasonOf(i));
+}

@@ -1,0 +1,217 @@
+/**
+ * Field mappings for the documents built from Twingate's records (see docs/MAPPINGS.md for the why).
+ *
+ * Policy: every object is `dynamic: false`. Fields listed here are indexed with a chosen type; any other
+ * field the vendor adds (audit_log targets differ per target type, new event fields) is kept in `_source`
+ * and shown in Discover, but neither indexed nor mapped, so it can never cause a mapping conflict, a
+ * rejected document, or a mapping explosion.
+ */
+import type { EventType } from "../../core/model.ts";
+
+type Mapping = Record<string, unknown>;
+type Props = Record<string, Mapping>;
+
+/** Terms longer than this are not indexed (still in _source); protects against Lucene's 32 KiB term limit. */
+const IGNORE_ABOVE = 1024;
+
+const kw = (): Mapping => ({ type: "keyword", ignore_above: IGNORE_ABOVE });
+/** A keyword that people also search by words (device and person names): `.text` sub-field. */
+const kwText = (): Mapping => ({
+  type: "keyword",
+  ignore_above: IGNORE_ABOVE,
+  fields: { text: { type: "text" } },
+});
+/** Free text that is also aggregated (error messages): text with a `.keyword` sub-field. */
+const textKw = (): Mapping => ({
+  type: "text",
+  fields: { keyword: { type: "keyword", ignore_above: IGNORE_ABOVE } },
+});
+const ip = (): Mapping => ({ type: "ip" });
+const long = (): Mapping => ({ type: "long" });
+const port = (): Mapping => ({ type: "integer" });
+const geo = (): Mapping => ({ type: "geo_point" });
+const double = (): Mapping => ({ type: "double" });
+const obj = (properties: Props): Mapping => ({ type: "object", dynamic: false, properties });
+
+const ingest = (): Mapping =>
+  obj({
+    bucket: kw(),
+    key: kw(),
+    ordinal: long(),
+    line: long(),
+    ingested_at: { type: "date" },
+    // milliseconds from the event's time to its ingestion (set by the document builder)
+    lag_ms: long(),
+    // data quality (docs/DATA-QUALITY.md): what was normalised, set aside or placed differently, as
+    // `path:action` (e.g. event.resource.port:coerced) or a code (event_time_far_from_file_time), and the paths
+    deviations: kw(),
+    deviation_paths: kw(),
+    file_time: { type: "date" },
+    // the event_type as received when it was an alias of the stream (`network`)
+    event_type_original: kw(),
+  });
+
+/** Fields every event document has, whatever its type. */
+export function commonMappings(): Mapping {
+  return {
+    dynamic: false,
+    date_detection: false,
+    properties: {
+      "@timestamp": { type: "date_nanos" },
+      event_type: kw(),
+      event: obj({ version: kw(), time: kw() }),
+      source: obj({ ip: ip(), geo: obj({ location: geo() }) }),
+      user: obj({ id: kw(), email: kw(), name: kwText() }),
+      host: obj({ id: kw(), name: kwText(), hostname: kw() }),
+      destination: obj({ address: kw(), ip: ip(), port: port() }),
+      dns: obj({
+        question: obj({ name: kw(), registered_domain: kw() }),
+        reasons: kw(),
+      }),
+      network: obj({ transport: kw() }),
+      // Values the normaliser took out of their typed fields, verbatim, keyed by path: kept, never parsed
+      // (so never refused, whatever their type).
+      set_aside: { type: "object", enabled: false },
+      ingest: ingest(),
+    },
+  };
+}
+
+const idName = () => obj({ id: kw(), name: kwText() });
+
+/** The vendor's `event` object per stream. */
+export const EVENT_MAPPINGS: Record<EventType, Props> = {
+  network_access: {
+    status: kw(),
+    connection: obj({
+      client_ip: ip(),
+      protocol: kw(),
+      bytes_received: long(),
+      bytes_transferred: long(),
+      error_message: textKw(),
+    }),
+    connector: idName(),
+    remote_network: idName(),
+    resource: obj({ address: kw(), applied_rule: kw(), id: kw(), ip: ip(), port: port() }),
+    relays: obj({ ip: ip(), name: kw(), port: port() }),
+    device: obj({ id: kw() }),
+    user: obj({ id: kw(), email: kw() }),
+    service_account: obj({ id: kw(), name: kwText(), key: kw(), key_id: kw() }),
+    // The vendor's object as sent, not a geo_point: a geo_point refuses any key but lat and lon, so a key
+    // Twingate adds there would get every such record refused. `source.geo.location` is the geo_point,
+    // built from lat and lon only.
+    location: obj({ lat: double(), lon: double() }),
+  },
+  dns_filtering: {
+    domain: kw(),
+    root: kw(),
+    status: kw(),
+    device: obj({
+      id: kw(),
+      name: kwText(),
+      model: obj({ hostname: kw(), local_name: kwText(), serial_number: kw() }),
+    }),
+    connection: obj({ client_ip: ip(), protocol: kw() }),
+    // Objects {id, name} in some sources, plain strings in others: kept as received but not parsed;
+    // the document builder copies them, normalised, to dns.reasons (keywords: the id, or the string).
+    reasons: { type: "object", enabled: false },
+  },
+  audit_log: {
+    action: kw(),
+    actor: obj({ type: kw(), id: kw(), info: obj({ email: kw(), name: kwText() }) }),
+    // Type-specific extra fields (permission, allowedIpRanges, address{type,value}, ...) stay unmapped.
+    targets: obj({ version: kw(), type: kw(), id: kw(), name: kwText() }),
+  },
+  data_loss_prevention: {
+    action: kw(),
+    status: kw(),
+    data_loss_prevention_policies: idName(),
+    device: idName(),
+    user: obj({ id: kw(), email: kw() }),
+    resource: obj({ address: kw(), applied_rule: kw(), id: kw() }),
+  },
+};
+
+export function eventMappings(type: EventType): Mapping {
+  return { properties: { event: obj(EVENT_MAPPINGS[type]) } };
+}
+
+/** Records that could not be indexed as events. `raw` is stored (in _source) but not indexed. */
+export function quarantineMappings(): Mapping {
+  return {
+    dynamic: false,
+    date_detection: false,
+    properties: {
+      "@timestamp": { type: "date_nanos" },
+      event_type: kw(),
+      quarantine: obj({
+        reason: kw(),
+        message: textKw(),
+        path: kw(),
+        raw: { type: "keyword", index: false, doc_values: false },
+        raw_truncated: { type: "boolean" },
+        record_id: kw(),
+        // A summary of the rejections over the per-reason cap of one file (src/core/ingest/reject-cap.ts).
+        summary: obj({
+          count: { type: "long" },
+          first_ordinal: { type: "long" },
+          last_ordinal: { type: "long" },
+          first_line: { type: "long" },
+          last_line: { type: "long" },
+        }),
+      }),
+      ingest: ingest(),
+    },
+  };
+}
+
+/** Every field path with its mapping type, flattened (multi-fields included as `a.b.text`). */
+export function flattenMappings(m: Mapping, prefix = ""): Map<string, string> {
+  const out = new Map<string, string>();
+  const props = (m["properties"] ?? {}) as Props;
+  for (const [name, def] of Object.entries(props)) {
+    const path = prefix ? `${prefix}.${name}` : name;
+    if (def["properties"]) {
+      for (const [k, v] of flattenMappings(def, path)) out.set(k, v);
+    } else {
+      out.set(path, String(def["type"] ?? "object"));
+      for (const [sub, sdef] of Object.entries((def["fields"] ?? {}) as Props)) {
+        out.set(`${path}.${sub}`, String(sdef["type"]));
+      }
+    }
+  }
+  return out;
+}
+
+/** Deep merge of mappings' `properties` (how OpenSearch composes component templates). */
+export function mergeMappings(...ms: Mapping[]): Mapping {
+  const out: Mapping = {};
+  for (const m of ms) {
+    for (const [k, v] of Object.entries(m)) {
+      const prev = out[k];
+      if (isPlainObject(prev) && isPlainObject(v)) out[k] = mergeMappings(prev, v);
+      else out[k] = v;
+    }
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Mapping {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Types a Dashboards visualization can aggregate on. */
+export const AGGREGATABLE_TYPES = new Set([
+  "keyword",
+  "long",
+  "integer",
+  "short",
+  "byte",
+  "double",
+  "float",
+  "date",
+  "date_nanos",
+  "ip",
+  "boolean",
+  "geo_point",
+]);

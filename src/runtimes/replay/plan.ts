@@ -1,0 +1,160 @@
+/**
+ * What replay does with one quarantine document (pure): run its raw record through today's limits
+ * and validators and say whether it now passes (its index action) or still fails (its new quarantine
+ * document), or cannot be replayed at all.
+ */
+import { type IndexPeriod, toIndexAction, toQuarantineAction } from "../../core/documents/index.ts";
+import { validateRecord } from "../../core/events/index.ts";
+import type { IndexAction, RecordSource, Rejection, RejectReason } from "../../core/model.ts";
+
+/** A quarantine document as stored (the fields replay reads). */
+export interface QuarantineHit {
+  _index: string;
+  _id: string;
+  _source: {
+    "@timestamp"?: string;
+    event_type?: string;
+    quarantine?: {
+      reason?: string;
+      message?: string;
+      path?: string;
+      raw?: string;
+      raw_truncated?: boolean;
+      /** The refused document's id (index_rejected). */
+      record_id?: string;
+    };
+    ingest?: { bucket?: string; key?: string; ordinal?: number; line?: number; ingested_at?: string };
+  };
+}
+
+export type SkipWhy =
+  /** The stored raw text was cut (record over the quarantine's raw limit): the file has to be backfilled again. */
+  | "raw_truncated"
+  /** A file-level error (truncated gzip, broken array...): no record to replay; backfill the file again. */
+  | "file_level";
+
+type ReplayDecision =
+  | { kind: "skip"; why: SkipWhy }
+  | { kind: "pass"; action: IndexAction }
+  | {
+      kind: "fail";
+      reason: RejectReason;
+      /** The quarantine document as today's ingestion would write it. */
+      action: IndexAction;
+      /** True when the stored document already says exactly this (same place, reason, message, path). */
+      unchanged: boolean;
+    };
+
+export interface PlanOptions {
+  indexPrefix: string;
+  /** Period of the index names (absent: day). */
+  indexPeriod?: IndexPeriod | undefined;
+  maxRecordBytes: number;
+  /** Time given to documents that now pass (ingest.ingested_at). */
+  ingestedAt: string;
+  validate?: typeof validateRecord;
+}
+
+/**
+ * Every stored reason is retried when the raw text is complete: `invalid_json` and `record_too_large`
+ * may pass now if the record was fixed upstream or the size limit was raised; `index_rejected` may pass
+ * after a mapping fix (it is then validated like any record).
+ */
+export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecision {
+  const q = hit._source.quarantine ?? {};
+  const raw = q.raw ?? "";
+  if (q.raw_truncated) return { kind: "skip", why: "raw_truncated" };
+  if (raw === "") return { kind: "skip", why: "file_level" };
+  const ingest = hit._source.ingest ?? {};
+  const source: RecordSource = {
+    bucket: ingest.bucket ?? "",
+    key: ingest.key ?? "",
+    ordinal: ingest.ordinal ?? 0,
+    ...(ingest.line !== undefined ? { line: ingest.line } : {}),
+  };
+  const fail = (r: Omit<Rejection, "raw" | "ordinal" | "line">): ReplayDecision => {
+    const rejection: Rejection = {
+      ...r,
+      raw,
+      ordinal: source.ordinal,
+      ...(source.line !== undefined ? { line: source.line } : {}),
+      ...(q.record_id ? { recordId: q.record_id } : {}),
+    };
+    // The quarantine document keeps its original ingestion time (and so its index).
+    const action = toQuarantineAction(
+      rejection,
+      { bucket: source.bucket, key: source.key },
+      {
+        indexPrefix: opts.indexPrefix,
+        indexPeriod: opts.indexPeriod,
+        ingestedAt: ingest.ingested_at ?? hit._source["@timestamp"] ?? opts.ingestedAt,
+      },
+    );
+    const newQ = action.document["quarantine"] as { reason: string; message: string; path?: string };
+    const unchanged =
+      action.index === hit._index &&
+      action.id === hit._id &&
+      newQ.reason === q.reason &&
+      newQ.message === q.message &&
+      newQ.path === q.path;
+    return { kind: "fail", reason: r.reason, action, unchanged };
+  };
+
+  const bytes = Buffer.byteLength(raw, "utf8");
+  if (bytes > opts.maxRecordBytes) {
+    return fail({
+      reason: "record_too_large",
+      message: `record of ${bytes} bytes exceeds the limit of ${opts.maxRecordBytes} bytes`,
+      ...(hit._source.event_type !== undefined ? { eventType: hit._source.event_type } : {}),
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    return fail({ reason: "invalid_json", message: `not JSON: ${(err as Error).message}`.slice(0, 500) });
+  }
+  const v = (opts.validate ?? validateRecord)(value);
+  if (!v.ok) {
+    return fail({
+      reason: v.reason,
+      message: v.message,
+      ...(v.path !== undefined ? { path: v.path } : {}),
+      ...(v.eventType !== undefined ? { eventType: v.eventType } : {}),
+    });
+  }
+  return {
+    kind: "pass",
+    action: toIndexAction(v.record, source, {
+      indexPrefix: opts.indexPrefix,
+      indexPeriod: opts.indexPeriod,
+      ingestedAt: opts.ingestedAt,
+      ...(q.record_id ? { id: q.record_id } : {}),
+    }),
+  };
+}
+
+/** The query for quarantine documents by ingestion time range and/or reasons (and event types). */
+export function quarantineQuery(filter: {
+  fromMs?: number;
+  toMs?: number;
+  reasons?: readonly string[];
+  eventTypes?: readonly string[];
+}): Record<string, unknown> {
+  const must: Record<string, unknown>[] = [];
+  if (filter.fromMs !== undefined || filter.toMs !== undefined) {
+    must.push({
+      range: {
+        "@timestamp": {
+          ...(filter.fromMs !== undefined ? { gte: new Date(filter.fromMs).toISOString() } : {}),
+          ...(filter.toMs !== undefined ? { lt: new Date(filter.toMs).toISOString() } : {}),
+        },
+      },
+    });
+  }
+  if (filter.reasons && filter.reasons.length > 0)
+    must.push({ terms: { "quarantine.reason": [...filter.reasons] } });
+  if (filter.eventTypes && filter.eventTypes.length > 0)
+    must.push({ terms: { event_type: [...filter.eventTypes] } });
+  return must.length === 0 ? { match_all: {} } : { bool: { filter: must } };
+}

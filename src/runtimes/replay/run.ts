@@ -1,0 +1,285 @@
+/**
+ * Replay: scroll through quarantine documents, re-validate each raw record with today's validators,
+ * index those that pass under their normal index and id (through the sink's writer, `create`, so a record
+ * already there is a harmless 409), and only then delete their quarantine documents, in a separate
+ * bulk. Those still failing get their quarantine document rewritten with the new reason.
+ * Interrupted at any point, a second run finishes the job: ids are deterministic.
+ */
+import type { Client } from "@opensearch-project/opensearch";
+import type { IndexPeriod } from "../../core/documents/index.ts";
+import { quarantineRefused } from "../../core/documents/quarantine.ts";
+import type { IndexAction } from "../../core/model.ts";
+import { type BulkResponse, BulkSink, type BulkTransport } from "../../core/sink/bulk-sink.ts";
+import { WriteHolds } from "../../core/sink/holds.ts";
+import { openSearchBulkTransport } from "../../core/sink/opensearch-transport.ts";
+import { classifyItem, classifyRequestError, type HoldCause } from "../../core/sink/write-failure.ts";
+import type { Logger } from "../../platform/logger.ts";
+import { backoffMs, sleep } from "../../platform/util/backoff.ts";
+import { type PlanOptions, planReplay, type QuarantineHit, quarantineQuery, type SkipWhy } from "./plan.ts";
+
+interface ReplayOptions {
+  client: Client;
+  indexPrefix: string;
+  /** Period of the index names (absent: day). */
+  indexPeriod?: IndexPeriod | undefined;
+  bulk: { maxDocs: number; maxBytes: number; concurrency: number };
+  maxRecordBytes: number;
+  filter: { fromMs?: number; toMs?: number; reasons?: readonly string[]; eventTypes?: readonly string[] };
+  dryRun: boolean;
+  logger: Logger;
+  /** Today's validators by default; a test double in tests. */
+  validate?: PlanOptions["validate"];
+  /** Documents per scroll page. */
+  pageSize?: number;
+  signal?: AbortSignal;
+  now?: () => Date;
+  /** Bulk transport (tests); the client's `_bulk` by default. */
+  transport?: BulkTransport;
+  /** How long a write may be held (cluster blocked, down...) before replay gives up (HOLD_LIMIT). */
+  holdLimitMs?: number;
+}
+
+export interface ReplaySummary {
+  dryRun: boolean;
+  /** Quarantine documents matched by the filter. */
+  scanned: number;
+  /** Records that pass today (in a dry run: that would pass) and are now in their index. */
+  passed: number;
+  passedByEventType: Record<string, number>;
+  /** Documents written that were already there (409): records indexed by an earlier, interrupted replay. */
+  alreadyIndexed: number;
+  /** Records that passed validation but OpenSearch refused (they stay in quarantine as index_rejected). */
+  refusedByOpenSearch: number;
+  /** Records still failing, by their reason today. */
+  stillFailingByReason: Record<string, number>;
+  /** Of the failing ones, documents whose reason, message or place changed (rewritten). */
+  rewritten: number;
+  /** Not replayable: raw text cut, or file-level errors (backfill the files instead). */
+  skipped: Record<SkipWhy, number>;
+  /** Quarantine documents deleted (their record passed, or they were replaced by a new document). */
+  deleted: number;
+  durationMs: number;
+}
+
+function inc(o: Record<string, number>, k: string, n = 1): void {
+  o[k] = (o[k] ?? 0) + n;
+}
+
+/**
+ * `index`/`delete` operations in one `_bulk`, failures classified as every writer's are
+ * (write-failure.ts): held ones retried (through `holds`), 409 already there, a delete of a missing
+ * document fine; a document refused for its content, or a request wrong as a whole, throws.
+ */
+async function bulkOps(
+  transport: BulkTransport,
+  ops: ({ op: "index"; action: IndexAction } | { op: "delete"; index: string; id: string })[],
+  holds: WriteHolds,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<void> {
+  let pending = ops;
+  const writer = {};
+  try {
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      signal?.throwIfAborted();
+      const body = pending
+        .map((o) =>
+          o.op === "index"
+            ? `{"index":{"_index":${JSON.stringify(o.action.index)},"_id":${JSON.stringify(o.action.id)}}}\n${JSON.stringify(o.action.document)}\n`
+            : `{"delete":{"_index":${JSON.stringify(o.index)},"_id":${JSON.stringify(o.id)}}}\n`,
+        )
+        .join("");
+      let res: BulkResponse;
+      try {
+        res = await transport(Buffer.from(body), signal);
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        const v = classifyRequestError(err);
+        if (v.kind === "fail") throw err;
+        holds.hold(writer, v.cause, v.message, "replay bulk request");
+        const wait = backoffMs(attempt);
+        logger.debug({ cause: v.cause, err: v.message, waitMs: wait }, "replay bulk request held; retrying");
+        await sleep(wait, signal);
+        continue;
+      }
+      const answered = "created" in res ? res.created + res.duplicates : res.items.length;
+      if (answered !== pending.length) {
+        throw new Error(`_bulk answered ${answered} items for ${pending.length} operations`);
+      }
+      if ("created" in res) return; // every operation applied (or already there: 409)
+      const retry: typeof ops = [];
+      let held: { cause: HoldCause; message: string } | undefined;
+      res.items.forEach((entry, i) => {
+        const op = pending[i]!;
+        const item = Object.values(entry)[0] ?? { status: 500 };
+        if (op.op === "delete" && item.status === 404) return;
+        const v = classifyItem(item);
+        if (v.kind === "stored") return;
+        if (v.kind === "record")
+          throw new Error(`quarantine ${op.op} refused (status ${item.status}): ${v.message}`);
+        held ??= v;
+        retry.push(op);
+      });
+      pending = retry;
+      if (held) {
+        holds.hold(writer, held.cause, held.message, "replay bulk items");
+        await sleep(backoffMs(attempt), signal);
+      } else holds.release(writer);
+    }
+  } finally {
+    holds.release(writer);
+  }
+}
+
+/** Replay quarantined records matching the filter (see the module comment). */
+export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
+  const started = performance.now();
+  const now = opts.now ?? (() => new Date());
+  const transport = opts.transport ?? openSearchBulkTransport(opts.client);
+  const summary: ReplaySummary = {
+    dryRun: opts.dryRun,
+    scanned: 0,
+    passed: 0,
+    passedByEventType: {},
+    alreadyIndexed: 0,
+    refusedByOpenSearch: 0,
+    stillFailingByReason: {},
+    rewritten: 0,
+    skipped: { raw_truncated: 0, file_level: 0 },
+    deleted: 0,
+    durationMs: 0,
+  };
+  // Records OpenSearch refuses become index_rejected quarantine documents; remember which, by index and
+  // id (the sink sees the batch's own copy of an action, not the object this loop added).
+  const refused = new Map<string, IndexAction>();
+  const actionKey = (a: IndexAction) => `${a.index}\u0000${a.id}`;
+  const holds = new WriteHolds(opts.logger, undefined, opts.holdLimitMs);
+  const sink = new BulkSink(
+    transport,
+    {
+      ...opts.bulk,
+      holds,
+      quarantine: (action, message) => {
+        const q = quarantineRefused(action, message, opts.indexPrefix, opts.indexPeriod);
+        refused.set(actionKey(action), q);
+        return q;
+      },
+    },
+    opts.logger,
+  );
+  const index = `${opts.indexPrefix}-quarantine-*`;
+  await opts.client.transport.request({
+    method: "POST",
+    path: `/${index}/_refresh`,
+    querystring: { ignore_unavailable: true, allow_no_indices: true },
+  });
+  let res = await opts.client.transport.request({
+    method: "POST",
+    path: `/${index}/_search`,
+    querystring: { scroll: "5m", ignore_unavailable: true, allow_no_indices: true },
+    body: { size: opts.pageSize ?? 500, sort: ["_doc"], query: quarantineQuery(opts.filter) },
+  });
+  let scrollId: string | undefined;
+  try {
+    for (;;) {
+      const body = res.body as { _scroll_id?: string; hits?: { hits?: QuarantineHit[] } };
+      scrollId = body._scroll_id;
+      const hits = body.hits?.hits ?? [];
+      if (hits.length === 0) break;
+      await replayPage(hits);
+      if (!scrollId) break;
+      opts.signal?.throwIfAborted();
+      res = await opts.client.transport.request({
+        method: "POST",
+        path: "/_search/scroll",
+        body: { scroll: "5m", scroll_id: scrollId },
+      });
+    }
+  } finally {
+    if (scrollId) {
+      await opts.client.transport
+        .request({ method: "DELETE", path: "/_search/scroll", body: { scroll_id: scrollId } })
+        .catch(() => undefined);
+    }
+  }
+  summary.durationMs = Math.round(performance.now() - started);
+  return summary;
+
+  async function replayPage(hits: QuarantineHit[]): Promise<void> {
+    const ingestedAt = now().toISOString();
+    const passes: { hit: QuarantineHit; action: IndexAction }[] = [];
+    const rewrites: IndexAction[] = [];
+    const deletes: { index: string; id: string }[] = [];
+    for (const hit of hits) {
+      summary.scanned++;
+      const d = planReplay(hit, {
+        indexPrefix: opts.indexPrefix,
+        indexPeriod: opts.indexPeriod,
+        maxRecordBytes: opts.maxRecordBytes,
+        ingestedAt,
+        ...(opts.validate ? { validate: opts.validate } : {}),
+      });
+      if (d.kind === "skip") summary.skipped[d.why]++;
+      else if (d.kind === "fail") {
+        inc(summary.stillFailingByReason, d.reason);
+        if (!d.unchanged) {
+          summary.rewritten++;
+          rewrites.push(d.action);
+          if (d.action.index !== hit._index || d.action.id !== hit._id)
+            deletes.push({ index: hit._index, id: hit._id });
+        }
+      } else passes.push({ hit, action: d.action });
+    }
+    if (opts.dryRun) {
+      summary.passed += passes.length;
+      for (const p of passes) inc(summary.passedByEventType, p.action.eventType ?? "unknown");
+      return;
+    }
+    // 1. Records that pass, through the sink (create: a record already there is a 409, counted as done).
+    refused.clear();
+    const writer = sink.open(opts.signal);
+    try {
+      for (const p of passes) {
+        const wait = writer.add(p.action);
+        if (wait) await wait;
+      }
+      summary.alreadyIndexed += (await writer.finish()).duplicates;
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    for (const p of passes) {
+      const q = refused.get(actionKey(p.action));
+      if (q) {
+        summary.refusedByOpenSearch++;
+        inc(summary.stillFailingByReason, "index_rejected");
+        // The sink stored the new quarantine document; the old one goes unless it is the same.
+        if (q.index !== p.hit._index || q.id !== p.hit._id)
+          deletes.push({ index: p.hit._index, id: p.hit._id });
+      } else {
+        summary.passed++;
+        inc(summary.passedByEventType, p.action.eventType ?? "unknown");
+        deletes.push({ index: p.hit._index, id: p.hit._id });
+      }
+    }
+    // 2. Failing documents with a new reason/message, then 3. the deletes, each in its own bulk.
+    if (rewrites.length > 0)
+      await bulkOps(
+        transport,
+        rewrites.map((action) => ({ op: "index", action })),
+        holds,
+        opts.logger,
+        opts.signal,
+      );
+    if (deletes.length > 0) {
+      await bulkOps(
+        transport,
+        deletes.map((d) => ({ op: "delete", ...d })),
+        holds,
+        opts.logger,
+        opts.signal,
+      );
+      summary.deleted += deletes.length;
+    }
+  }
+}

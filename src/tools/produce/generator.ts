@@ -1,0 +1,512 @@
+/**
+ * The seeded event generator: for one slot, the records of one Twingate file, valid or faulty on purpose.
+ * Pure: (seed, pools, plan) -> records. A slot's records depend only on the seed, the slot's start and the
+ * plan, never on which other slots are produced in the same run, so a file is reproducible on its own.
+ */
+import { EVENT_TYPES, type EventType } from "../../core/model.ts";
+import type { Slot } from "../../core/twingate.ts";
+import type { Pools, Resource, User } from "./pools.ts";
+import { Rng } from "./prng.ts";
+import { isoMicros } from "./slots.ts";
+
+/** What a record is, so a test knows how the consumer must treat it. */
+type RecordKind = "valid" | "invalid" | "corrupt" | "unknown_type" | "oversized";
+
+export interface ProducedRecord {
+  kind: RecordKind;
+  /** The stream it belongs to; for `unknown_type`, the made-up stream name written. */
+  eventType: string;
+  /** The record's JSON text, one line, no newline. For `corrupt`, text that is not JSON. */
+  text: string;
+  /** For `invalid`: the field that breaks the schema (e.g. `event.connection.client_ip`) and how. */
+  invalid?: { path: string; problem: string };
+  timeMicros: number;
+}
+
+export type Mix = Record<EventType, number>;
+
+export const DEFAULT_MIX: Mix = {
+  network_access: 60,
+  dns_filtering: 30,
+  audit_log: 5,
+  data_loss_prevention: 5,
+};
+
+export interface FaultRates {
+  /** Share of records that fail their event type's schema. */
+  invalid: number;
+  /** Share of records whose text is not JSON (NDJSON only: other layouts would lose the rest of the file). */
+  corrupt: number;
+  /** Share of records with an event_type no schema knows. */
+  unknownType: number;
+}
+
+export const NO_FAULTS: FaultRates = { invalid: 0, corrupt: 0, unknownType: 0 };
+
+export interface SlotPlan {
+  seed: number | string;
+  /** The slot (file) the records belong to: identifies the PRNG stream. */
+  slot: Slot;
+  /** Where event times fall: the slot, possibly clipped to the requested range. */
+  window: Slot;
+  count: number;
+  mix: Mix;
+  faults: FaultRates;
+  /** Records in this file that exceed the reader's record size limit. */
+  oversized: number;
+  /** Serialized size each oversized record reaches (at least). */
+  oversizedBytes: number;
+}
+
+/** Counts per slot: from a fixed number, or from a rate with some natural variation. */
+export function slotEventCount(
+  seed: number | string,
+  slot: Slot,
+  window: Slot,
+  opts: { eventsPerFile?: number; ratePerSecond?: number; emptySlotRate?: number },
+): number {
+  const rng = new Rng(seed, "count", slot.startMs);
+  if (opts.emptySlotRate && rng.chance(opts.emptySlotRate)) return 0;
+  if (opts.eventsPerFile !== undefined) return opts.eventsPerFile;
+  const seconds = Math.max(0, window.endMs - window.startMs) / 1000;
+  const mean = (opts.ratePerSecond ?? 0) * seconds;
+  if (mean <= 0) return 0;
+  // +-20% around the mean, as traffic ebbs and flows between slots.
+  return Math.max(0, Math.round(mean * (0.8 + 0.4 * rng.next())));
+}
+
+/** Chosen positions for each fault: expected counts are n*rate (floor plus a draw on the fraction). */
+function assignKinds(rng: Rng, n: number, faults: FaultRates, oversized: number): RecordKind[] {
+  const kinds: RecordKind[] = new Array(n).fill("valid");
+  const draw = (rate: number) => {
+    const exact = n * rate;
+    return Math.floor(exact) + (rng.chance(exact - Math.floor(exact)) ? 1 : 0);
+  };
+  const wanted: [RecordKind, number][] = [
+    ["oversized", oversized],
+    ["invalid", draw(faults.invalid)],
+    ["corrupt", draw(faults.corrupt)],
+    ["unknown_type", draw(faults.unknownType)],
+  ];
+  // The first record stays valid: readers sniff the layout from it, and a broken first line would
+  // make an NDJSON file look like something else (and turn one bad record into a lost file).
+  const total = Math.min(
+    Math.max(0, n - 1),
+    wanted.reduce((s, [, c]) => s + c, 0),
+  );
+  const positions = rng.sample(Math.max(0, n - 1), total).map((i) => i + 1);
+  // Shuffle the chosen positions so kinds are not grouped by position.
+  for (let i = positions.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [positions[i], positions[j]] = [positions[j]!, positions[i]!];
+  }
+  let p = 0;
+  for (const [kind, count] of wanted) {
+    for (let i = 0; i < count && p < positions.length; i++) kinds[positions[p++]!] = kind;
+  }
+  return kinds;
+}
+
+export function generateSlot(pools: Pools, plan: SlotPlan): ProducedRecord[] {
+  const rng = new Rng(plan.seed, "slot", plan.slot.startMs);
+  const n = plan.count;
+  const spanMicros = Math.max(1, (plan.window.endMs - plan.window.startMs) * 1000);
+  const times = Array.from(
+    { length: n },
+    () => plan.window.startMs * 1000 + Math.floor(rng.next() * spanMicros),
+  );
+  times.sort((a, b) => a - b);
+  const mixEntries = EVENT_TYPES.filter((t) => plan.mix[t] > 0).map((t) => [t, plan.mix[t]] as const);
+  if (n > 0 && mixEntries.length === 0)
+    throw new RangeError("the event mix has no type with a positive share");
+  const kinds = assignKinds(rng, n, plan.faults, plan.oversized);
+  const out: ProducedRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const timeMicros = times[i]!;
+    const eventType = rng.weighted(mixEntries);
+    const record = makeRecord(rng, pools, eventType, timeMicros);
+    const kind = kinds[i]!;
+    switch (kind) {
+      case "valid":
+        out.push({ kind, eventType, text: JSON.stringify(record), timeMicros });
+        break;
+      case "invalid": {
+        const invalid = breakRecord(rng, record, eventType);
+        out.push({ kind, eventType, text: JSON.stringify(record), invalid, timeMicros });
+        break;
+      }
+      case "corrupt":
+        out.push({ kind, eventType, text: corruptText(rng, JSON.stringify(record)), timeMicros });
+        break;
+      case "unknown_type": {
+        const unknown = unknownRecord(rng, pools, timeMicros);
+        out.push({ kind, eventType: unknown.event_type, text: JSON.stringify(unknown), timeMicros });
+        break;
+      }
+      case "oversized":
+        out.push({
+          kind,
+          eventType,
+          text: JSON.stringify(inflate(rng, record, plan.oversizedBytes)),
+          timeMicros,
+        });
+        break;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------- events
+
+type Json = Record<string, unknown>;
+
+function makeRecord(rng: Rng, pools: Pools, eventType: EventType, timeMicros: number): Json {
+  const time = isoMicros(timeMicros);
+  switch (eventType) {
+    case "network_access":
+      return { event_type: eventType, event: networkAccess(rng, pools, time) };
+    case "dns_filtering":
+      return { event_type: eventType, event: dnsFiltering(rng, pools, time) };
+    case "audit_log":
+      return { event_type: eventType, event: auditLog(rng, pools, time) };
+    case "data_loss_prevention":
+      return { event_type: eventType, event: dataLossPrevention(rng, pools, time) };
+  }
+}
+
+function clientIp(rng: Rng, user: User): string {
+  // Mostly from home/office; sometimes travelling or on mobile data.
+  if (rng.chance(0.85)) return user.homeIp;
+  return `${rng.pick([24, 37, 68, 82, 98, 109, 174, 188])}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}`;
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+function networkAccess(rng: Rng, pools: Pools, time: string): Json {
+  const resource: Resource = rng.skewed(pools.resources);
+  const status = rng.weighted([
+    ["closed_connection", 48],
+    ["established_connection", 38],
+    ["denied_access", 8],
+    ["failed_to_connect", 6],
+  ] as const);
+  const asService = rng.chance(0.06);
+  const user = rng.skewed(pools.users);
+  const sa = rng.pick(pools.serviceAccounts);
+  const ip = asService ? sa.ip : clientIp(rng, user);
+  const port = rng.pick(resource.ports);
+  const connection: Json = { client_ip: ip, protocol: resource.protocol };
+  let resolvedIp = resource.ips.length > 0 ? rng.pick(resource.ips) : "";
+  if (status === "closed_connection") {
+    // Long-tailed transfer sizes: most connections are small, a few move a lot.
+    connection["bytes_received"] = rng.logNormalInt(4_000, 2.2, 5_000_000_000);
+    connection["bytes_transferred"] = rng.logNormalInt(12_000, 2.6, 20_000_000_000);
+  } else if (status === "established_connection") {
+    connection["bytes_received"] = rng.int(0, 1_500);
+    connection["bytes_transferred"] = rng.int(0, 1_500);
+  } else if (status === "denied_access") {
+    connection["error_message"] = rng.pick([
+      "Access to resource denied by policy",
+      "Device does not meet the security policy",
+      "User is not in a group with access to the resource",
+    ]);
+  } else {
+    const why = rng.pick(["refused", "timeout", "dns"] as const);
+    if (why === "dns") resolvedIp = "";
+    if (rng.chance(0.5)) {
+      connection["bytes_received"] = 0;
+      connection["bytes_transferred"] = 0;
+    }
+    connection["error_message"] = {
+      refused: "Connection refused",
+      timeout: "Connection timed out",
+      dns: `Failed to resolve ${resource.address}`,
+    }[why];
+  }
+  const connector = rng.pick(resource.network.connectors);
+  const relays = rng.chance(0.35) ? [] : [rng.skewed(pools.relays)].map((r) => ({ ...r }));
+  const event: Json = {
+    version: 1,
+    time,
+    status,
+    connection,
+    connector: { id: connector.id, name: connector.name },
+    remote_network: { id: resource.network.id, name: resource.network.name },
+    resource: {
+      address: resource.address,
+      applied_rule: resource.appliedRule,
+      id: resource.id,
+      ip: resolvedIp,
+      port,
+    },
+    relays,
+    device: { id: asService ? sa.deviceId : rng.pick(user.devices).id },
+  };
+  if (asService) event["service_account"] = { name: sa.name, id: sa.id, key: sa.key, key_id: sa.keyId };
+  else event["user"] = { id: user.id, email: user.email };
+  const loc = user.location;
+  event["location"] = {
+    lat: round2(loc.lat + (rng.next() - 0.5) * 0.2),
+    lon: round2(loc.lon + (rng.next() - 0.5) * 0.2),
+  };
+  return event;
+}
+
+function dnsFiltering(rng: Rng, pools: Pools, time: string): Json {
+  const user = rng.skewed(pools.users);
+  const device = rng.pick(user.devices);
+  const domain = rng.skewed(pools.domains);
+  let status: "default" | "blocked" | "allowed" = "default";
+  let reasons: { id: string; name: string }[] = [];
+  if (domain.threat) {
+    status = "blocked";
+    reasons = [domain.threat];
+  } else if (domain.category) {
+    if (rng.chance(0.75)) {
+      status = "blocked";
+      reasons = [domain.category];
+    } else {
+      status = "allowed";
+      reasons = [{ id: "allowlist", name: "Allowlist" }];
+    }
+  } else if (domain.root === pools.internalDomain || rng.chance(0.03)) {
+    status = "allowed";
+    reasons = [{ id: "allowlist", name: "Allowlist" }];
+  }
+  return {
+    version: 1,
+    time,
+    domain: domain.domain,
+    root: domain.root,
+    device: { id: device.graphId, name: device.name, model: device.model ? { ...device.model } : null },
+    connection: {
+      client_ip: clientIp(rng, user),
+      protocol: rng.weighted([
+        ["DNS-over-HTTPS", 8],
+        ["DNS", 2],
+      ] as const),
+    },
+    status,
+    reasons,
+  };
+}
+
+const TARGET_TYPES = [
+  ["resource", 30],
+  ["user", 15],
+  ["group", 15],
+  ["device", 10],
+  ["connector", 8],
+  ["remoteNetwork", 6],
+  ["serviceAccount", 5],
+  ["serviceAccountKey", 5],
+  ["PublicAPIKey", 6],
+] as const;
+
+function auditTarget(rng: Rng, pools: Pools, type: (typeof TARGET_TYPES)[number][0]): Json {
+  const base = (id: string, name: string): Json => ({ version: "1.0", type, id, name });
+  switch (type) {
+    case "resource": {
+      const r = rng.pick(pools.resources);
+      const isIp = /^\d/.test(r.address);
+      return {
+        ...base(r.graphId, r.name),
+        address: { type: isIp ? "IP" : "DNS", value: r.appliedRule },
+        protocols: {
+          allowIcmp: rng.chance(0.5),
+          tcp: { policy: "RESTRICTED", ports: r.ports.filter(() => r.protocol === "tcp").map((p) => `${p}`) },
+          udp: { policy: r.protocol === "udp" ? "RESTRICTED" : "DENY_ALL", ports: [] },
+        },
+        isActive: rng.chance(0.95),
+      };
+    }
+    case "user": {
+      const u = rng.pick(pools.users);
+      return { ...base(u.graphId, u.name), email: u.email, isAdmin: u.isAdmin };
+    }
+    case "group": {
+      const g = rng.pick(pools.groups);
+      return { ...base(g.id, g.name), isActive: true };
+    }
+    case "device": {
+      const u = rng.pick(pools.users);
+      const d = rng.pick(u.devices);
+      return { ...base(d.graphId, d.name), isTrusted: rng.chance(0.7) };
+    }
+    case "connector": {
+      const c = rng.pick(pools.connectors);
+      return base(c.graphId, c.name);
+    }
+    case "remoteNetwork": {
+      const n = rng.pick(pools.networks);
+      return { ...base(n.graphId, n.name), location: n.name.startsWith("office") ? "ON_PREMISE" : "AWS" };
+    }
+    case "serviceAccount": {
+      const s = rng.pick(pools.serviceAccounts);
+      return base(s.graphId, s.name);
+    }
+    case "serviceAccountKey": {
+      const s = rng.pick(pools.serviceAccounts);
+      return base(s.keyId, `${s.name}-key`);
+    }
+    case "PublicAPIKey": {
+      const k = rng.pick(pools.apiKeys);
+      return {
+        ...base(k.id, k.name),
+        permission: rng.pick(["read only", "read write", "provision"]),
+        allowedIpRanges: rng.chance(0.6)
+          ? ["0.0.0.0/0", "::/0"]
+          : [`${rng.int(1, 223)}.${rng.int(0, 255)}.0.0/16`],
+      };
+    }
+  }
+}
+
+function auditLog(rng: Rng, pools: Pools, time: string): Json {
+  const action = rng.weighted([
+    ["edit", 50],
+    ["create", 35],
+    ["delete", 15],
+  ] as const);
+  const targetCount = rng.chance(0.15) ? 2 : 1;
+  const targets: Json[] = [];
+  for (let i = 0; i < targetCount; i++) targets.push(auditTarget(rng, pools, rng.weighted(TARGET_TYPES)));
+  const actorType = rng.weighted([
+    ["User", 80],
+    ["API", 15],
+    ["Twingate Support", 5],
+  ] as const);
+  let actor: Json;
+  if (actorType === "User") {
+    const admin = rng.skewed(pools.admins);
+    actor = { type: "User", id: admin.graphId, info: { email: admin.email, name: admin.name } };
+  } else if (actorType === "API") {
+    const key = rng.pick(pools.apiKeys);
+    actor = { type: "API", id: key.id, info: { name: key.name } };
+  } else {
+    actor = { type: "Twingate Support", id: "VHdpbmdhdGVTdXBwb3J0OjE=", info: null };
+  }
+  return { version: 1, time, action, targets, actor };
+}
+
+function dataLossPrevention(rng: Rng, pools: Pools, time: string): Json {
+  const user = rng.skewed(pools.users);
+  const device = rng.pick(user.devices);
+  const app = rng.skewed(pools.dlpApps);
+  const [action, status] = rng.weighted([
+    [["block_upload", "blocked"], 45],
+    [["block_paste", "blocked"], 20],
+    [["block_download", "blocked"], 10],
+    [["warn_upload", "warned"], 15],
+    [["log_upload", "allowed"], 10],
+  ] as const);
+  const policyCount = rng.chance(0.2) ? 2 : 1;
+  const policies = rng
+    .sample(pools.dlpPolicies.length, policyCount)
+    .map((i) => ({ ...pools.dlpPolicies[i]! }));
+  return {
+    version: 1,
+    time,
+    action,
+    status,
+    data_loss_prevention_policies: policies,
+    device: { id: device.id, name: device.model?.hostname.replace(/\.local$/, "") ?? device.name },
+    user: { id: user.id, email: user.email },
+    resource: { address: app.address, applied_rule: app.appliedRule, id: app.id },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- faults
+
+/** Streams Twingate might add one day: records the consumer must set aside as `unknown_event_type`. */
+const UNKNOWN_TYPES = ["device_posture", "session_recording", "identity_provider_sync"] as const;
+
+function unknownRecord(rng: Rng, pools: Pools, timeMicros: number): { event_type: string; event: Json } {
+  const user = rng.skewed(pools.users);
+  const device = rng.pick(user.devices);
+  return {
+    event_type: rng.pick(UNKNOWN_TYPES),
+    event: {
+      version: 1,
+      time: isoMicros(timeMicros),
+      device: { id: device.id },
+      user: { id: user.id, email: user.email },
+      result: rng.pick(["passed", "failed"]),
+    },
+  };
+}
+
+/** A change that breaks a record's schema: set `path` (under the record) to `value`, or remove it. */
+interface Breakage {
+  path: string;
+  problem: string;
+  value?: unknown;
+  remove?: true;
+}
+
+const obj = (v: unknown): Json => v as Json;
+
+/**
+ * What the consumer cannot place (docs/DATA-QUALITY.md): no usable event time, or no event object. A value
+ * that is merely wrong (a bad IP, a port out of range) is indexed with a deviation, so it is no "invalid"
+ * record: see the corpus in test/fixtures/data-quality for those.
+ */
+const COMMON_BREAKAGES: Breakage[] = [
+  { path: "event.time", problem: "not an ISO-8601 time", value: "25/07/2025 18:19:41" },
+  { path: "event.time", problem: "missing", remove: true },
+  { path: "event.time", problem: "epoch seconds as a string", value: "1753467581" },
+  { path: "event.time", problem: "a date without a time", value: "2025-07-25" },
+  { path: "event.time", problem: "before 1970", value: "1969-07-20T20:17:40Z" },
+  { path: "event.time", problem: "an object", value: { seconds: 1753467581 } },
+];
+
+const TYPE_BREAKAGES: Record<EventType, Breakage[]> = {
+  network_access: [{ path: "event", problem: "not an object", value: "closed_connection" }],
+  dns_filtering: [{ path: "event", problem: "missing", remove: true }],
+  audit_log: [{ path: "event", problem: "an array", value: [] }],
+  data_loss_prevention: [{ path: "event", problem: "null", value: null }],
+};
+
+function applyBreakage(record: Json, b: Breakage): void {
+  const parts = b.path.split(".");
+  let node = record;
+  for (const part of parts.slice(0, -1)) node = obj(node[part]);
+  const last = parts.at(-1)!;
+  if (b.remove) delete node[last];
+  else node[last] = b.value;
+}
+
+/** Every way the generator breaks a record of a type (for tests and docs). */
+export function breakagesFor(eventType: EventType): readonly { path: string; problem: string }[] {
+  return [...COMMON_BREAKAGES, ...TYPE_BREAKAGES[eventType]].map(({ path, problem }) => ({ path, problem }));
+}
+
+function breakRecord(rng: Rng, record: Json, eventType: EventType): { path: string; problem: string } {
+  const b = rng.pick([...COMMON_BREAKAGES, ...TYPE_BREAKAGES[eventType]]);
+  applyBreakage(record, b);
+  return { path: b.path, problem: b.problem };
+}
+
+/** A record's text made unparseable: cut short, or with a stray character, as a broken writer would leave it. */
+function corruptText(rng: Rng, text: string): string {
+  const how = rng.pick(["cut", "quote", "brace"] as const);
+  if (how === "cut") return text.slice(0, rng.int(1, Math.max(1, text.length - 2)));
+  if (how === "quote") {
+    // Drop the opening quote of the first key: {event_type":...
+    return `{${text.slice(2)}`;
+  }
+  return `${text.slice(0, -1)},}`;
+}
+
+/** A valid-looking record padded past `bytes` (a huge error message or target list, as a bug might write). */
+function inflate(rng: Rng, record: Json, bytes: number): Json {
+  const event = obj(record["event"]);
+  const size = JSON.stringify(record).length;
+  const pad = Math.max(0, bytes - size) + 1024;
+  const filler = rng
+    .chars(64, "abcdefghijklmnopqrstuvwxyz0123456789 ")
+    .repeat(Math.ceil(pad / 64))
+    .slice(0, pad);
+  event["debug_trace"] = filler;
+  return record;
+}
