@@ -35,7 +35,7 @@ export async function bare(path: string): Promise<{ records: number; seconds: nu
 }
 
 // Loose module shapes so a baseline tree (older API) can be loaded too.
-type Item = { kind: string; value?: unknown; ordinal?: number; line?: number };
+type Item = { kind: string; value?: unknown; raw?: string; ordinal?: number; line?: number };
 interface ParseMod {
   readRecords: (input: Readable) => AsyncIterable<Item>;
   readRecordBatches?: (input: Readable) => AsyncIterable<Item[]>;
@@ -44,7 +44,7 @@ interface EventsMod {
   validateRecord: (v: unknown) => { ok: boolean; record?: unknown };
 }
 interface DocumentsMod {
-  toIndexAction: (r: never, s: never, o: never) => { id: string };
+  toIndexAction: (r: never, s: never, o: never, text?: string) => { id: string };
 }
 interface BulkBodyMod {
   BulkBatch: new (
@@ -82,7 +82,9 @@ export function fullRun(
       }
       const src: Record<string, unknown> = { bucket: "bench", key: path, ordinal: item.ordinal };
       if (item.line !== undefined) src["line"] = item.line;
-      const action = documents.toIndexAction(v.record as never, src as never, opts as never);
+      // As ingest/actions.ts: the record's text as read (a tree without that parameter ignores it).
+      const text = v.record === item.value ? item.raw : undefined;
+      const action = documents.toIndexAction(v.record as never, src as never, opts as never, text);
       sink += action.id.length;
       if (bulk) {
         batch ??= new bulk.BulkBatch(6 * 1024 * 1024);

@@ -19,6 +19,7 @@ import {
 } from "../events/index.ts";
 import type { IndexAction, RecordSource } from "../model.ts";
 import { parseTwingateKeyTime } from "../twingate.ts";
+import { isJsonTextOf } from "./json-text.ts";
 import { type IndexPeriod, periodSuffix } from "./period.ts";
 
 export { parseTwingateKeyTime } from "../twingate.ts";
@@ -488,12 +489,15 @@ class RecordAction implements IndexAction {
  *   (Twingate's), the event's text is a slice of it; another shape has its event serialised again.
  * - The normalised event is the same text but for `"version":1` becoming `"version":"1"`: spliced when
  *   version is the event's first key, as Twingate writes it; the rare other rewrites serialise afresh.
+ * - `text`: the record's text as read, when known: used instead of serialising the record when it is
+ *   exactly `JSON.stringify(record)` (json-text.ts: a compactly written file), else ignored.
  * Throws only if the record's time is invalid (not validated).
  */
 export function toIndexAction(
   record: TwingateRecord,
   source: RecordSource,
   opts: DocumentOptions,
+  text?: string,
 ): IndexAction {
   const time = parseTime(record);
   const type = record.event_type;
@@ -513,12 +517,12 @@ export function toIndexAction(
     if (meta.deviations.length > 0) action.deviations = meta.deviations;
     return action;
   }
-  const text = JSON.stringify(record);
-  const id = opts.id ?? hashId(text);
+  const json = text !== undefined && isJsonTextOf(text, record) ? text : JSON.stringify(record);
+  const id = opts.id ?? hashId(json);
   // Twingate's shape, {"event_type":"<type>","event":<event>}: the event's text is a slice of the record's
   // (a view, no copy). The type is a validated name: nothing in it to escape.
   const event = isTypeThenEvent(record)
-    ? text.slice(EVENT_AT.length + type.length, text.length - 1)
+    ? json.slice(EVENT_AT.length + type.length, json.length - 1)
     : JSON.stringify(record.event);
   return new RecordAction(index, id, type, [head, ...normalisedEventJson(record, event)], tail);
 }

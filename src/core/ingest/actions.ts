@@ -41,7 +41,8 @@ export function actionsFor(
     try {
       // Built (and serialised) here, so that one record that cannot be (e.g. nested too deep for the call
       // stack) goes to quarantine alone instead of failing its whole file on every delivery.
-      return toIndexAction(v.record, src, docOpts);
+      // The record's text as read: its id's text when the file is written compactly (no re-serialising).
+      return toIndexAction(v.record, src, docOpts, v.record === item.value ? item.raw : undefined);
     } catch (err) {
       return quarantine(unstorableRejection(err, v.record.event_type, item));
     }
