@@ -15,7 +15,7 @@
  */
 import { z } from "zod";
 import { EVENT_TYPES, type EventType } from "../model.ts";
-import { type Deviation, isIpText, normaliseEvent, resolveEventType } from "./normalise.ts";
+import { type Deviation, hasPlainKeys, isIpText, normaliseEvent, resolveEventType } from "./normalise.ts";
 import { parseEventTime } from "./time.ts";
 
 export {
@@ -483,7 +483,7 @@ export function fastAccept(value: unknown): boolean {
   const eventType = value["event_type"];
   if (!isKnownEventType(eventType)) return false;
   const event = value["event"];
-  return isObj(event) && FAST_EVENT_CHECKS[eventType](event);
+  return isObj(event) && FAST_EVENT_CHECKS[eventType](event) && hasPlainKeys(eventType, event);
 }
 
 /** A record's normalisation: what the document builder needs besides the normalised record itself. */
@@ -555,7 +555,13 @@ function validate(value: unknown, fast: boolean): ValidationResult {
   }
   const event = rec["event"];
   // Most records: the hand-written check accepts them as they are (see "fast path" above).
-  if (fast && isKnownEventType(received) && isObj(event) && FAST_EVENT_CHECKS[received](event)) {
+  if (
+    fast &&
+    isKnownEventType(received) &&
+    isObj(event) &&
+    FAST_EVENT_CHECKS[received](event) &&
+    hasPlainKeys(received, event)
+  ) {
     return { ok: true, record: value as TwingateRecord, deviations: NO_DEVIATIONS };
   }
   const eventType = resolveEventType(received);

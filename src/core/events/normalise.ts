@@ -347,16 +347,95 @@ function walkObject(
     if (y === REMOVE) delete out[k];
     else out[k] = y;
   }
-  // A key with a dot that starts with a typed field's name: OpenSearch reads `"ip.x": 1` as `ip: {x: 1}`
-  // and would refuse it against the field's type.
+  // Keys OpenSearch refuses in a mapped object, failing the whole document: a key with a dot that starts
+  // with a typed field's name (it reads `"ip.x": 1` as `ip: {x: 1}`, against the field's type), and a key
+  // with an empty part (`""`, `".a"`, `"a..b"`: "field name cannot be empty").
   for (const k in v) {
     const dot = k.indexOf(".");
-    if (dot < 0 || !Object.hasOwn(fields, k.slice(0, dot))) continue;
+    if (dot < 0 && k !== "") continue;
+    if (isOddKey(k)) {
+      out ??= copy(v);
+      setAside(
+        w,
+        `${path}.${ODD_KEY}`,
+        `${at}.${k}`,
+        v[k],
+        "a key OpenSearch cannot store (an empty name or part)",
+      );
+      delete out[k];
+      continue;
+    }
+    if (!Object.hasOwn(fields, k.slice(0, dot))) continue;
     out ??= copy(v);
     setAside(w, `${path}.${k.slice(0, dot)}`, `${at}.${k}`, v[k], "a dotted key under a typed field");
     delete out[k];
   }
   return out ?? v;
+}
+
+/** The path's last part for a key OpenSearch cannot store (bounded: the key itself is under set_aside). */
+const ODD_KEY = "(empty key part)";
+
+/** A field name with an empty part: "", ".a", "a..b" (a trailing dot OpenSearch takes). */
+function isOddKey(k: string): boolean {
+  return k === "" || k.charCodeAt(0) === 0x2e || k.includes("..");
+}
+
+/** The typed objects under a spec's fields, as lists (hasPlainKeys' walk, compiled once per spec). */
+interface KeyWalk {
+  readonly objs: readonly (readonly [string, KeyWalk])[];
+  readonly arrs: readonly (readonly [string, KeyWalk])[];
+}
+
+const keyWalks = new Map<Readonly<Record<string, FieldSpec>>, KeyWalk>();
+
+function keyWalkOf(fields: Readonly<Record<string, FieldSpec>>): KeyWalk {
+  let kw = keyWalks.get(fields);
+  if (kw === undefined) {
+    const objs: [string, KeyWalk][] = [];
+    const arrs: [string, KeyWalk][] = [];
+    for (const [k, spec] of Object.entries(fields)) {
+      if (spec.t === "obj") objs.push([k, keyWalkOf(spec.f)]);
+      else if (spec.t === "arr" && spec.of.t === "obj") arrs.push([k, keyWalkOf(spec.of.f)]);
+      // a reason object is walked too (its id and name)
+      else if (spec.t === "arr" && spec.of.t === "reason") arrs.push([k, keyWalkOf(REASON_FIELDS)]);
+    }
+    kw = { objs, arrs };
+    keyWalks.set(fields, kw);
+  }
+  return kw;
+}
+
+function plainKeys(kw: KeyWalk, v: Obj): boolean {
+  for (const k in v) if (k.length === 0 || k.indexOf(".") >= 0) return false;
+  for (let i = 0; i < kw.objs.length; i++) {
+    const [k, sub] = kw.objs[i]!;
+    const x = v[k];
+    if (isObj(x) && !plainKeys(sub, x)) return false;
+  }
+  for (let i = 0; i < kw.arrs.length; i++) {
+    const [k, sub] = kw.arrs[i]!;
+    const x = v[k];
+    if (!Array.isArray(x)) continue;
+    for (let j = 0; j < x.length; j++) {
+      const y: unknown = x[j];
+      if (isObj(y) && !plainKeys(sub, y)) return false;
+    }
+  }
+  return true;
+}
+
+const EVENT_KEY_WALKS = Object.fromEntries(EVENT_TYPES.map((t) => [t, keyWalkOf(FIELD_SPECS[t])])) as {
+  readonly [K in EventType]: KeyWalk;
+};
+
+/**
+ * True when no object the walk types (the event and its typed objects, recursively) has a key with a dot
+ * or an empty key: the fast path's condition (such keys are left to the walk, which decides what to set
+ * aside).
+ */
+export function hasPlainKeys(eventType: EventType, event: Obj): boolean {
+  return plainKeys(EVENT_KEY_WALKS[eventType], event);
 }
 
 /** A shallow copy keeping key order, `__proto__` keys as data. */

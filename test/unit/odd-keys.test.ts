@@ -1,0 +1,48 @@
+/**
+ * Keys OpenSearch refuses in a mapped object (an empty name or part, a dotted key under a typed field)
+ * are set aside with a deviation on both validation paths, the rest of the event kept.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { validateRecord, validateRecordFull } from "../../src/core/events/index.ts";
+
+function rec(extra: Record<string, unknown>, where: "resource" | "connection" | "device") {
+  const event: Record<string, Record<string, unknown> | string | number> = {
+    version: 1,
+    time: "2025-07-25T18:19:41.236597+00:00",
+    status: "closed_connection",
+    connection: { client_ip: "1.2.3.4", protocol: "tcp" },
+    resource: { address: "a.int", ip: "10.0.0.1", port: 80 },
+    device: { id: "1" },
+  };
+  Object.assign(event[where] as object, extra);
+  return { event_type: "network_access", event };
+}
+
+test("odd keys under typed objects are set aside, on the fast and the full path alike", () => {
+  const cases: [Record<string, unknown>, "resource" | "connection" | "device", string][] = [
+    [{ "ip.geo": "h" }, "resource", "event.resource.ip:set_aside"],
+    [{ "": "x" }, "connection", "event.connection.(empty key part):set_aside"],
+    [{ ".hidden": { a: 1 } }, "resource", "event.resource.(empty key part):set_aside"],
+    [{ "a..b": 2 }, "device", "event.device.(empty key part):set_aside"],
+  ];
+  for (const [extra, where, dev] of cases) {
+    const r = rec(extra, where);
+    const fast = validateRecord(r);
+    const full = validateRecordFull(r);
+    assert.ok(fast.ok && full.ok);
+    assert.deepEqual(
+      fast.deviations.map((d) => `${d.path}:${d.action}`),
+      [dev],
+    );
+    assert.deepEqual(fast, full);
+    const k = Object.keys(extra)[0]!;
+    assert.equal(
+      (fast.record.event as unknown as Record<string, Record<string, unknown>>)[where]![k],
+      undefined,
+    );
+  }
+  // a dotted key not under a typed field's name is stored as it is (OpenSearch takes it)
+  const ok = validateRecord(rec({ "a.b": 1 }, "resource"));
+  assert.ok(ok.ok && ok.deviations.length === 0);
+});
