@@ -172,6 +172,21 @@ describe("validate command", () => {
     assert.equal(out.by_event_type.audit_log, 2);
   });
 
+  it("deviations exit 0 (the records are indexed); --strict exits 1 on any", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tg-validate-"));
+    const rec = {
+      event_type: "audit_log",
+      event: { version: "1.0", time: "2021-08-15T14:30Z", action: "edit", actor: { type: "User" } },
+    };
+    writeFileSync(join(dir, "a.json"), JSON.stringify(rec));
+    const r = await run([dir]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).with_issues, 1);
+    assert.equal((await run([dir], { strict: true })).exitCode, 1);
+    writeFileSync(join(dir, "a.json"), JSON.stringify({ ...rec, event: { ...rec.event, version: "1" } }));
+    assert.equal((await run([dir], { strict: true })).exitCode, 0);
+  });
+
   it("a directory's symbolic links are followed, to files and to folders", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tg-validate-links-"));
     const elsewhere = mkdtempSync(join(tmpdir(), "tg-validate-target-"));

@@ -40,12 +40,18 @@ function builder(y: Argv) {
         describe:
           "List every rejection and every deviation (a value normalised or set aside) as file:line, path and reason (on stderr with --json)",
       },
+      strict: {
+        type: "boolean",
+        default: false,
+        describe: "Exit 1 also when a record would be indexed with deviations (normalised or set aside)",
+      },
       ...settingOptions(READER_SETTINGS),
     })
     .example("$0 validate ./export/", "Check every file under ./export")
     .example("$0 validate --json 2025-07-25T18:20:00+00:00.json.gz", "Machine-readable summary")
     .epilog(
-      "Exit 0 when every record is valid, 1 when a record or a file was rejected, 2 on a usage or I/O error.\n" +
+      "Exit 0 when every record is valid, 1 when a record or a file was rejected (with --strict, also when a\n" +
+        "record has deviations), 2 on a usage or I/O error.\n" +
         "Valid records include those indexed with deviations (with_issues, deviations_by_path; see docs/DATA-QUALITY.md).\n" +
         "File-level errors (syntax_error, truncated_gzip, file_too_large) are listed in file_errors with their\n" +
         "reason and are not counted in rejected/rejected_by_reason, which count records only.",
@@ -64,7 +70,7 @@ const processIo: ValidateIo = {
 
 /** The command's work; returns the exit code (0 clean, 1 rejections or file errors, 2 I/O error). */
 export async function runValidate(
-  argv: { paths: string[]; json: boolean; details?: boolean } & Record<string, unknown>,
+  argv: { paths: string[]; json: boolean; details?: boolean; strict?: boolean } & Record<string, unknown>,
   io: ValidateIo = processIo,
 ): Promise<number> {
   const config = loadConfig(argv);
@@ -100,7 +106,8 @@ export async function runValidate(
   }
   if (argv.json) io.out(`${JSON.stringify(toJson(total))}\n`);
   else io.out(`${formatTotal(total)}\n`);
-  return ioError ? 2 : isClean(total) ? 0 : 1;
+  // Deviations are not failures (the records are indexed); --strict makes them one.
+  return ioError ? 2 : isClean(total) && !(argv.strict === true && total.with_issues > 0) ? 0 : 1;
 }
 
 export const validateCommand: CommandModule<object, ValidateArgs> = {
