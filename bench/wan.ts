@@ -6,7 +6,10 @@
  * OpenSearch is not behind the proxy, as it is not behind a WAN in production either).
  *
  *   node --import tsx bench/wan.ts [--files 400 --per-file 1000 --latencies 0,20,50
- *                                   --concurrency 1,2,4,8,16 --backfill-concurrency 2,8,16 --quick]
+ *                                   --concurrency 1,2,4,8,16 --prefetch 0,10
+ *                                   --backfill-concurrency 2,8,16 --quick]
+ * `--prefetch`: the worker's SQS_PREFETCH values (messages held beyond the object slots), each run with
+ * every `--concurrency`; `--backfill-concurrency none` leaves the backfill rows out.
  *
  * Prints a Markdown section (bench/run.ts collects it into docs/BENCHMARKS.md).
  */
@@ -47,7 +50,9 @@ const nFiles = Number(arg("files", "400"));
 const perFile = Number(arg("per-file", "1000"));
 const latencies = nums(arg("latencies", "0,20,50"));
 const concurrencies = nums(arg("concurrency", "1,2,4,8,16"));
-const backfillConcurrencies = nums(arg("backfill-concurrency", "2,8,16"));
+const prefetches = nums(arg("prefetch", "0,10"));
+const backfillConcurrencies =
+  arg("backfill-concurrency", "2,8,16") === "none" ? [] : nums(arg("backfill-concurrency", "2,8,16"));
 const total = nFiles * perFile;
 
 const env = stackEnv();
@@ -83,7 +88,7 @@ async function ceiling(): Promise<number> {
 }
 
 /** Worker: the queue holds one notification per file; time from start until every file is ingested. */
-async function worker(latencyMs: number, objectConcurrency: number): Promise<number> {
+async function worker(latencyMs: number, objectConcurrency: number, prefetch: number): Promise<number> {
   const prefix = await freshPrefix();
   const queueUrl = (await aws.sqs.send(new CreateQueueCommand({ QueueName: prefix }))).QueueUrl!;
   const sent = await runEnqueue({
@@ -111,6 +116,7 @@ async function worker(latencyMs: number, objectConcurrency: number): Promise<num
     queueUrl,
     prefix,
     settings: { ...DEFAULTS, objectConcurrency },
+    prefetch,
     onObject: (_ref, r) => {
       done++;
       records += r.indexed;
@@ -155,18 +161,20 @@ async function backfill(latencyMs: number, concurrency: number): Promise<number>
 if (!quick) await backfill(0, 8);
 const before = await ceiling();
 process.stderr.write(`ceiling: ${fmt(before)} records/s\n`);
-const rows: { what: string; latency: number; c: number; rps: number }[] = [];
+const rows: { what: string; latency: number; c: string; rps: number }[] = [];
 for (const latency of latencies) {
-  for (const c of quick ? concurrencies.slice(-1) : concurrencies) {
-    const rps = await worker(latency, c);
-    rows.push({ what: "worker", latency, c, rps });
-    process.stderr.write(`worker ${latency} ms x${c}: ${fmt(rps)} records/s\n`);
+  for (const p of quick ? prefetches.slice(-1) : prefetches) {
+    for (const c of quick ? concurrencies.slice(-1) : concurrencies) {
+      const rps = await worker(latency, c, p);
+      rows.push({ what: "worker", latency, c: `${c} + ${p}`, rps });
+      process.stderr.write(`worker ${latency} ms x${c} prefetch ${p}: ${fmt(rps)} records/s\n`);
+    }
   }
 }
 for (const latency of latencies) {
   for (const c of quick ? backfillConcurrencies.slice(-1) : backfillConcurrencies) {
     const rps = await backfill(latency, c);
-    rows.push({ what: "backfill", latency, c, rps });
+    rows.push({ what: "backfill", latency, c: String(c), rps });
     process.stderr.write(`backfill ${latency} ms x${c}: ${fmt(rps)} records/s\n`);
   }
 }
@@ -182,8 +190,8 @@ await os.close();
 
 const table = (what: string) => {
   const mine = rows.filter((r) => r.what === what);
-  const cs = [...new Set(mine.map((r) => r.c))].sort((a, b) => a - b);
-  const head = `| object concurrency | ${latencies.map((l) => `${l} ms: records/s (files/s)`).join(" | ")} | ${latencies.map((l) => `${l} ms / ceiling`).join(" | ")} |`;
+  const cs = [...new Set(mine.map((r) => r.c))];
+  const head = `| ${what === "worker" ? "object concurrency + prefetch" : "object concurrency"} | ${latencies.map((l) => `${l} ms: records/s (files/s)`).join(" | ")} | ${latencies.map((l) => `${l} ms / ceiling`).join(" | ")} |`;
   const sep = `| ---: | ${latencies.map(() => "---:").join(" | ")} | ${latencies.map(() => "---:").join(" | ")} |`;
   const lines = cs.map((c) => {
     const at = (l: number) => mine.find((r) => r.c === c && r.latency === l)?.rps;
@@ -210,8 +218,8 @@ before (${fmt(before)}) and after (${fmt(after)}) the runs: **${fmt(ceil)} recor
 Each run writes into fresh indices created beforehand, and is timed to the last file indexed.
 
 **Worker** (the product's \`SqsWorker\` in-process; the queue filled beforehand with one S3 notification per file,
-as \`backfill --enqueue\` sends them; receive 10, long poll 1 s, \`OBJECT_CONCURRENCY\` messages in flight,
-bulk defaults):
+as \`backfill --enqueue\` sends them; receive 10, long poll 1 s, \`OBJECT_CONCURRENCY\` objects and
+\`OBJECT_CONCURRENCY\` + \`SQS_PREFETCH\` messages in flight, bulk defaults):
 
 ${table("worker")}
 

@@ -7,6 +7,7 @@ import { objectSource } from "../../src/core/ingest/pipeline.ts";
 import type { ObjectRef } from "../../src/core/model.ts";
 import type { BulkTransport } from "../../src/core/sink/bulk-sink.ts";
 import { TWINGATE_KEY_PATTERN } from "../../src/platform/config/index.ts";
+import { SETTINGS } from "../../src/platform/config/settings.ts";
 import { createTaskQueue } from "../../src/platform/util/queue.ts";
 import { SqsWorker } from "../../src/runtimes/worker/sqs-worker.ts";
 import { DEFAULTS, makeIngest, type PipelineSettings, silent } from "./stack.ts";
@@ -20,6 +21,8 @@ export function benchWorker(opts: {
   settings?: PipelineSettings;
   transport?: BulkTransport;
   onObject?: (ref: ObjectRef, r: IngestResult) => void;
+  /** Messages held beyond the object slots (SQS_PREFETCH); the product's default when not given. */
+  prefetch?: number;
 }): SqsWorker {
   const settings = opts.settings ?? DEFAULTS;
   const ingest = makeIngest({
@@ -36,7 +39,7 @@ export function benchWorker(opts: {
       waitSeconds: 1,
       maxMessages: 10,
       visibilityTimeout: 120,
-      maxInFlightMessages: settings.objectConcurrency,
+      maxInFlightMessages: settings.objectConcurrency + (opts.prefetch ?? SETTINGS.sqsPrefetch.default),
       shutdownTimeoutMs: 5000,
     },
     {

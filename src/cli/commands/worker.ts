@@ -95,7 +95,7 @@ export const workerCommand: CommandModule = {
         maxMessages: config.sqsMaxMessages,
         visibilityTimeout: config.visibilityTimeout,
         invalidVisibilityTimeout: config.invalidMessageVisibility,
-        maxInFlightMessages: config.objectConcurrency,
+        maxInFlightMessages: config.objectConcurrency + config.sqsPrefetch,
         shutdownTimeoutMs: config.shutdownTimeoutMs,
       },
       {

@@ -161,6 +161,16 @@ export const SETTINGS = {
     schema: int(1, 10),
     default: 10,
   },
+  sqsPrefetch: {
+    env: "SQS_PREFETCH",
+    describe:
+      "Messages held beyond OBJECT_CONCURRENCY, waiting for an object slot (their visibility kept on the heartbeat)",
+    // Received before a slot frees, so no object slot waits on a ReceiveMessage (or a DeleteMessage) round
+    // trip; the latency-bound benchmark (docs/BENCHMARKS.md) picked the default. A held message costs its
+    // body and a heartbeat timer; objects in flight stay bounded by OBJECT_CONCURRENCY.
+    schema: int(0, 100),
+    default: 10,
+  },
   visibilityTimeout: {
     env: "SQS_VISIBILITY_TIMEOUT",
     describe: "Seconds a received message stays hidden; extended on a heartbeat while work goes on",

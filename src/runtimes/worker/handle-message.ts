@@ -24,13 +24,16 @@ export interface MessageDeps {
 
 /**
  * One SQS message: decode the envelope, filter the objects, ingest each (in parallel, bounded),
- * and decide. The message is deletable only when every object in it is done.
+ * and decide. The message is deletable only when every object in it is done. `signal` aborts the
+ * objects' work; once `startBefore` aborts, objects still waiting for a slot are not started (they fail
+ * with its reason, and the message is retried).
  */
 export async function handleMessage(
   body: string,
   messageId: string,
   deps: MessageDeps,
   signal?: AbortSignal,
+  startBefore?: AbortSignal,
 ): Promise<MessageDecision> {
   const log = deps.logger.child({ messageId });
   const n = parseNotification(body);
@@ -63,53 +66,82 @@ export async function handleMessage(
   if (wanted.length === 0) return { action: "delete", reason: "nothing_to_do", results: [] };
 
   const settled = await Promise.allSettled(
-    wanted.map(
-      (ref) =>
-        deps.objects.add(
-          async () => {
-            deps.metrics?.inFlightObjects.inc();
-            try {
-              const r = await deps.ingest(ref, signal);
-              deps.metrics?.objects.inc({
-                outcome: r.notFound ? "not_found" : r.fileError ? "file_error" : "ingested",
-              });
-              log.info(
-                {
-                  bucket: r.bucket,
-                  key: r.key,
-                  records: r.records,
-                  indexed: r.indexed,
-                  duplicates: r.duplicates,
-                  rejected: r.rejected,
-                  bytes: r.bytes,
-                  durationMs: Math.round(r.durationMs),
-                  ...(r.notFound ? { notFound: true } : {}),
-                  ...(r.fileError ? { fileError: r.fileError.reason } : {}),
-                },
-                "object ingested",
-              );
-              return r;
-            } catch (err) {
-              deps.metrics?.objects.inc({ outcome: "failed" });
-              if (!signal?.aborted) {
-                log.error(
-                  { bucket: ref.bucket, key: ref.key, err: errText(err) },
-                  "object failed; message will be retried",
+    wanted.map((ref) =>
+      unlessStopped(
+        startBefore,
+        (started) =>
+          deps.objects.add(
+            async () => {
+              startBefore?.throwIfAborted();
+              started();
+              deps.metrics?.inFlightObjects.inc();
+              try {
+                const r = await deps.ingest(ref, signal);
+                deps.metrics?.objects.inc({
+                  outcome: r.notFound ? "not_found" : r.fileError ? "file_error" : "ingested",
+                });
+                log.info(
+                  {
+                    bucket: r.bucket,
+                    key: r.key,
+                    records: r.records,
+                    indexed: r.indexed,
+                    duplicates: r.duplicates,
+                    rejected: r.rejected,
+                    bytes: r.bytes,
+                    durationMs: Math.round(r.durationMs),
+                    ...(r.notFound ? { notFound: true } : {}),
+                    ...(r.fileError ? { fileError: r.fileError.reason } : {}),
+                  },
+                  "object ingested",
                 );
+                return r;
+              } catch (err) {
+                deps.metrics?.objects.inc({ outcome: "failed" });
+                if (!signal?.aborted) {
+                  log.error(
+                    { bucket: ref.bucket, key: ref.key, err: errText(err) },
+                    "object failed; message will be retried",
+                  );
+                }
+                throw err;
+              } finally {
+                deps.metrics?.inFlightObjects.dec();
               }
-              throw err;
-            } finally {
-              deps.metrics?.inFlightObjects.dec();
-            }
-          },
-          signal ? { signal } : {},
-        ) as Promise<IngestResult>,
+            },
+            signal ? { signal } : {},
+          ) as Promise<IngestResult>,
+      ),
     ),
   );
   const results = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = settled.find((s) => s.status === "rejected");
   if (failed) return { action: "retry", error: (failed as PromiseRejectedResult).reason, results };
   return { action: "delete", reason: "ingested", results };
+}
+
+/**
+ * `queue(started)`'s promise, except that once `stop` aborts it rejects at once with its reason if the
+ * task has not called `started` yet (it is still waiting for a slot; when it gets one, it must see `stop`
+ * aborted and do nothing). Without `stop`, the task's own promise.
+ */
+function unlessStopped<T>(
+  stop: AbortSignal | undefined,
+  queue: (started: () => void) => Promise<T>,
+): Promise<T> {
+  let running = false;
+  const task = queue(() => {
+    running = true;
+  });
+  if (!stop) return task;
+  return new Promise<T>((resolve, reject) => {
+    const onStop = () => {
+      if (!running) reject(stop.reason);
+    };
+    stop.addEventListener("abort", onStop, { once: true });
+    if (stop.aborted) onStop();
+    task.then(resolve, reject).finally(() => stop.removeEventListener("abort", onStop));
+  });
 }
 
 export function errText(err: unknown): string {

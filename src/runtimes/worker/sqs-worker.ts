@@ -1,7 +1,6 @@
 import { setMaxListeners } from "node:events";
 import {
   ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
   type SQSClient,
@@ -10,6 +9,7 @@ import type { Logger } from "../../platform/logger.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { backoffMs, sleep } from "../../platform/util/backoff.ts";
 import { withDeadline } from "../../platform/util/deadline.ts";
+import { MessageDeleter } from "./deletes.ts";
 import { errText, handleMessage, type MessageDecision, type MessageDeps } from "./handle-message.ts";
 
 /**
@@ -37,16 +37,23 @@ interface SqsWorkerOptions {
    * without coming back every visibility timeout to take receive slots from real files.
    */
   invalidVisibilityTimeout?: number;
-  /** Messages processed at once; receiving pauses while this many are in flight (back-pressure). */
+  /**
+   * Messages held at once: being read, waiting for an object slot (objects are bounded by the deps'
+   * `objects` queue, not here), or being deleted. Receiving pauses while this many are held
+   * (back-pressure). More than the object slots (OBJECT_CONCURRENCY + SQS_PREFETCH) keeps the next
+   * messages at hand, so no object slot waits on a ReceiveMessage or a DeleteMessage round trip.
+   */
   maxInFlightMessages: number;
   shutdownTimeoutMs: number;
 }
 
 /**
  * Long-polls SQS and hands each message to `handleMessage`. A message is deleted only when every
- * object in it is ingested; while it is being worked on its visibility is extended on a heartbeat
- * (never two extensions at once); on failure it comes back after a backoff that grows with its
- * receive count; on shutdown unfinished messages are released at once for another worker.
+ * object in it is ingested (deletes that finish together go out in one batch: MessageDeleter); from its
+ * receive to its settlement, waiting for an object slot included, its visibility is extended on a
+ * heartbeat (never two extensions at once); on failure it comes back after a backoff that grows with its
+ * receive count; on shutdown, messages whose objects have not started are released at once, and
+ * unfinished ones at the shutdown deadline, for another worker.
  */
 export class SqsWorker {
   private stopping = false;
@@ -56,6 +63,7 @@ export class SqsWorker {
   /** Last time the receive loop went round: liveness. */
   lastLoopAt = Date.now();
   private loop?: Promise<void>;
+  private readonly deleter: MessageDeleter;
 
   constructor(
     private readonly sqs: SQSClient,
@@ -66,6 +74,10 @@ export class SqsWorker {
   ) {
     // Every object in flight listens on these signals (GetObject, bulk retries): not a leak.
     setMaxListeners(0, this.workAbort.signal, this.receiveAbort.signal);
+    this.deleter = new MessageDeleter(sqs, {
+      queueUrl: options.queueUrl,
+      callDeadlineMs: SQS_CALL_DEADLINE_MS,
+    });
   }
 
   start(): Promise<void> {
@@ -175,7 +187,14 @@ export class SqsWorker {
     const stopHeartbeat = this.heartbeat(receipt, log);
     let decision: MessageDecision;
     try {
-      decision = await handleMessage(m.Body ?? "", id, this.deps, this.workAbort.signal);
+      // Objects not started when the worker stops are not started: the message goes back at once.
+      decision = await handleMessage(
+        m.Body ?? "",
+        id,
+        this.deps,
+        this.workAbort.signal,
+        this.receiveAbort.signal,
+      );
     } catch (err) {
       decision = { action: "retry", error: err, results: [] };
     } finally {
@@ -184,20 +203,14 @@ export class SqsWorker {
     }
     try {
       if (decision.action === "delete") {
-        await this.withRetries("DeleteMessage", (abortSignal) =>
-          this.sqs.send(
-            new DeleteMessageCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: receipt }),
-            { abortSignal },
-          ),
-        );
+        await this.deleter.delete(receipt);
         this.metrics?.messagesDeleted.inc({ reason: decision.reason });
       } else if (decision.action === "retry") {
         const receives = Number(m.Attributes?.ApproximateReceiveCount ?? "1");
         // Released at once on shutdown; otherwise back off so a persistent failure does not spin.
-        const delay = this.workAbort.signal.aborted ? 0 : Math.min(900, 5 * 2 ** Math.min(receives - 1, 8));
-        this.metrics?.messagesFailed.inc({
-          reason: this.workAbort.signal.aborted ? "shutdown" : "processing",
-        });
+        const shutdown = this.workAbort.signal.aborted || decision.error === this.receiveAbort.signal.reason;
+        const delay = shutdown ? 0 : Math.min(900, 5 * 2 ** Math.min(receives - 1, 8));
+        this.metrics?.messagesFailed.inc({ reason: shutdown ? "shutdown" : "processing" });
         await this.withRetries("ChangeMessageVisibility", (abortSignal) =>
           this.sqs.send(
             new ChangeMessageVisibilityCommand({
