@@ -69,6 +69,16 @@ export interface Rejection {
 
 export const MAX_RAW_QUARANTINE_CHARS = 16 * 1024;
 
+/**
+ * A record's raw text as quarantine keeps it: at most MAX_RAW_QUARANTINE_CHARS, and whether it was cut.
+ * The one place raw text is cut (the reader's rejections, validation failures, refused writes).
+ */
+export function cutRaw(text: string): { raw: string; truncated: boolean } {
+  return text.length > MAX_RAW_QUARANTINE_CHARS
+    ? { raw: text.slice(0, MAX_RAW_QUARANTINE_CHARS), truncated: true }
+    : { raw: text, truncated: false };
+}
+
 /** One document for OpenSearch `_bulk` (op "index"... we use "create" so a redelivery is a harmless conflict). */
 export interface IndexAction {
   index: string;

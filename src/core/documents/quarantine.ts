@@ -4,16 +4,9 @@
  * a document, one OpenSearch refused, and a file-level error all become `toQuarantineAction(rejection)`.
  */
 import type { ValidationResult } from "../events/index.ts";
-import { type IndexAction, MAX_RAW_QUARANTINE_CHARS, type RecordSource, type Rejection } from "../model.ts";
+import { cutRaw, type IndexAction, type RecordSource, type Rejection } from "../model.ts";
 import { canonicalJson, hashId, ingestOf, quarantineIndexOf } from "./index.ts";
 import type { IndexPeriod } from "./period.ts";
-
-/** A record's raw text as quarantine keeps it: at most MAX_RAW_QUARANTINE_CHARS, and whether it was cut. */
-export function cutRaw(text: string): { raw: string; truncated: boolean } {
-  return text.length > MAX_RAW_QUARANTINE_CHARS
-    ? { raw: text.slice(0, MAX_RAW_QUARANTINE_CHARS), truncated: true }
-    : { raw: text, truncated: false };
-}
 
 /** A failed validation as a Rejection (for quarantine), with where the record came from. */
 export function toRejection(

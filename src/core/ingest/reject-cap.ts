@@ -8,8 +8,8 @@
  * summarised records' texts are not kept, so replay skips it (read the file again to get them back).
  */
 import { documentId } from "../documents/index.ts";
-import { cutRaw, toQuarantineAction } from "../documents/quarantine.ts";
-import type { IndexAction, Rejection } from "../model.ts";
+import { toQuarantineAction } from "../documents/quarantine.ts";
+import { cutRaw, type IndexAction, type Rejection } from "../model.ts";
 
 const DEFAULT_MAX_REJECTS_PER_REASON = 1000;
 

@@ -18,7 +18,6 @@ import { GzipMembers } from "./gunzip.ts";
 import { type ReaderItem, type ReaderOptions, RecordScanner } from "./scanner.ts";
 
 export {
-  boundRaw,
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_RECORD_BYTES,
   type Layout,

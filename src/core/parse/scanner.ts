@@ -31,7 +31,7 @@
  * scanner keeps a short preview, skips to the record's end and emits a `record_too_large` rejection.
  */
 import { isUtf8 } from "node:buffer";
-import { MAX_RAW_QUARANTINE_CHARS, type Rejection, type RejectReason } from "../model.ts";
+import { cutRaw, MAX_RAW_QUARANTINE_CHARS, type Rejection, type RejectReason } from "../model.ts";
 
 export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 /** Sized for Twingate's 5-minute files with room to spare: see the maxFileBytes setting. */
@@ -97,11 +97,6 @@ const PREVIEW_BYTES = MAX_RAW_QUARANTINE_CHARS * 4;
 
 function isWs(c: number): boolean {
   return c === SPACE || c === LF || c === CR || c === TAB;
-}
-
-/** Cut a text to the quarantine bound. */
-export function boundRaw(text: string): string {
-  return text.length > MAX_RAW_QUARANTINE_CHARS ? text.slice(0, MAX_RAW_QUARANTINE_CHARS) : text;
 }
 
 function describeByte(c: number): string {
@@ -422,8 +417,9 @@ export class RecordScanner {
     line: number | undefined,
     truncated = false,
   ): void {
-    const rejection: Rejection = { reason, message, raw: boundRaw(raw), ordinal };
-    if (truncated || raw.length > MAX_RAW_QUARANTINE_CHARS || reason === "record_too_large")
+    const cut = cutRaw(raw);
+    const rejection: Rejection = { reason, message, raw: cut.raw, ordinal };
+    if (truncated || cut.truncated || reason === "record_too_large")
       rejection.rawTruncated = true;
     if (line !== undefined) rejection.line = line;
     this.out.push({ kind: "rejected", rejection });
@@ -894,6 +890,6 @@ function elementText(el: unknown, line: string): string {
   try {
     return JSON.stringify(el) ?? "null";
   } catch {
-    return boundRaw(line);
+    return cutRaw(line).raw;
   }
 }
