@@ -30,6 +30,8 @@ import { createOpenSearchClient } from "../../src/platform/opensearch/client.ts"
 import {
   type CheckResult,
   ClockProbe,
+  checkDeviations,
+  checkOpenSearch,
   type DoctorDeps,
   type DoctorOptions,
   type DoctorReport,
@@ -347,5 +349,38 @@ describe("doctor against the local stack", { skip: ENV_OK ? false : "stack endpo
       report.checks.filter((c) => c.status === "fail").map((c) => c.name),
       ["Index templates"],
     );
+  });
+
+  test("deviation paths in the stream indices: a path first indexed in the last 24 h is a warning naming it", async () => {
+    const index = `${templated}-network_access-2025-07`;
+    const hourAgo = new Date(Date.now() - 3600_000).toISOString();
+    const monthAgo = new Date(Date.now() - 30 * 24 * 3600_000).toISOString();
+    const doc = (paths: string[], at: string) => ({
+      "@timestamp": "2025-07-25T18:19:41Z",
+      event_type: "network_access",
+      ingest: { deviation_paths: paths, ingested_at: at },
+    });
+    try {
+      const bulkBody = [
+        doc(["event.resource.port"], monthAgo),
+        doc(["event.resource.port"], hourAgo),
+        doc(["event.connection.client_ip", "event.resource.port"], hourAgo),
+      ].flatMap((d) => [{ index: { _index: index } }, d]);
+      const res = await opensearch.transport.request({
+        method: "POST",
+        path: "/_bulk",
+        querystring: { refresh: "true" },
+        bulkBody,
+      });
+      assert.equal((res.body as { errors: boolean }).errors, false);
+      const ctx = { deps: deps(), opts: options({ bucket: "unused", queueUrl: "unused" }) };
+      await checkOpenSearch(ctx);
+      const r = await checkDeviations(ctx);
+      assert.equal(r.status, "warn", r.detail);
+      assert.match(r.detail, /in the last 24 h: event\.connection\.client_ip \(1\); 2 path\(s\) in all/);
+      assert.deepEqual(r.data?.["fresh"], ["event.connection.client_ip"]);
+    } finally {
+      await opensearch.transport.request({ method: "DELETE", path: `/${index}` }, { ignore: [404] });
+    }
   });
 });

@@ -7,6 +7,8 @@ import {
   checkClock,
   checkCredentials,
   checkDashboards,
+  checkDeviations,
+  checkOpenSearch,
   type DoctorDeps,
   type DoctorOptions,
   describeCredentialSource,
@@ -157,5 +159,73 @@ describe("runner", () => {
     assert.equal(bad.ok, false);
     assert.equal(bad.checks[1]!.status, "fail");
     assert.match(bad.checks[1]!.detail, /kaput/);
+  });
+});
+
+describe("data quality (deviation paths)", () => {
+  /** A cluster that is up and answers the deviation aggregation with `buckets` (or fails it). */
+  function cluster(buckets: unknown[] | Error) {
+    const searched: { path: string; body: unknown }[] = [];
+    const opensearch = {
+      transport: {
+        request: async (req: { path: string; body?: unknown }) => {
+          if (req.path === "/") return { body: { version: { number: "2.19.6" } }, headers: {} };
+          if (req.path === "/_cluster/health") return { body: { status: "green", number_of_data_nodes: 1 } };
+          searched.push({ path: req.path, body: req.body });
+          if (buckets instanceof Error) throw buckets;
+          return { body: { aggregations: { paths: { buckets } } } };
+        },
+      },
+    } as unknown as DoctorDeps["opensearch"];
+    return { opensearch, searched };
+  }
+  const hour = 3600_000;
+
+  test("a path first seen in the last 24 h is a warning naming it; older ones are listed; none is a pass", async () => {
+    const { opensearch, searched } = cluster([
+      { key: "event.resource.port", doc_count: 120, first: { value: NOW - 30 * 24 * hour } },
+      { key: "event.connection.client_ip", doc_count: 3, first: { value: NOW - 2 * hour } },
+    ]);
+    const c = ctx(deps({ opensearch }));
+    await checkOpenSearch(c);
+    const r = await checkDeviations(c);
+    assert.equal(r.status, "warn");
+    assert.match(r.detail, /new deviation path\(s\) in the last 24 h: event\.connection\.client_ip \(3\)/);
+    assert.doesNotMatch(r.detail.split(";")[0]!, /event\.resource\.port/);
+    assert.deepEqual(r.data?.["fresh"], ["event.connection.client_ip"]);
+    // Only the stream indices, never the quarantine's, and missing indices are no error.
+    assert.equal(searched.length, 1);
+    assert.match(
+      searched[0]!.path,
+      /^\/tg-network_access-\*,tg-dns_filtering-\*,tg-audit_log-\*,tg-data_loss_prevention-\*\/_search$/,
+    );
+
+    const old = cluster([{ key: "event.resource.port", doc_count: 120, first: { value: NOW - 48 * hour } }]);
+    const c2 = ctx(deps({ opensearch: old.opensearch }));
+    await checkOpenSearch(c2);
+    const r2 = await checkDeviations(c2);
+    assert.equal(r2.status, "pass");
+    assert.match(
+      r2.detail,
+      /1 deviation path\(s\), none new in the last 24 h: event\.resource\.port \(120\)/,
+    );
+
+    const none = cluster([]);
+    const c3 = ctx(deps({ opensearch: none.opensearch }));
+    await checkOpenSearch(c3);
+    assert.deepEqual(
+      { ...(await checkDeviations(c3)), data: undefined },
+      { name: "Data quality", status: "pass", detail: "no document carries a deviation", data: undefined },
+    );
+  });
+
+  test("skipped when OpenSearch was not reached or the aggregation fails (an old mapping, no field)", async () => {
+    assert.equal((await checkDeviations(ctx(deps()))).status, "skip");
+    const failing = cluster(new Error("search_phase_execution_exception"));
+    const c = ctx(deps({ opensearch: failing.opensearch }));
+    await checkOpenSearch(c);
+    const r = await checkDeviations(c);
+    assert.equal(r.status, "skip");
+    assert.match(r.detail, /search_phase_execution_exception/);
   });
 });

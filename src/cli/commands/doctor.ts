@@ -35,7 +35,7 @@ const KEYS: SettingKey[] = [
 export const doctorCommand: CommandModule = {
   command: "doctor",
   describe:
-    "Check the deployment end to end (credentials, queue, DLQ, bucket notification, newest file, OpenSearch, templates, clock); exit 0 when nothing fails",
+    "Check the deployment end to end (credentials, queue, DLQ, bucket notification, newest file, OpenSearch, templates, permissions, new deviation paths, clock); exit 0 when nothing fails",
   builder: (y) =>
     y
       .options(settingOptions(KEYS))

@@ -19,7 +19,9 @@ import { dashboardsRequest } from "../setup/dashboards-import.ts";
 import { buildSavedObjects } from "../setup/dashboards-source.ts";
 import { checkTemplates } from "../setup/index.ts";
 import { worstSkewSeconds } from "./clock.ts";
+import { checkDeviations } from "./data-quality.ts";
 import { checkOpenSearchPermissions } from "./permissions.ts";
+import { isOpenSearchUp, markOpenSearchUp } from "./reached.ts";
 import type { Check, DoctorContext } from "./types.ts";
 
 export const DEFAULT_STALE_FILE_SECONDS = 3600;
@@ -655,8 +657,6 @@ export const checkNewestFile: Check = async (ctx) => {
 
 // ---- OpenSearch -------------------------------------------------------------------------------
 
-const opensearchUp = new WeakSet<DoctorContext>();
-
 export const checkOpenSearch: Check = async (ctx) => {
   const name = "OpenSearch";
   const client = ctx.deps.opensearch;
@@ -666,7 +666,7 @@ export const checkOpenSearch: Check = async (ctx) => {
     const health = await client.transport.request({ method: "GET", path: "/_cluster/health" });
     const v = (info.body as { version?: { number?: string; distribution?: string } }).version;
     const h = health.body as { status?: string; number_of_data_nodes?: number; cluster_name?: string };
-    opensearchUp.add(ctx);
+    markOpenSearchUp(ctx);
     const detail = `${v?.distribution ?? "opensearch"} ${v?.number ?? "?"}, cluster ${h.cluster_name ?? "?"} ${h.status ?? "?"} with ${h.number_of_data_nodes ?? "?"} data node(s)`;
     const data = { version: v?.number, status: h.status, dataNodes: h.number_of_data_nodes };
     if (h.status === "red") {
@@ -709,7 +709,7 @@ export const checkOpenSearch: Check = async (ctx) => {
 
 export const checkTemplatesInstalled: Check = async (ctx) => {
   const name = "Index templates";
-  if (!opensearchUp.has(ctx)) return { name, status: "skip", detail: "OpenSearch not reachable (see above)" };
+  if (!isOpenSearchUp(ctx)) return { name, status: "skip", detail: "OpenSearch not reachable (see above)" };
   const prefix = ctx.opts.indexPrefix;
   try {
     const { missing, outdated } = await checkTemplates(ctx.deps.opensearch, prefix);
@@ -830,6 +830,7 @@ export const ALL_CHECKS: Check[] = [
   checkOpenSearch,
   checkTemplatesInstalled,
   checkOpenSearchPermissions,
+  checkDeviations,
   checkDashboards,
   checkClock,
 ];

@@ -14,6 +14,7 @@ export {
   describeCredentialSource,
 } from "./checks.ts";
 export { ClockProbe, type DateSample, worstSkewSeconds } from "./clock.ts";
+export { checkDeviations, deviationFindings, NEW_DEVIATION_SECONDS } from "./data-quality.ts";
 export { checkOpenSearchPermissions, missingPermission, PERMISSION_PROBES } from "./permissions.ts";
 export { type DoctorReport, formatResult, formatSummary, runDoctor } from "./run.ts";
 export type {
