@@ -47,26 +47,10 @@ export function slotKey(startMs: number, opts: { prefix?: string; gzip?: boolean
   return `${normalizePrefix(opts.prefix)}${slotName(startMs)}.json${opts.gzip ? ".gz" : ""}`;
 }
 
-const KEY_RE =
-  /(?:^|\/)(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})\.json(\.gz)?$/;
-
 /** The slot start (epoch ms) a Twingate file name stands for, or undefined when the key is not one. */
 export function parseSlotKey(key: string): { startMs: number; gzip: boolean } | undefined {
-  const m = KEY_RE.exec(key);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s, off, gz] = m;
-  let offsetMin = 0;
-  if (off && off !== "Z") {
-    const sign = off.startsWith("-") ? -1 : 1;
-    const digits = off.slice(1).replace(":", "");
-    offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
-  }
-  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0));
-  const startMs = utc - offsetMin * 60_000;
-  // Reject calendar overflow (2025-02-30 would silently roll over).
-  const back = new Date(utc);
-  if (back.getUTCDate() !== Number(d) || back.getUTCMonth() !== Number(mo) - 1) return undefined;
-  return { startMs, gzip: gz !== undefined };
+  const time = parseTwingateKeyTime(key);
+  return time ? { startMs: time.getTime(), gzip: key.endsWith(".gz") } : undefined;
 }
 
 export function floorToSlot(ms: number, widthMs: number): number {
@@ -96,29 +80,38 @@ export function lastCompleteSlots(nowMs: number, count: number, widthMs = DEFAUL
   return slotsInRange(end - count * widthMs, end, widthMs);
 }
 
-/** Twingate's file names: `2025-07-25T18:20:00+00:00.json`, optionally `.gz`, under any prefix. */
-const KEY_TIME_RE =
-  /(?:^|\/)(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})\.json(?:\.gz)?$/;
+/** TWINGATE_KEY_PATTERN compiled: the one definition of a Twingate file name, for the filter and the parser. */
+const KEY_RE = new RegExp(TWINGATE_KEY_PATTERN);
+
+/** The time and zone texts of a Twingate file name (the pattern's groups: 1 lead, 4 zone, 5 ".gz"). */
+function keyTimeParts(key: string): [time: string, zone: string] | undefined {
+  const m = KEY_RE.exec(key);
+  if (!m) return undefined;
+  const name = m[0].slice(m[1]!.length);
+  const zone = m[4]!;
+  return [name.slice(0, name.length - zone.length - (m[5] ? ".json.gz" : ".json").length), zone];
+}
 
 /**
- * The 5-minute slot a Twingate file name stands for, or undefined for any other name.
- * Accepts `+00:00`, `+0000` and `Z`, and a percent-encoded name (`%3A`, `%2B`).
+ * The 5-minute slot a Twingate file name stands for, or undefined for any other name (or a time that
+ * does not exist: 2025-02-30, 18:20.5 without seconds). Accepts `+00:00`, `+0000` and `Z`, and a
+ * percent-encoded name (`%3A`, `%2B`).
  */
 export function parseTwingateKeyTime(key: string): Date | undefined {
   // Keys reach us decoded; a file name still percent-encoded (uploaded that way) is tried decoded. A "%"
   // elsewhere in the key (`logs/100%/...`) must not hide the name.
-  let m = KEY_TIME_RE.exec(key);
+  let m = keyTimeParts(key);
   const name = key.slice(key.lastIndexOf("/") + 1);
   if (!m && name.includes("%")) {
     try {
-      m = KEY_TIME_RE.exec(decodeURIComponent(name));
+      m = keyTimeParts(decodeURIComponent(name));
     } catch {
       return undefined;
     }
   }
   if (!m) return undefined;
-  const zone = m[2]!;
+  const [time, zone] = m;
   const offset = zone === "Z" || zone.includes(":") ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
-  const t = parseEventTime(`${m[1]}${offset}`);
+  const t = parseEventTime(`${time}${offset}`);
   return t ? new Date(t.epochMs) : undefined;
 }
