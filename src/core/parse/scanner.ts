@@ -419,8 +419,7 @@ export class RecordScanner {
   ): void {
     const cut = cutRaw(raw);
     const rejection: Rejection = { reason, message, raw: cut.raw, ordinal };
-    if (truncated || cut.truncated || reason === "record_too_large")
-      rejection.rawTruncated = true;
+    if (truncated || cut.truncated || reason === "record_too_large") rejection.rawTruncated = true;
     if (line !== undefined) rejection.line = line;
     this.out.push({ kind: "rejected", rejection });
   }
