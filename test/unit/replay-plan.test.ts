@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { Readable } from "node:stream";
 import { describe, it } from "node:test";
-import { documentId, toIndexAction } from "../../src/core/documents/index.ts";
+import { documentId, parseTwingateKeyTime, toIndexAction } from "../../src/core/documents/index.ts";
 import { quarantineRefused } from "../../src/core/documents/quarantine.ts";
 import { type ValidationResult, validateRecord } from "../../src/core/events/index.ts";
+import { actionsFor } from "../../src/core/ingest/actions.ts";
+import { RejectionCap } from "../../src/core/ingest/reject-cap.ts";
+import { type ReaderItem, readRecords } from "../../src/core/parse/index.ts";
 import {
   type PlanOptions,
   planReplay,
@@ -171,6 +175,73 @@ describe("planReplay", () => {
     const file = storedHit("", "invalid_json", "x");
     assert.deepEqual(planReplay(file, opts()), { kind: "skip", why: "file_level" });
   });
+});
+
+/** What ingestion of KEY does with `line` read as its 4th record (ordinal 3, line 4, as storedHit has it). */
+async function ingestionOf(line: string, o: { maxRecordBytes: number; maxTimeDeviationMs?: number }) {
+  const items: ReaderItem[] = [];
+  const file = Buffer.from(`${RAW}\n${RAW}\n${RAW}\n${line}\n`);
+  for await (const item of readRecords(Readable.from([file]), { maxRecordBytes: o.maxRecordBytes }))
+    items.push(item);
+  const toAction = actionsFor(
+    { bucket: "b", key: KEY },
+    {
+      docOpts: {
+        indexPrefix: "tw",
+        ingestedAt: NOW,
+        maxTimeDeviationMs: o.maxTimeDeviationMs,
+        fileTimeMs: parseTwingateKeyTime(KEY)?.getTime(),
+      },
+      validate: validateRecord,
+      cap: new RejectionCap(),
+    },
+  );
+  assert.equal(items.length, 4);
+  return toAction(items[3]!)!;
+}
+
+describe("planReplay reads a record as ingestion of its file does", () => {
+  const far = JSON.stringify({ ...RECORD, event: { ...RECORD.event, time: "2031-01-01T00:00:00Z" } });
+  const cases: { name: string; line: string; maxRecordBytes?: number; maxTimeDeviationMs?: number }[] = [
+    { name: "a time far from the file's: bounded placement", line: far, maxTimeDeviationMs: 48 * 3_600_000 },
+    { name: "a time far from the file's, no bound", line: far },
+    { name: "odd keys set aside", line: JSON.stringify({ ...RECORD, "": 1, "a..b": { ".c": 2 } }) },
+    {
+      name: "nested deeper than the reader allows",
+      line: `{"event_type":"dns_filtering","event":${"[".repeat(1001)}${"]".repeat(1001)}}`,
+    },
+    {
+      name: "over the record size limit",
+      line: JSON.stringify({ ...RECORD, pad: "x".repeat(300) }),
+      maxRecordBytes: 300,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const maxRecordBytes = c.maxRecordBytes ?? 1024 * 1024;
+      const ingested = await ingestionOf(c.line, {
+        maxRecordBytes,
+        maxTimeDeviationMs: c.maxTimeDeviationMs,
+      });
+      const d = planReplay(
+        storedHit(c.line, "schema_invalid", "refused by an older rule"),
+        opts({ maxRecordBytes, maxTimeDeviationMs: c.maxTimeDeviationMs }),
+      );
+      if (ingested.kind === "record") {
+        assert.equal(d.kind, "pass");
+        if (d.kind !== "pass") return;
+        assert.equal(d.action.index, ingested.index);
+        assert.equal(d.action.id, ingested.id, "the id a re-read of the file gives: no second copy");
+        assert.deepEqual(JSON.parse(d.action.json!.join("")), JSON.parse(ingested.json!.join("")));
+      } else {
+        assert.equal(d.kind, "fail");
+        if (d.kind !== "fail") return;
+        const q = (a: typeof ingested) => a.document["quarantine"] as { reason: string; message: string };
+        assert.equal(q(d.action).reason, q(ingested).reason);
+        assert.equal(q(d.action).message, q(ingested).message);
+      }
+    });
+  }
 });
 
 describe("quarantineQuery", () => {

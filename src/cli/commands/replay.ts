@@ -103,6 +103,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
           concurrency: config.bulkConcurrency,
         },
         maxRecordBytes: config.maxRecordBytes,
+        maxTimeDeviationMs: config.maxEventTimeDeviationHours * 3_600_000,
         holdLimitMs: config.holdLimit,
         filter: {
           ...range,

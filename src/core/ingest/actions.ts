@@ -32,19 +32,33 @@ export function actionsFor(
     if (item.kind === "rejected") return quarantine(item.rejection);
     // Never capped: one per file.
     if (item.kind === "file_error") return toQuarantineAction(fileErrorRejection(item), source, docOpts);
-    const v = opts.validate(item.value);
-    if (!v.ok) return quarantine(toRejection(v, item));
-    const src: RecordSource = { bucket: ref.bucket, key: ref.key, ordinal: item.ordinal };
-    if (item.line !== undefined) src.line = item.line;
-    if (docOpts.fileTimeMs === undefined && docOpts.maxTimeDeviationMs !== undefined)
-      docOpts.fileTimeMs = parseAnyTime(v.record.event.time)?.time.epochMs;
-    try {
-      // Built (and serialised) here, so that one record that cannot be (e.g. nested too deep for the call
-      // stack) goes to quarantine alone instead of failing its whole file on every delivery.
-      // The record's text as read: its id's text when the file is written compactly (no re-serialising).
-      return toIndexAction(v.record, src, docOpts, v.record === item.value ? item.raw : undefined);
-    } catch (err) {
-      return quarantine(unstorableRejection(err, v.record.event_type, item));
-    }
+    const placed = placeRecord(item, ref, docOpts, opts.validate);
+    return placed.action ?? quarantine(placed.rejection);
   };
+}
+
+/**
+ * One parsed record: its document (index action), or the rejection that sends it to quarantine. The
+ * record stage every path shares (files, and replay's quarantined records).
+ */
+export function placeRecord(
+  item: Extract<ReaderItem, { kind: "record" }>,
+  ref: { bucket: string; key: string },
+  docOpts: DocumentOptions,
+  validate: typeof validateRecord,
+): { action: IndexAction; rejection?: never } | { action?: never; rejection: Rejection } {
+  const v = validate(item.value);
+  if (!v.ok) return { rejection: toRejection(v, item) };
+  const src: RecordSource = { bucket: ref.bucket, key: ref.key, ordinal: item.ordinal };
+  if (item.line !== undefined) src.line = item.line;
+  if (docOpts.fileTimeMs === undefined && docOpts.maxTimeDeviationMs !== undefined)
+    docOpts.fileTimeMs = parseAnyTime(v.record.event.time)?.time.epochMs;
+  try {
+    // Built (and serialised) here, so that one record that cannot be (e.g. nested too deep for the call
+    // stack) goes to quarantine alone instead of failing its whole file on every delivery.
+    // The record's text as read: its id's text when the file is written compactly (no re-serialising).
+    return { action: toIndexAction(v.record, src, docOpts, v.record === item.value ? item.raw : undefined) };
+  } catch (err) {
+    return { rejection: unstorableRejection(err, v.record.event_type, item) };
+  }
 }

@@ -36,8 +36,9 @@ export interface Pipeline {
 
 /**
  * The pipeline the runtimes use (worker, Lambda, backfill), wired from settings: ingestObject into the
- * OpenSearch BulkSink. validate runs the same ingestObject into a CountingSink; replay writes its records
- * through a BulkSink writer, with quarantine hits as its source.
+ * OpenSearch BulkSink. validate runs the same ingestObject into a CountingSink; replay takes quarantine
+ * hits as its source, reads each through the reader's record rules (readRecordText) and the record stage
+ * (placeRecord), and writes through a BulkSink writer.
  */
 export function buildPipeline(opts: {
   config: PipelineSettings;

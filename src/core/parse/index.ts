@@ -24,6 +24,7 @@ export {
   type ReaderItem,
   type ReaderOptions,
   RecordScanner,
+  readRecordText,
 } from "./scanner.ts";
 
 /** Thrown (wrapped) when the input stream itself fails; `cause` is the original error. */

@@ -92,6 +92,58 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
   return false;
 }
 
+function tooLargeMessage(size: number, max: number): string {
+  return `record of ${size} bytes is larger than the limit of ${max} bytes (max record bytes)`;
+}
+
+/** A rejection item; its raw text cut to the quarantine's limit (then marked truncated, as when `truncated`). */
+function rejectedItem(
+  reason: RejectReason,
+  message: string,
+  raw: string,
+  ordinal: number,
+  line: number | undefined,
+  truncated = false,
+): ReaderItem {
+  const cut = cutRaw(raw);
+  const rejection: Rejection = { reason, message, raw: cut.raw, ordinal };
+  if (truncated || cut.truncated) rejection.rawTruncated = true;
+  if (line !== undefined) rejection.line = line;
+  return { kind: "rejected", rejection };
+}
+
+/** One record's decoded text: the record, or an invalid_json rejection (not JSON, or nested too deep). */
+function parseRecordText(raw: string, ordinal: number, line: number | undefined): ReaderItem {
+  if (nestsDeeperThan(raw, MAX_NESTING_DEPTH))
+    return rejectedItem("invalid_json", `nested deeper than ${MAX_NESTING_DEPTH} levels`, raw, ordinal, line);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    return rejectedItem("invalid_json", `not valid JSON: ${(err as Error).message}`, raw, ordinal, line);
+  }
+  return line === undefined
+    ? { kind: "record", value, raw, ordinal }
+    : { kind: "record", value, raw, ordinal, line };
+}
+
+/**
+ * One record's whole text read under the reader's rules for a record (its size limit, its nesting limit,
+ * JSON.parse), as the item the reader gives for it: replay reads a quarantined record's stored text with
+ * this, so that a record passes or fails there exactly as it would in a file. The text is whole, so a
+ * record over the size limit keeps it (cut only to the quarantine's limit).
+ */
+export function readRecordText(
+  raw: string,
+  at: { ordinal: number; line?: number | undefined },
+  maxRecordBytes: number = DEFAULT_MAX_RECORD_BYTES,
+): ReaderItem {
+  const size = Buffer.byteLength(raw, "utf8");
+  if (size > maxRecordBytes)
+    return rejectedItem("record_too_large", tooLargeMessage(size, maxRecordBytes), raw, at.ordinal, at.line);
+  return parseRecordText(raw, at.ordinal, at.line);
+}
+
 /** Bytes of an oversized record kept for the quarantine preview (a UTF-8 char is at most 4 bytes). */
 const PREVIEW_BYTES = MAX_RAW_QUARANTINE_CHARS * 4;
 
@@ -379,10 +431,11 @@ export class RecordScanner {
     if (bytes === undefined) {
       this.reject(
         "record_too_large",
-        `record of ${size} bytes is larger than the limit of ${this.maxRecordBytes} bytes (max record bytes)`,
+        tooLargeMessage(size, this.maxRecordBytes),
         preview,
         ordinal,
         line,
+        true,
       );
       return;
     }
@@ -395,18 +448,7 @@ export class RecordScanner {
 
   /** Parses one record's decoded text; emits the record or an invalid_json rejection. */
   private parse(raw: string, ordinal: number, line: number): void {
-    let value: unknown;
-    if (nestsDeeperThan(raw, MAX_NESTING_DEPTH)) {
-      this.reject("invalid_json", `nested deeper than ${MAX_NESTING_DEPTH} levels`, raw, ordinal, line);
-      return;
-    }
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      this.reject("invalid_json", `not valid JSON: ${(err as Error).message}`, raw, ordinal, line);
-      return;
-    }
-    this.out.push({ kind: "record", value, raw, ordinal, line });
+    this.out.push(parseRecordText(raw, ordinal, line));
   }
 
   private reject(
@@ -417,11 +459,7 @@ export class RecordScanner {
     line: number | undefined,
     truncated = false,
   ): void {
-    const cut = cutRaw(raw);
-    const rejection: Rejection = { reason, message, raw: cut.raw, ordinal };
-    if (truncated || cut.truncated || reason === "record_too_large") rejection.rawTruncated = true;
-    if (line !== undefined) rejection.line = line;
-    this.out.push({ kind: "rejected", rejection });
+    this.out.push(rejectedItem(reason, message, raw, ordinal, line, truncated));
   }
 
   private fileError(reason: RejectReason, message: string): void {

@@ -1,11 +1,14 @@
 /**
- * What replay does with one quarantine document (pure): run its raw record through today's limits
- * and validators and say whether it now passes (its index action) or still fails (its new quarantine
+ * What replay does with one quarantine document (pure): run its raw record through the pipeline's own
+ * record stages (the reader's rules for a record's text, then ingest/actions.ts placeRecord: today's
+ * validators and the placement ingestion gives its file) and say whether it now passes (its index action) or still fails (its new quarantine
  * document), or cannot be replayed at all.
  */
-import { type IndexPeriod, toIndexAction, toQuarantineAction } from "../../core/documents/index.ts";
+import { type IndexPeriod, parseTwingateKeyTime, toQuarantineAction } from "../../core/documents/index.ts";
 import { validateRecord } from "../../core/events/index.ts";
+import { placeRecord } from "../../core/ingest/actions.ts";
 import type { IndexAction, RecordSource, Rejection, RejectReason } from "../../core/model.ts";
+import { readRecordText } from "../../core/parse/index.ts";
 
 /** A quarantine document as stored (the fields replay reads). */
 export interface QuarantineHit {
@@ -52,6 +55,8 @@ export interface PlanOptions {
   maxRecordBytes: number;
   /** Time given to documents that now pass (ingest.ingested_at). */
   ingestedAt: string;
+  /** Bounded placement's limit (MAX_EVENT_TIME_DEVIATION_HOURS), as ingestion applies it; none when absent. */
+  maxTimeDeviationMs?: number | undefined;
   validate?: typeof validateRecord;
 }
 
@@ -100,38 +105,45 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
     return { kind: "fail", reason: r.reason, action, unchanged };
   };
 
-  const bytes = Buffer.byteLength(raw, "utf8");
-  if (bytes > opts.maxRecordBytes) {
-    return fail({
-      reason: "record_too_large",
-      message: `record of ${bytes} bytes exceeds the limit of ${opts.maxRecordBytes} bytes`,
-      ...(hit._source.event_type !== undefined ? { eventType: hit._source.event_type } : {}),
-    });
+  // The pipeline's own stages for one record: the reader's rules for a record's text, then the record
+  // stage (validate, place, build the document) with the placement ingestion gives the file.
+  const item = readRecordText(raw, source, opts.maxRecordBytes);
+  if (item.kind !== "record") {
+    if (item.kind === "rejected") {
+      const { reason, message } = item.rejection;
+      return fail({ reason, message, ...eventTypeOf(hit) });
+    }
+    return { kind: "skip", why: "file_level" };
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (err) {
-    return fail({ reason: "invalid_json", message: `not JSON: ${(err as Error).message}`.slice(0, 500) });
-  }
-  const v = (opts.validate ?? validateRecord)(value);
-  if (!v.ok) {
-    return fail({
-      reason: v.reason,
-      message: v.message,
-      ...(v.path !== undefined ? { path: v.path } : {}),
-      ...(v.eventType !== undefined ? { eventType: v.eventType } : {}),
-    });
-  }
-  return {
-    kind: "pass",
-    action: toIndexAction(v.record, source, {
+  const placed = placeRecord(
+    item,
+    source,
+    {
       indexPrefix: opts.indexPrefix,
       indexPeriod: opts.indexPeriod,
       ingestedAt: opts.ingestedAt,
       ...(q.record_id ? { id: q.record_id } : {}),
-    }),
-  };
+      // Bounded placement as ingestion applies it: the file's time is its Twingate key's slot. (A key
+      // named otherwise took its first record's time, which replay does not have: the record's own then.)
+      maxTimeDeviationMs: opts.maxTimeDeviationMs,
+      fileTimeMs: parseTwingateKeyTime(source.key)?.getTime(),
+    },
+    opts.validate ?? validateRecord,
+  );
+  if (placed.rejection) {
+    const { reason, message, path, eventType } = placed.rejection;
+    return fail({
+      reason,
+      message,
+      ...(path !== undefined ? { path } : {}),
+      ...(eventType !== undefined ? { eventType } : {}),
+    });
+  }
+  return { kind: "pass", action: placed.action };
+}
+
+function eventTypeOf(hit: QuarantineHit): { eventType?: string } {
+  return hit._source.event_type !== undefined ? { eventType: hit._source.event_type } : {};
 }
 
 /** The query for quarantine documents by ingestion time range and/or reasons (and event types). */

@@ -1,6 +1,6 @@
 /**
- * Replay: scroll through quarantine documents, re-validate each raw record with today's validators,
- * index those that pass under their normal index and id (through the sink's writer, `create`, so a record
+ * Replay: scroll through quarantine documents, read each raw record again with the pipeline's record
+ * rules (plan.ts: the reader's limits, today's validators, the file's placement), index those that pass under their normal index and id (through the sink's writer, `create`, so a record
  * already there is a harmless 409), and only then delete their quarantine documents, in a separate
  * bulk. Those still failing get their quarantine document rewritten with the new reason.
  * Interrupted at any point, a second run finishes the job: ids are deterministic.
@@ -24,6 +24,8 @@ interface ReplayOptions {
   indexPeriod?: IndexPeriod | undefined;
   bulk: { maxDocs: number; maxBytes: number; concurrency: number };
   maxRecordBytes: number;
+  /** Bounded placement's limit, as ingestion applies it (MAX_EVENT_TIME_DEVIATION_HOURS); none when absent. */
+  maxTimeDeviationMs?: number | undefined;
   filter: { fromMs?: number; toMs?: number; reasons?: readonly string[]; eventTypes?: readonly string[] };
   dryRun: boolean;
   logger: Logger;
@@ -216,6 +218,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
         indexPrefix: opts.indexPrefix,
         indexPeriod: opts.indexPeriod,
         maxRecordBytes: opts.maxRecordBytes,
+        maxTimeDeviationMs: opts.maxTimeDeviationMs,
         ingestedAt,
         ...(opts.validate ? { validate: opts.validate } : {}),
       });
