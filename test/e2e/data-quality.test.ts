@@ -58,7 +58,8 @@ describe("data quality through the worker", { timeout: 600_000 }, () => {
       new PutObjectCommand({
         Bucket: bucket,
         Key: CORPUS_KEY,
-        Body: readFileSync(new URL("2025-07-25T18:25:00+00:00.json", DIR)),
+        // the corpus as a Twingate file: one case's record per line
+        Body: `${CASES.map((c) => JSON.stringify(c.record)).join("\n")}\n`,
       }),
     );
     await aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: WRONG_KEY, Body: wrong }));
