@@ -1,32 +1,33 @@
 /**
- * CPU profile of the parse path up to the bulk request bytes (reader → validate → documents → bulk batch):
- *   node --import tsx --cpu-prof bench/profile-parse.ts FILE.json
+ * CPU profile of the parse path as the benchmark times it (reader → validate → document and id, the
+ * record's text reused as ingest/actions.ts does), on a generated file or FILE:
+ *   node --import tsx --cpu-prof bench/profile-parse.ts [FILE.json] [--mb N] [--bulk]
+ * Prints records/s per round; the profile (.cpuprofile) then shows where the time goes.
  */
-import { createReadStream } from "node:fs";
-import { toIndexAction } from "../src/core/documents/index.ts";
-import { validateRecord } from "../src/core/events/index.ts";
-import { readRecordBatches } from "../src/core/parse/index.ts";
-import { BulkBatch } from "../src/core/sink/bulk-body.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as documents from "../src/core/documents/index.ts";
+import * as events from "../src/core/events/index.ts";
+import * as parse from "../src/core/parse/index.ts";
+import * as bulkBody from "../src/core/sink/bulk-body.ts";
+import { fullRun } from "./lib/parse-runs.ts";
+import { generate } from "./lib/records.ts";
 
-const path = process.argv[2]!;
-for (let round = 0; round < 3; round++) {
-  const t0 = performance.now();
-  let n = 0;
-  let batch = new BulkBatch(6 * 1024 * 1024);
-  for await (const items of readRecordBatches(createReadStream(path, { highWaterMark: 64 * 1024 })))
-    for (const item of items) {
-      if (item.kind !== "record") continue;
-      const v = validateRecord(item.value);
-      if (!v.ok) continue;
-      batch.add(
-        toIndexAction(
-          v.record,
-          { bucket: "b", key: "k", ordinal: item.ordinal, line: item.line },
-          { indexPrefix: "t", ingestedAt: "2025-07-25T18:25:00Z" },
-        ),
-      );
-      if (batch.size >= 2000) batch = new BulkBatch(6 * 1024 * 1024);
-      n++;
-    }
-  console.log(n, Math.round(n / ((performance.now() - t0) / 1000)));
+const flag = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
+const given = process.argv[2] && !process.argv[2].startsWith("--") ? process.argv[2] : undefined;
+const dir = given ? undefined : mkdtempSync(join(tmpdir(), "tg-prof-"));
+const path = given ?? join(dir!, "2025-07-25T18:20:00+00:00.json");
+if (!given) await generate(path, Number(flag("mb") ?? 20) * 1024 * 1024);
+const run = fullRun(parse, events, documents, process.argv.includes("--bulk") ? bulkBody : undefined);
+try {
+  for (let round = 0; round < 5; round++) {
+    const r = await run(path);
+    console.log(`round ${round}: ${r.records} records, ${Math.round(r.records / r.seconds)} records/s`);
+  }
+} finally {
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }

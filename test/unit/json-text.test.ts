@@ -99,3 +99,16 @@ test("compact records (as a serializer writes them) are recognised; ids and docu
     assert.deepEqual(c.json, a.json);
   }
 });
+
+test("isJsonTextOf stays exact when Object.prototype has an enumerable key (a polluted runtime)", () => {
+  const text = '{"a":1,"b":{"c":"d"}}';
+  const value = JSON.parse(text);
+  Object.defineProperty(Object.prototype, "polluted", { value: 1, enumerable: true, configurable: true });
+  try {
+    // for-in would list the inherited key: the length walk cannot be trusted, so the caller serialises
+    assert.equal(isJsonTextOf(text, value), false);
+  } finally {
+    delete (Object.prototype as Record<string, unknown>)["polluted"];
+  }
+  assert.equal(isJsonTextOf(text, value), true);
+});

@@ -34,21 +34,25 @@ const POWERS = Array.from({ length: 21 }, (_, i) => 10 ** i);
 
 /** The length of String(n) (JSON.stringify's number text; non-finite numbers are "null"). */
 function numberLength(n: number): number {
-  if (!Number.isFinite(n)) return 4;
   if (Number.isInteger(n)) {
-    const a = Math.abs(n);
+    const a = n < 0 ? -n : n;
+    const s = n < 0 ? 1 : 0;
+    // the small integers records hold (ports, counts, versions) in a few comparisons
+    if (a < 10) return s + 1;
+    if (a < 100) return s + 2;
     if (a < 1e21) {
-      let d = 1;
+      let d = 3;
       while (d < 21 && a >= POWERS[d]!) d++;
-      return n < 0 ? d + 1 : d;
+      return s + d;
     }
   }
+  if (!Number.isFinite(n)) return 4;
   return String(n).length;
 }
 
 /**
- * The length of JSON.stringify(v) for a parsed JSON value whose strings need no escaping; -1 when an
- * object has an inherited enumerable key (not a plain parsed object: it cannot tell then).
+ * The length of JSON.stringify(v) for a parsed JSON value whose strings need no escaping (its objects'
+ * keys all their own: see inheritsEnumerable); -1 when `v` holds something no JSON text parses to.
  */
 function stringifiedLength(v: unknown): number {
   switch (typeof v) {
@@ -69,16 +73,17 @@ function stringifiedLength(v: unknown): number {
         }
         return n;
       }
+      // Own keys only: a parsed object inherits none (isJsonTextOf checks Object.prototype once).
       const o = v as Record<string, unknown>;
-      let first = true;
+      let keys = 0;
       for (const k in o) {
-        if (!Object.hasOwn(o, k)) return -1;
         const m = stringifiedLength(o[k]);
         if (m < 0) return -1;
-        n += k.length + 3 + m + (first ? 0 : 1);
-        first = false;
+        n += k.length + m;
+        keys++;
       }
-      return n;
+      // per key: its quotes and colon, and a comma between keys
+      return keys === 0 ? n : n + 4 * keys - 1;
     }
     default:
       return -1; // not a parsed JSON value
@@ -93,7 +98,18 @@ export function isJsonTextOf(text: string, value: unknown): boolean {
   return (
     typeof value === "object" &&
     value !== null &&
+    !inheritsEnumerable() &&
     CANONICAL.test(text) &&
     stringifiedLength(value) === text.length
   );
 }
+
+/**
+ * True when a plain object would list inherited keys in a for-in (something added an enumerable property
+ * to Object.prototype): stringifiedLength's walk cannot tell own keys then, so it is not used.
+ */
+function inheritsEnumerable(): boolean {
+  for (const _ in EMPTY) return true;
+  return false;
+}
+const EMPTY = {};
