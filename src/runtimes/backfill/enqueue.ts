@@ -15,19 +15,18 @@ import {
 import { encodeS3Key } from "../../core/notifications/keys.ts";
 import type { Logger } from "../../platform/logger.ts";
 import { backoffMs, sleep } from "../../platform/util/backoff.ts";
-import { createTaskQueue } from "../../platform/util/queue.ts";
-import {
-  addTotals,
-  type CheckpointState,
-  type CheckpointStore,
-  CoalescingSaver,
-  emptyTotals,
-  ProgressTracker,
-  type Totals,
-} from "./checkpoint.ts";
+import { addTotals, emptyTotals, type Totals } from "./checkpoint.ts";
 import type { ListedObject, ListingStats } from "./listing.ts";
+import {
+  type BackfillProgress,
+  type FailedObject,
+  type ListingCheckpoint,
+  type ListingRunControl,
+  message,
+  rangeJson,
+  runOverListing,
+} from "./listing-run.ts";
 import { compareKeys } from "./range.ts";
-import type { BackfillProgress, FailedObject } from "./run.ts";
 
 /** SQS's limit of entries per SendMessageBatch. */
 const BATCH_ENTRIES = 10;
@@ -165,14 +164,7 @@ interface EnqueueOptions {
   region?: string | undefined;
   logger: Logger;
   /** Absent: no checkpoint (gaps --repair, tests). */
-  checkpoint?: {
-    file: CheckpointStore;
-    id: string;
-    sourceLabel: string;
-    range: { fromMs?: number; toMs?: number };
-    allKeys: boolean;
-    resume?: CheckpointState;
-  };
+  checkpoint?: ListingCheckpoint;
   signal?: AbortSignal;
   onProgress?: (p: BackfillProgress) => void;
   /** Attempts per batch entry (tests). */
@@ -203,76 +195,21 @@ export interface EnqueueSummary {
   durationMs: number;
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * Send one notification per listed object. The checkpoint (when given) moves only over objects SQS has
  * acknowledged: stopped by a signal, the batches in flight finish and the checkpoint is saved; killed,
  * at most the batches in flight and one unsaved write are sent again by the next run.
  */
 export async function runEnqueue(opts: EnqueueOptions): Promise<EnqueueSummary> {
-  const started = performance.now();
   const cp = opts.checkpoint;
-  const resume = cp?.resume;
-  const tracker = new ProgressTracker(resume);
   const run = { files: 0, bytes: 0 };
-  const earlier: Totals = addTotals(emptyTotals(), resume?.totals ?? emptyTotals());
-  const failed: FailedObject[] = [];
-  let alreadyDone = 0;
-  let stopReason: string | undefined;
-
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(opts.signal?.reason);
-  if (opts.signal?.aborted) controller.abort(opts.signal.reason);
-  opts.signal?.addEventListener("abort", onAbort, { once: true });
-  const stop = (reason: string) => {
-    if (stopReason === undefined) stopReason = reason;
-    opts.logger.error({ reason }, "stopping the enqueue");
-    controller.abort(new Error(reason));
-  };
-
-  const totals = (): Totals => {
-    const t = addTotals(emptyTotals(), earlier);
-    t.files += run.files;
-    t.bytes += run.bytes;
-    return t;
-  };
-  const state = (): CheckpointState => ({
-    version: 1,
-    id: cp!.id,
-    source: cp!.sourceLabel,
-    range: { ...cp!.range },
-    allKeys: cp!.allKeys,
-    ...(tracker.watermark !== undefined ? { watermark: tracker.watermark } : {}),
-    done: tracker.doneKeys(),
-    totals: totals(),
-    updatedAt: new Date().toISOString(),
-  });
-  const saver = cp
-    ? new CoalescingSaver(
-        () => cp.file.write(state()),
-        (err) => stop(message(err)),
-      )
-    : undefined;
-  if (cp) {
-    await cp.file.checkWritable();
-    await cp.file.write(state());
-  }
-
+  const earlier: Totals = addTotals(emptyTotals(), cp?.resume?.totals ?? emptyTotals());
   const pacer = new RatePacer(opts.rate);
-  const queue = createTaskQueue(opts.concurrency);
-  let listed = 0;
-  let listingDone = false;
-  const progress = () =>
-    opts.onProgress?.({ listed, listingDone, done: run.files, records: 0, bytes: run.bytes });
   const now = opts.now ?? (() => new Date());
 
-  const task = async (batch: ListedObject[]) => {
-    if (controller.signal.aborted) return;
+  const work = async (batch: ListedObject[], r: ListingRunControl) => {
     try {
-      await pacer.take(batch.length, controller.signal);
+      await pacer.take(batch.length, r.signal);
     } catch {
       return; // stopped while waiting: nothing of the batch was sent
     }
@@ -284,93 +221,66 @@ export async function runEnqueue(opts: EnqueueOptions): Promise<EnqueueSummary> 
     let outcome: BatchOutcome;
     try {
       outcome = await sendBatch(opts.sqs, opts.queueUrl, entries, {
-        signal: controller.signal,
+        signal: r.signal,
         ...(opts.attempts !== undefined ? { attempts: opts.attempts } : {}),
         ...(opts.backoff ? { backoff: opts.backoff } : {}),
       });
     } catch (err) {
       // Not known to be sent: stays unfinished, the next run sends it.
-      stop(`SendMessageBatch failed: ${message(err)}`);
+      r.stop(`SendMessageBatch failed: ${message(err)}`);
       return;
     }
     for (const id of outcome.sent) {
       const o = batch[Number(id)]!;
       run.files++;
       run.bytes += o.size;
-      tracker.completed(o.key);
+      r.completed(o.key);
     }
     for (const f of outcome.failed) {
-      const o = batch[Number(f.id)]!;
-      failed.push({ key: o.key, error: f.error });
-      opts.logger.error(
-        { key: o.key, err: f.error },
+      r.failed(
+        batch[Number(f.id)]!.key,
+        f.error,
         "SQS refused the message; it stays unsent in the checkpoint",
       );
     }
-    if (outcome.sent.length > 0) saver?.request();
-    progress();
+    if (outcome.sent.length > 0) r.save();
+    r.progress();
   };
 
-  let batch: ListedObject[] = [];
-  const dispatch = async () => {
-    // Bounded look-ahead: the listing never runs far ahead of what is sent.
-    await queue.onSizeLessThan(opts.concurrency * 2);
-    const b = batch;
-    batch = [];
-    void queue.add(() => task(b));
-  };
-  try {
-    for await (const o of opts.objects(opts.stats, tracker.watermark, controller.signal)) {
-      if (controller.signal.aborted) break;
-      if (tracker.isDone(o.key)) {
-        alreadyDone++;
-        continue;
-      }
-      tracker.taken(o.key);
-      listed++;
-      batch.push(o);
-      if (batch.length === BATCH_ENTRIES) await dispatch();
-      if (controller.signal.aborted) break;
-    }
-    if (batch.length > 0 && !controller.signal.aborted) await dispatch();
-  } catch (err) {
-    if (!controller.signal.aborted) stop(`listing failed: ${message(err)}`);
-  }
-  listingDone = true;
-  await queue.onIdle();
-  progress();
-  opts.signal?.removeEventListener("abort", onAbort);
-
-  const interrupted = controller.signal.aborted && stopReason === undefined;
-  const complete = !controller.signal.aborted && failed.length === 0;
-  if (cp && saver) {
-    try {
-      await saver.flush();
-      if (complete) await cp.file.remove();
-    } catch (err) {
-      stopReason ??= message(err);
-    }
-  }
-  const durationMs = Math.round(performance.now() - started);
+  const outcome = await runOverListing({
+    name: "enqueue",
+    objects: (resumeAfter, signal) => opts.objects(opts.stats, resumeAfter, signal),
+    concurrency: opts.concurrency,
+    batchSize: BATCH_ENTRIES,
+    work,
+    totals: () => {
+      const t = addTotals(emptyTotals(), earlier);
+      t.files += run.files;
+      t.bytes += run.bytes;
+      return t;
+    },
+    progress: () => ({ done: run.files, records: 0, bytes: run.bytes }),
+    onProgress: opts.onProgress,
+    logger: opts.logger,
+    checkpoint: cp,
+    signal: opts.signal,
+  });
   return {
     mode: "enqueue",
     source: cp?.sourceLabel ?? `s3://${opts.bucket}/`,
     queueUrl: opts.queueUrl,
-    range: {
-      ...(cp?.range.fromMs !== undefined ? { from: new Date(cp.range.fromMs).toISOString() } : {}),
-      ...(cp?.range.toMs !== undefined ? { to: new Date(cp.range.toMs).toISOString() } : {}),
-    },
+    range: rangeJson(cp?.range ?? {}),
     listing: opts.stats,
-    alreadyDone,
+    alreadyDone: outcome.alreadyDone,
     run,
     total: { files: earlier.files + run.files, bytes: earlier.bytes + run.bytes },
-    failed,
-    interrupted,
-    ...(stopReason !== undefined ? { stopReason } : {}),
-    resumed: resume !== undefined,
+    failed: outcome.failed,
+    interrupted: outcome.interrupted,
+    ...(outcome.stopReason !== undefined ? { stopReason: outcome.stopReason } : {}),
+    resumed: outcome.resumed,
     rate: opts.rate,
-    messagesPerSecond: Math.round((run.files * 1000) / Math.max(durationMs, 1)),
-    durationMs,
+    messagesPerSecond: Math.round((run.files * 1000) / Math.max(outcome.durationMs, 1)),
+    durationMs: outcome.durationMs,
   };
 }
 

@@ -3,7 +3,7 @@
  */
 import cliProgress from "cli-progress";
 import type { Logger } from "../../platform/logger.ts";
-import type { BackfillProgress } from "./run.ts";
+import type { BackfillProgress } from "./listing-run.ts";
 
 interface ProgressDisplay {
   update(p: BackfillProgress): void;

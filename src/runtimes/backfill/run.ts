@@ -7,17 +7,22 @@ import type { IngestResult } from "../../core/ingest/ingest-object.ts";
 import type { ObjectRef } from "../../core/model.ts";
 import { PermanentBulkError } from "../../core/sink/bulk-sink.ts";
 import type { Logger } from "../../platform/logger.ts";
-import { createTaskQueue } from "../../platform/util/queue.ts";
 import {
   addTotals,
   type CheckpointState,
   type CheckpointStore,
-  CoalescingSaver,
   emptyTotals,
   ProgressTracker,
   type Totals,
 } from "./checkpoint.ts";
 import { emptyListingStats, type ListedObject, type ListingStats, listDir, listS3 } from "./listing.ts";
+import {
+  type BackfillProgress,
+  type FailedObject,
+  message,
+  rangeJson,
+  runOverListing,
+} from "./listing-run.ts";
 import type { ListPlan, TimeRange } from "./range.ts";
 
 export type BackfillSource = { kind: "s3"; s3: S3Client; bucket: string } | { kind: "dir"; dir: string };
@@ -37,19 +42,6 @@ interface BackfillOptions {
   onProgress?: (p: BackfillProgress) => void;
   /** ListObjectsV2 page size (tests). */
   pageSize?: number;
-}
-
-export interface BackfillProgress {
-  listed: number;
-  listingDone: boolean;
-  done: number;
-  records: number;
-  bytes: number;
-}
-
-export interface FailedObject {
-  key: string;
-  error: string;
 }
 
 export interface BackfillSummary {
@@ -77,13 +69,6 @@ export interface DryRunSummary {
   alreadyDone: number;
   objects: ListedObject[];
   bytes: number;
-}
-
-function rangeJson(range: TimeRange): { from?: string; to?: string } {
-  return {
-    ...(range.fromMs !== undefined ? { from: new Date(range.fromMs).toISOString() } : {}),
-    ...(range.toMs !== undefined ? { to: new Date(range.toMs).toISOString() } : {}),
-  };
 }
 
 function sourceLabel(source: BackfillSource, plan: ListPlan): string {
@@ -150,145 +135,58 @@ export function totalsOf(r: IngestResult): Totals {
   return t;
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * Run a backfill to the end of its listing, or until `signal` aborts (Ctrl-C) or a fatal error
  * (checkpoint not writable, OpenSearch refusing requests for good). In every case the checkpoint
  * holds exactly the objects finished, and the summary says how the run ended.
  */
 export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummary> {
-  const started = performance.now();
   const resume = opts.checkpoint?.resume;
-  const tracker = new ProgressTracker(resume);
   const stats = emptyListingStats();
   const run = emptyTotals();
   const total = addTotals(emptyTotals(), resume?.totals ?? emptyTotals());
-  const failed: FailedObject[] = [];
-  let alreadyDone = 0;
-  let stopReason: string | undefined;
+  const ref = (o: ListedObject): ObjectRef =>
+    opts.source.kind === "s3"
+      ? { bucket: opts.source.bucket, key: o.key, size: o.size, ...(o.etag ? { etag: o.etag } : {}) }
+      : { bucket: "", key: o.key, size: o.size };
 
-  // One controller for the run: the caller's signal (Ctrl-C) or a fatal error stops everything.
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(opts.signal?.reason);
-  if (opts.signal?.aborted) controller.abort(opts.signal.reason);
-  opts.signal?.addEventListener("abort", onAbort, { once: true });
-  const stop = (reason: string) => {
-    if (stopReason === undefined) stopReason = reason;
-    opts.logger.error({ reason }, "stopping the backfill");
-    controller.abort(new Error(reason));
-  };
-
-  const cp = opts.checkpoint;
-  const state = (): CheckpointState => ({
-    version: 1,
-    id: cp!.id,
-    source: cp!.sourceLabel,
-    range: {
-      ...(opts.range.fromMs !== undefined ? { fromMs: opts.range.fromMs } : {}),
-      ...(opts.range.toMs !== undefined ? { toMs: opts.range.toMs } : {}),
-    },
-    allKeys: opts.plan.allKeys,
-    ...(tracker.watermark !== undefined ? { watermark: tracker.watermark } : {}),
-    done: tracker.doneKeys(),
-    // A copy: the write serialises later, while objects keep completing.
-    totals: addTotals(emptyTotals(), total),
-    updatedAt: new Date().toISOString(),
-  });
-  const saver = cp
-    ? new CoalescingSaver(
-        () => cp.file.write(state()),
-        (err) => stop(message(err)),
-      )
-    : undefined;
-  // Before reading anything: the checkpoint must be writable (this also records the run's identity).
-  if (cp) {
-    await cp.file.checkWritable();
-    await cp.file.write(state());
-  }
-
-  const queue = createTaskQueue(opts.concurrency);
-  let listed = 0;
-  let listingDone = false;
-  const progress = () =>
-    opts.onProgress?.({
-      listed,
-      listingDone,
-      done: run.files + run.notFound,
-      records: run.records,
-      bytes: run.bytes,
-    });
-
-  const task = async (o: ListedObject) => {
-    if (controller.signal.aborted) return;
-    const ref: ObjectRef =
-      opts.source.kind === "s3"
-        ? { bucket: opts.source.bucket, key: o.key, size: o.size, ...(o.etag ? { etag: o.etag } : {}) }
-        : { bucket: "", key: o.key, size: o.size };
-    try {
-      const result = await opts.ingest(ref, controller.signal);
-      const t = totalsOf(result);
-      addTotals(run, t);
-      addTotals(total, t);
-      tracker.completed(o.key);
-      saver?.request();
-      progress();
-    } catch (err) {
-      if (controller.signal.aborted) return; // stopped: the object stays unfinished in the checkpoint
-      failed.push({ key: o.key, error: message(err) });
-      opts.logger.error(
-        { key: o.key, err: message(err) },
-        "object failed; it stays unfinished in the checkpoint",
-      );
-      if (err instanceof PermanentBulkError) stop(`OpenSearch refused a bulk request: ${message(err)}`);
-    }
-  };
-
-  try {
-    for await (const o of listing({ ...opts, signal: controller.signal }, stats, tracker.watermark)) {
-      if (controller.signal.aborted) break;
-      if (tracker.isDone(o.key)) {
-        alreadyDone++;
-        continue;
+  const outcome = await runOverListing({
+    name: "backfill",
+    objects: (resumeAfter, signal) => listing({ ...opts, signal }, stats, resumeAfter),
+    concurrency: opts.concurrency,
+    work: async ([o], r) => {
+      try {
+        const t = totalsOf(await opts.ingest(ref(o!), r.signal));
+        addTotals(run, t);
+        addTotals(total, t);
+        r.completed(o!.key);
+        r.save();
+        r.progress();
+      } catch (err) {
+        if (r.signal.aborted) return; // stopped: the object stays unfinished in the checkpoint
+        r.failed(o!.key, message(err), "object failed; it stays unfinished in the checkpoint");
+        if (err instanceof PermanentBulkError) r.stop(`OpenSearch refused a bulk request: ${message(err)}`);
       }
-      // Bounded look-ahead: listing never runs far ahead of ingestion.
-      await queue.onSizeLessThan(opts.concurrency * 2);
-      if (controller.signal.aborted) break;
-      tracker.taken(o.key);
-      listed++;
-      void queue.add(() => task(o));
-    }
-  } catch (err) {
-    if (!controller.signal.aborted) stop(`listing failed: ${message(err)}`);
-  }
-  listingDone = true;
-  await queue.onIdle();
-  progress();
-  opts.signal?.removeEventListener("abort", onAbort);
-
-  const interrupted = controller.signal.aborted && stopReason === undefined;
-  const complete = !controller.signal.aborted && failed.length === 0;
-  if (cp && saver) {
-    try {
-      await saver.flush();
-      if (complete) await cp.file.remove();
-    } catch (err) {
-      stopReason ??= message(err);
-    }
-  }
+    },
+    // A copy: the write serialises later, while objects keep completing.
+    totals: () => addTotals(emptyTotals(), total),
+    progress: () => ({ done: run.files + run.notFound, records: run.records, bytes: run.bytes }),
+    onProgress: opts.onProgress,
+    logger: opts.logger,
+    checkpoint: opts.checkpoint && { ...opts.checkpoint, range: opts.range, allKeys: opts.plan.allKeys },
+    signal: opts.signal,
+  });
   return {
     source: sourceLabel(opts.source, opts.plan),
     range: rangeJson(opts.range),
     listing: stats,
-    alreadyDone,
+    alreadyDone: outcome.alreadyDone,
     run,
     total,
-    failed,
-    interrupted,
-    ...(stopReason !== undefined ? { stopReason } : {}),
-    resumed: resume !== undefined,
-    durationMs: Math.round(performance.now() - started),
+    failed: outcome.failed,
+    interrupted: outcome.interrupted,
+    ...(outcome.stopReason !== undefined ? { stopReason: outcome.stopReason } : {}),
+    resumed: outcome.resumed,
+    durationMs: outcome.durationMs,
   };
 }

@@ -9,7 +9,8 @@ import type { Logger } from "../../platform/logger.ts";
 import { createTaskQueue } from "../../platform/util/queue.ts";
 import { addTotals, emptyTotals, type Totals } from "../../runtimes/backfill/checkpoint.ts";
 import type { ListedObject } from "../../runtimes/backfill/listing.ts";
-import { type FailedObject, totalsOf } from "../../runtimes/backfill/run.ts";
+import { type FailedObject, message } from "../../runtimes/backfill/listing-run.ts";
+import { totalsOf } from "../../runtimes/backfill/run.ts";
 
 export interface InProcessRepair {
   mode: "in-process";
@@ -42,7 +43,7 @@ export async function repairInProcess(opts: {
       try {
         addTotals(totals, totalsOf(await opts.ingest(ref, opts.signal)));
       } catch (err) {
-        const error = err instanceof Error ? err.message : String(err);
+        const error = message(err);
         failed.push({ key: o.key, error });
         opts.logger.error({ key: o.key, err: error }, "repair: object failed");
       }
