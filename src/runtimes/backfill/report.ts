@@ -43,33 +43,68 @@ function rangeText(r: { from?: string; to?: string }): string {
   return `${r.from ?? "the beginning"} .. ${r.to ?? "the end"}`;
 }
 
-export function formatBackfillSummary(s: BackfillSummary): string {
+/** What a backfill's two modes report alike: how the run ended, the listing, a resume, the failures. */
+type RunSummary = Pick<
+  BackfillSummary,
+  "source" | "range" | "listing" | "alreadyDone" | "failed" | "interrupted" | "stopReason" | "resumed"
+>;
+
+/** The words a mode's report uses for the shared parts. */
+interface RunWords {
+  /** `backfill`, `backfill --enqueue`. */
+  title: string;
+  /** After the range in the first line (the queue). */
+  target?: string;
+  interrupted: string;
+  failed: (n: number) => string;
+  resumed: (n: number) => string;
+  failedTitle: string;
+}
+
+/** A run's report: the shared head, `body` (the mode's own counts), the failures, then `footer`. */
+function formatRun(s: RunSummary, w: RunWords, body: string[], footer: string[] = []): string {
   const status = s.stopReason
     ? `STOPPED: ${s.stopReason}`
     : s.interrupted
-      ? "INTERRUPTED (checkpoint saved; run the same command again to resume)"
+      ? w.interrupted
       : s.failed.length > 0
-        ? `${s.failed.length} object(s) FAILED (checkpoint kept; run again to retry them)`
+        ? w.failed(s.failed.length)
         : "complete";
   const l = s.listing;
   const lines = [
-    `backfill ${s.source}  ${rangeText(s.range)}: ${status}`,
+    `${w.title} ${s.source}  ${rangeText(s.range)}${w.target ?? ""}: ${status}`,
     `listed: ${l.taken} in range, ${l.skippedName} not Twingate file names (skipped), ${l.outOfRange} out of range; ${l.pages} list page(s)`,
   ];
-  if (s.resumed) lines.push(`resumed: ${s.alreadyDone} listed object(s) were already done by an earlier run`);
-  lines.push(
+  if (s.resumed) lines.push(w.resumed(s.alreadyDone));
+  lines.push(...body);
+  if (s.failed.length > 0) {
+    lines.push("", w.failedTitle);
+    for (const f of s.failed.slice(0, 50)) lines.push(`  ${f.key}: ${f.error}`);
+    if (s.failed.length > 50) lines.push(`  ... and ${s.failed.length - 50} more`);
+  }
+  lines.push(...footer);
+  return `${lines.join("\n")}\n`;
+}
+
+export function formatBackfillSummary(s: BackfillSummary): string {
+  const body = [
     `duration: ${formatDuration(s.durationMs)}`,
     "",
     "this run:",
     ...totalsLines(s.run).map((x) => `  ${x}`),
+  ];
+  if (s.resumed) body.push("", "including earlier runs:", ...totalsLines(s.total).map((x) => `  ${x}`));
+  return formatRun(
+    s,
+    {
+      title: "backfill",
+      interrupted: "INTERRUPTED (checkpoint saved; run the same command again to resume)",
+      failed: (n) => `${n} object(s) FAILED (checkpoint kept; run again to retry them)`,
+      resumed: (n) => `resumed: ${n} listed object(s) were already done by an earlier run`,
+      failedTitle: "failed objects:",
+    },
+    body,
   );
-  if (s.resumed) lines.push("", "including earlier runs:", ...totalsLines(s.total).map((x) => `  ${x}`));
-  if (s.failed.length > 0) {
-    lines.push("", "failed objects:");
-    for (const f of s.failed.slice(0, 50)) lines.push(`  ${f.key}: ${f.error}`);
-    if (s.failed.length > 50) lines.push(`  ... and ${s.failed.length - 50} more`);
-  }
-  return `${lines.join("\n")}\n`;
 }
 
 export function formatDryRun(s: DryRunSummary): string {
@@ -84,29 +119,22 @@ export function formatDryRun(s: DryRunSummary): string {
 }
 
 export function formatEnqueueSummary(s: EnqueueSummary): string {
-  const status = s.stopReason
-    ? `STOPPED: ${s.stopReason}`
-    : s.interrupted
-      ? "INTERRUPTED (checkpoint saved; run the same command again to send the rest)"
-      : s.failed.length > 0
-        ? `${s.failed.length} message(s) REFUSED (checkpoint kept; run again to retry them)`
-        : "complete";
-  const l = s.listing;
-  const lines = [
-    `backfill --enqueue ${s.source}  ${rangeText(s.range)} -> ${s.queueUrl}: ${status}`,
-    `listed: ${l.taken} in range, ${l.skippedName} not Twingate file names (skipped), ${l.outOfRange} out of range; ${l.pages} list page(s)`,
-  ];
-  if (s.resumed) lines.push(`resumed: ${s.alreadyDone} listed file(s) were already sent by an earlier run`);
-  lines.push(
+  const body = [
     `sent: ${s.run.files} message(s) announcing ${formatBytes(s.run.bytes)} in ${formatDuration(s.durationMs)} (${s.messagesPerSecond}/s; limit ${s.rate > 0 ? `${s.rate}/s` : "none"})`,
-  );
+  ];
   if (s.resumed)
-    lines.push(`including earlier runs: ${s.total.files} message(s), ${formatBytes(s.total.bytes)}`);
-  if (s.failed.length > 0) {
-    lines.push("", "refused:");
-    for (const f of s.failed.slice(0, 50)) lines.push(`  ${f.key}: ${f.error}`);
-    if (s.failed.length > 50) lines.push(`  ... and ${s.failed.length - 50} more`);
-  }
-  lines.push("", "The workers ingest them as they ingest live files; watch the queue's depth to follow.");
-  return `${lines.join("\n")}\n`;
+    body.push(`including earlier runs: ${s.total.files} message(s), ${formatBytes(s.total.bytes)}`);
+  return formatRun(
+    s,
+    {
+      title: "backfill --enqueue",
+      target: ` -> ${s.queueUrl}`,
+      interrupted: "INTERRUPTED (checkpoint saved; run the same command again to send the rest)",
+      failed: (n) => `${n} message(s) REFUSED (checkpoint kept; run again to retry them)`,
+      resumed: (n) => `resumed: ${n} listed file(s) were already sent by an earlier run`,
+      failedTitle: "refused:",
+    },
+    body,
+    ["", "The workers ingest them as they ingest live files; watch the queue's depth to follow."],
+  );
 }
