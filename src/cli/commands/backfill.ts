@@ -2,16 +2,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { CommandModule } from "yargs";
 import { buildPipeline, objectSource } from "../../core/ingest/pipeline.ts";
 import { createS3Client, createSqsClient, resolveRegion } from "../../platform/aws/clients.ts";
-import {
-  AWS_SETTINGS,
-  BULK_SETTINGS,
-  ConfigError,
-  loadConfig,
-  OPENSEARCH_SETTINGS,
-  READER_SETTINGS,
-  requireSetting,
-  settingOptions,
-} from "../../platform/config/index.ts";
+import { loadConfig, settingOptions } from "../../platform/config/index.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
 import {
@@ -24,24 +15,29 @@ import {
 } from "../../runtimes/backfill/checkpoint.ts";
 import { type EnqueueSummary, runEnqueue } from "../../runtimes/backfill/enqueue.ts";
 import { emptyListingStats, listS3 } from "../../runtimes/backfill/listing.ts";
+import type { BackfillProgress } from "../../runtimes/backfill/listing-run.ts";
 import { createProgress } from "../../runtimes/backfill/progress.ts";
-import { listPlan, parseRange, type TimeRange } from "../../runtimes/backfill/range.ts";
+import { listPlan, type TimeRange } from "../../runtimes/backfill/range.ts";
 import { formatBackfillSummary, formatDryRun, formatEnqueueSummary } from "../../runtimes/backfill/report.ts";
-import { type BackfillSource, dryRunBackfill, runBackfill } from "../../runtimes/backfill/run.ts";
+import {
+  type BackfillSource,
+  type BackfillSummary,
+  dryRunBackfill,
+  runBackfill,
+} from "../../runtimes/backfill/run.ts";
 import { S3Checkpoint } from "../../runtimes/backfill/s3-checkpoint.ts";
 import { ensureTemplates } from "../../runtimes/worker/startup.ts";
 import { UsageError } from "../errors.ts";
+import {
+  checkConcurrency,
+  checkRate,
+  INGEST_SETTINGS,
+  queueUrlForOption,
+  rangeFromArgs,
+  rangeSpec,
+} from "../options.ts";
 
-const KEYS = [
-  "logLevel",
-  "autoSetup",
-  ...OPENSEARCH_SETTINGS,
-  ...AWS_SETTINGS,
-  ...BULK_SETTINGS,
-  ...READER_SETTINGS,
-  "queueUrl",
-  "checkpoint",
-] as const;
+const KEYS = ["logLevel", "autoSetup", ...INGEST_SETTINGS, "queueUrl", "checkpoint"] as const;
 
 interface BackfillArgs {
   bucket?: string;
@@ -126,34 +122,15 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     if ((argv.bucket === undefined) === (argv.dir === undefined)) {
       throw new UsageError("give exactly one source: --bucket B [--prefix P] or --dir PATH");
     }
-    if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1 || argv.concurrency > 256) {
-      throw new UsageError("--concurrency must be an integer from 1 to 256");
-    }
+    checkConcurrency(argv.concurrency);
     if (argv.dir !== undefined && argv.prefix) throw new UsageError("--prefix applies to --bucket only");
     if (argv.enqueue && argv.bucket === undefined) {
       throw new UsageError("--enqueue needs --bucket: the workers read the files from S3");
     }
-    if (!Number.isFinite(argv.rate) || argv.rate < 0) throw new UsageError("--rate must be a number >= 0");
-    let queueUrl: string | undefined;
-    if (argv.enqueue) {
-      try {
-        queueUrl = requireSetting(config, "queueUrl");
-      } catch (err) {
-        if (err instanceof ConfigError) throw new UsageError(err.message);
-        throw err;
-      }
-    }
-    const spec = {
-      ...(argv.from !== undefined ? { from: argv.from } : {}),
-      ...(argv.to !== undefined ? { to: argv.to } : {}),
-      ...(argv.since !== undefined ? { since: argv.since } : {}),
-    };
-    let range: TimeRange;
-    try {
-      range = parseRange(spec, Date.now());
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    checkRate(argv.rate);
+    const queueUrl = argv.enqueue ? queueUrlForOption(config) : undefined;
+    const spec = rangeSpec(argv);
+    let range = rangeFromArgs(argv, Date.now());
     const logger = createLogger(config.logLevel);
     const sourceLabel = argv.bucket !== undefined ? `s3://${argv.bucket}/${argv.prefix}` : `dir:${argv.dir}`;
     // An enqueue run and a read run of the same range are different runs (and so are two queues).
@@ -236,44 +213,67 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
       );
     }
 
-    const controller = new AbortController();
-    const display = createProgress({ tty: argv.progress ?? Boolean(process.stderr.isTTY), logger });
-    const onSignal = signalHandler(controller);
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    let summary: Awaited<ReturnType<typeof runBackfill>>;
-    try {
-      summary = await runBackfill({
-        source,
-        plan,
-        range,
-        concurrency: argv.concurrency,
-        ingest: pipeline.ingest,
-        logger,
-        checkpoint: { file, id, sourceLabel, ...(resume ? { resume } : {}) },
-        signal: controller.signal,
-        onProgress: (p) => display.update(p),
-      });
-    } catch (err) {
-      if (err instanceof CheckpointError) throw new UsageError(err.message, true);
-      throw err;
-    } finally {
-      display.stop();
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      s3?.destroy();
-      await opensearch.close();
-    }
-    process.stdout.write(
-      argv.json
-        ? `${JSON.stringify({ ...summary, checkpoint: file.path }, null, 2)}\n`
-        : formatBackfillSummary(summary),
-    );
-    if (summary.stopReason !== undefined || summary.failed.length > 0) argv.exitCode = 1;
-    else if (summary.interrupted) argv.exitCode = 130;
-    logger.flush();
+    await runCheckpointed(argv, logger, file, {
+      run: (signal, onProgress) =>
+        runBackfill({
+          source,
+          plan,
+          range,
+          concurrency: argv.concurrency,
+          ingest: pipeline.ingest,
+          logger,
+          checkpoint: { file, id, sourceLabel, ...(resume ? { resume } : {}) },
+          signal,
+          onProgress,
+        }),
+      close: async () => {
+        s3?.destroy();
+        await opensearch.close();
+      },
+      format: formatBackfillSummary,
+    });
   },
 };
+
+/**
+ * A checkpointed run (read here or enqueue) with its progress display and signal handling, then its
+ * summary on stdout and the exit code: 1 when stopped or something failed, 130 when interrupted.
+ */
+async function runCheckpointed<S extends BackfillSummary | EnqueueSummary>(
+  argv: BackfillArgs,
+  logger: ReturnType<typeof createLogger>,
+  file: CheckpointStore,
+  r: {
+    run: (signal: AbortSignal, onProgress: (p: BackfillProgress) => void) => Promise<S>;
+    /** Releases the run's clients, whatever its end. */
+    close: () => void | Promise<void>;
+    format: (s: S) => string;
+  },
+): Promise<void> {
+  const controller = new AbortController();
+  const display = createProgress({ tty: argv.progress ?? Boolean(process.stderr.isTTY), logger });
+  const onSignal = signalHandler(controller);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let summary: S;
+  try {
+    summary = await r.run(controller.signal, (p) => display.update(p));
+  } catch (err) {
+    if (err instanceof CheckpointError) throw new UsageError(err.message, true);
+    throw err;
+  } finally {
+    display.stop();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await r.close();
+  }
+  process.stdout.write(
+    argv.json ? `${JSON.stringify({ ...summary, checkpoint: file.path }, null, 2)}\n` : r.format(summary),
+  );
+  if (summary.stopReason !== undefined || summary.failed.length > 0) argv.exitCode = 1;
+  else if (summary.interrupted) argv.exitCode = 130;
+  logger.flush();
+}
 
 /** First SIGINT/SIGTERM: finish what is in flight and save the checkpoint; a second one exits at once. */
 function signalHandler(controller: AbortController): (sig: NodeJS.Signals) => void {
@@ -315,51 +315,34 @@ async function enqueueHandler(
       "resuming the enqueue from its checkpoint",
     );
   }
-  const controller = new AbortController();
-  const onSignal = signalHandler(controller);
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  const display = createProgress({ tty: argv.progress ?? Boolean(process.stderr.isTTY), logger });
-  let summary: EnqueueSummary;
-  try {
-    summary = await runEnqueue({
-      sqs,
-      queueUrl: ctx.queueUrl,
-      bucket,
-      objects: (stats, resumeAfter, signal) =>
-        listS3(s3, bucket, plan, stats, { ...(resumeAfter !== undefined ? { resumeAfter } : {}), signal }),
-      stats: emptyListingStats(),
-      rate: argv.rate,
-      concurrency: argv.concurrency,
-      region,
-      logger,
-      checkpoint: {
-        file,
-        id: ctx.id,
-        sourceLabel: ctx.sourceLabel,
-        range: { ...ctx.range },
-        allKeys: argv["all-keys"],
-        ...(ctx.resume ? { resume: ctx.resume } : {}),
-      },
-      signal: controller.signal,
-      onProgress: (p) => display.update(p),
-    });
-  } catch (err) {
-    if (err instanceof CheckpointError) throw new UsageError(err.message, true);
-    throw err;
-  } finally {
-    display.stop();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    s3.destroy();
-    sqs.destroy();
-  }
-  process.stdout.write(
-    argv.json
-      ? `${JSON.stringify({ ...summary, checkpoint: file.path }, null, 2)}\n`
-      : formatEnqueueSummary(summary),
-  );
-  if (summary.stopReason !== undefined || summary.failed.length > 0) argv.exitCode = 1;
-  else if (summary.interrupted) argv.exitCode = 130;
-  logger.flush();
+  await runCheckpointed(argv, logger, file, {
+    run: (signal, onProgress) =>
+      runEnqueue({
+        sqs,
+        queueUrl: ctx.queueUrl,
+        bucket,
+        objects: (stats, resumeAfter, signal) =>
+          listS3(s3, bucket, plan, stats, { ...(resumeAfter !== undefined ? { resumeAfter } : {}), signal }),
+        stats: emptyListingStats(),
+        rate: argv.rate,
+        concurrency: argv.concurrency,
+        region,
+        logger,
+        checkpoint: {
+          file,
+          id: ctx.id,
+          sourceLabel: ctx.sourceLabel,
+          range: { ...ctx.range },
+          allKeys: argv["all-keys"],
+          ...(ctx.resume ? { resume: ctx.resume } : {}),
+        },
+        signal,
+        onProgress,
+      }),
+    close: () => {
+      s3.destroy();
+      sqs.destroy();
+    },
+    format: formatEnqueueSummary,
+  });
 }

@@ -2,35 +2,25 @@ import type { CommandModule } from "yargs";
 import { parseTwingateKeyTime } from "../../core/documents/index.ts";
 import { buildPipeline, objectSource } from "../../core/ingest/pipeline.ts";
 import { createS3Client, createSqsClient, resolveRegion } from "../../platform/aws/clients.ts";
-import {
-  AWS_SETTINGS,
-  BULK_SETTINGS,
-  ConfigError,
-  loadConfig,
-  OPENSEARCH_SETTINGS,
-  READER_SETTINGS,
-  requireSetting,
-  settingOptions,
-} from "../../platform/config/index.ts";
+import { loadConfig, settingOptions } from "../../platform/config/index.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
 import { type EnqueueSummary, fixedObjects, runEnqueue } from "../../runtimes/backfill/enqueue.ts";
 import { emptyListingStats, type ListedObject, listS3 } from "../../runtimes/backfill/listing.ts";
-import { listPlan, parseRange } from "../../runtimes/backfill/range.ts";
+import { listPlan } from "../../runtimes/backfill/range.ts";
 import { ensureTemplates } from "../../runtimes/worker/startup.ts";
 import { buildReport, formatReport, keysWithoutDocuments } from "../../tools/gaps/index.ts";
 import { type InProcessRepair, repairInProcess } from "../../tools/gaps/repair.ts";
 import { UsageError } from "../errors.ts";
+import {
+  checkConcurrency,
+  checkRate,
+  INGEST_SETTINGS,
+  queueUrlForOption,
+  rangeFromArgs,
+} from "../options.ts";
 
-const KEYS = [
-  "logLevel",
-  "autoSetup",
-  ...OPENSEARCH_SETTINGS,
-  ...AWS_SETTINGS,
-  ...BULK_SETTINGS,
-  ...READER_SETTINGS,
-  "queueUrl",
-] as const;
+const KEYS = ["logLevel", "autoSetup", ...INGEST_SETTINGS, "queueUrl"] as const;
 
 interface GapsArgs {
   bucket: string;
@@ -106,33 +96,11 @@ export const gapsCommand: CommandModule<object, GapsArgs> = {
     if (argv.repair && !argv.opensearch) {
       throw new UsageError("--repair needs OpenSearch: it repairs the files that have no document there");
     }
-    if (!Number.isInteger(argv.concurrency) || argv.concurrency < 1 || argv.concurrency > 256) {
-      throw new UsageError("--concurrency must be an integer from 1 to 256");
-    }
-    if (!Number.isFinite(argv.rate) || argv.rate < 0) throw new UsageError("--rate must be a number >= 0");
-    let queueUrl: string | undefined;
-    if (argv.enqueue) {
-      try {
-        queueUrl = requireSetting(config, "queueUrl");
-      } catch (err) {
-        if (err instanceof ConfigError) throw new UsageError(err.message);
-        throw err;
-      }
-    }
+    checkConcurrency(argv.concurrency);
+    checkRate(argv.rate);
+    const queueUrl = argv.enqueue ? queueUrlForOption(config) : undefined;
     const now = Date.now();
-    let range: { fromMs?: number; toMs?: number };
-    try {
-      range = parseRange(
-        {
-          ...(argv.from !== undefined ? { from: argv.from } : {}),
-          ...(argv.to !== undefined ? { to: argv.to } : {}),
-          ...(argv.since !== undefined ? { since: argv.since } : {}),
-        },
-        now,
-      );
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const range = rangeFromArgs(argv, now);
     const fromMs = range.fromMs!;
     // Slots that have not ended yet cannot be judged: stop at the last complete one.
     const toMs = Math.min(range.toMs ?? now, now);

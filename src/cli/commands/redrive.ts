@@ -1,13 +1,8 @@
 import type { CommandModule } from "yargs";
-import { createSqsClient, resolveRegion } from "../../platform/aws/clients.ts";
-import {
-  AWS_SETTINGS,
-  ConfigError,
-  loadConfig,
-  requireSetting,
-  settingOptions,
-} from "../../platform/config/index.ts";
+import { createSqsClient } from "../../platform/aws/clients.ts";
+import { AWS_SETTINGS, loadConfig, settingOptions } from "../../platform/config/index.ts";
 import { redrive } from "../../runtimes/redrive/index.ts";
+import { queueWithRegion } from "../options.ts";
 
 const KEYS = ["logLevel", "queueUrl", ...AWS_SETTINGS] as const;
 
@@ -38,14 +33,7 @@ export const redriveCommand: CommandModule<object, RedriveArgs> = {
       .options(settingOptions(KEYS)) as never,
   handler: async (argv) => {
     const config = loadConfig(argv);
-    const queueUrl = requireSetting(config, "queueUrl");
-    const region = await resolveRegion(config, queueUrl);
-    if (!region)
-      throw new ConfigError(
-        "Missing setting --aws-region / AWS_REGION: no region in the settings, the AWS profile or the queue URL",
-        "awsRegion",
-      );
-    config.awsRegion = region;
+    const queueUrl = await queueWithRegion(config);
     const sqs = createSqsClient(config);
     try {
       const s = await redrive(sqs, {

@@ -2,17 +2,8 @@ import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { CommandModule } from "yargs";
 import { buildPipeline, objectSource } from "../../core/ingest/pipeline.ts";
 import { objectFilterFromConfig } from "../../core/notifications/index.ts";
-import { createS3Client, createSqsClient, resolveRegion } from "../../platform/aws/clients.ts";
-import {
-  AWS_SETTINGS,
-  BULK_SETTINGS,
-  ConfigError,
-  loadConfig,
-  OPENSEARCH_SETTINGS,
-  READER_SETTINGS,
-  requireSetting,
-  settingOptions,
-} from "../../platform/config/index.ts";
+import { createS3Client, createSqsClient } from "../../platform/aws/clients.ts";
+import { loadConfig, settingOptions } from "../../platform/config/index.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { Metrics } from "../../platform/metrics.ts";
 import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
@@ -20,6 +11,7 @@ import { createTaskQueue } from "../../platform/util/queue.ts";
 import { READY_CHECK_TIMEOUT_MS, startHttpServer } from "../../runtimes/worker/http.ts";
 import { SqsWorker } from "../../runtimes/worker/sqs-worker.ts";
 import { ensureTemplates } from "../../runtimes/worker/startup.ts";
+import { INGEST_SETTINGS, queueWithRegion } from "../options.ts";
 
 const KEYS = [
   "logLevel",
@@ -36,10 +28,7 @@ const KEYS = [
   "metricsHost",
   "shutdownTimeoutMs",
   "autoSetup",
-  ...OPENSEARCH_SETTINGS,
-  ...AWS_SETTINGS,
-  ...BULK_SETTINGS,
-  ...READER_SETTINGS,
+  ...INGEST_SETTINGS,
 ] as const;
 
 export const workerCommand: CommandModule = {
@@ -48,14 +37,7 @@ export const workerCommand: CommandModule = {
   builder: (y) => y.options(settingOptions(KEYS)),
   handler: async (argv) => {
     const config = loadConfig(argv);
-    const queueUrl = requireSetting(config, "queueUrl");
-    const region = await resolveRegion(config, queueUrl);
-    if (!region)
-      throw new ConfigError(
-        "Missing setting --aws-region / AWS_REGION: no region in the settings, the AWS profile or the queue URL",
-        "awsRegion",
-      );
-    config.awsRegion = region;
+    const queueUrl = await queueWithRegion(config);
     const logger = createLogger(config.logLevel);
     // Signals are handled from the start: a SIGTERM during start-up (template check, port bind)
     // still ends with a clean exit 0, and the worker then never starts receiving.
