@@ -51,30 +51,33 @@ const ingest = (): Mapping =>
     event_type_original: kw(),
   });
 
+/**
+ * The root of every index's mapping (events and quarantine): nothing dynamic, no date detection, and the
+ * fields every document we write has (its time, its event_type, where it was read) around `fields`.
+ */
+const documentMapping = (fields: Props): Mapping => ({
+  dynamic: false,
+  date_detection: false,
+  properties: { "@timestamp": { type: "date_nanos" }, event_type: kw(), ...fields, ingest: ingest() },
+});
+
 /** Fields every event document has, whatever its type. */
 export function commonMappings(): Mapping {
-  return {
-    dynamic: false,
-    date_detection: false,
-    properties: {
-      "@timestamp": { type: "date_nanos" },
-      event_type: kw(),
-      event: obj({ version: kw(), time: kw() }),
-      source: obj({ ip: ip(), geo: obj({ location: geo() }) }),
-      user: obj({ id: kw(), email: kw(), name: kwText() }),
-      host: obj({ id: kw(), name: kwText(), hostname: kw() }),
-      destination: obj({ address: kw(), ip: ip(), port: port() }),
-      dns: obj({
-        question: obj({ name: kw(), registered_domain: kw() }),
-        reasons: kw(),
-      }),
-      network: obj({ transport: kw() }),
-      // Values the normaliser took out of their typed fields, verbatim, keyed by path: kept, never parsed
-      // (so never refused, whatever their type).
-      set_aside: { type: "object", enabled: false },
-      ingest: ingest(),
-    },
-  };
+  return documentMapping({
+    event: obj({ version: kw(), time: kw() }),
+    source: obj({ ip: ip(), geo: obj({ location: geo() }) }),
+    user: obj({ id: kw(), email: kw(), name: kwText() }),
+    host: obj({ id: kw(), name: kwText(), hostname: kw() }),
+    destination: obj({ address: kw(), ip: ip(), port: port() }),
+    dns: obj({
+      question: obj({ name: kw(), registered_domain: kw() }),
+      reasons: kw(),
+    }),
+    network: obj({ transport: kw() }),
+    // Values the normaliser took out of their typed fields, verbatim, keyed by path: kept, never parsed
+    // (so never refused, whatever their type).
+    set_aside: { type: "object", enabled: false },
+  });
 }
 
 const idName = () => obj({ id: kw(), name: kwText() });
@@ -138,31 +141,24 @@ export function eventMappings(type: EventType): Mapping {
 
 /** Records that could not be indexed as events. `raw` is stored (in _source) but not indexed. */
 export function quarantineMappings(): Mapping {
-  return {
-    dynamic: false,
-    date_detection: false,
-    properties: {
-      "@timestamp": { type: "date_nanos" },
-      event_type: kw(),
-      quarantine: obj({
-        reason: kw(),
-        message: textKw(),
-        path: kw(),
-        raw: { type: "keyword", index: false, doc_values: false },
-        raw_truncated: { type: "boolean" },
-        record_id: kw(),
-        // A summary of the rejections over the per-reason cap of one file (src/core/ingest/reject-cap.ts).
-        summary: obj({
-          count: { type: "long" },
-          first_ordinal: { type: "long" },
-          last_ordinal: { type: "long" },
-          first_line: { type: "long" },
-          last_line: { type: "long" },
-        }),
+  return documentMapping({
+    quarantine: obj({
+      reason: kw(),
+      message: textKw(),
+      path: kw(),
+      raw: { type: "keyword", index: false, doc_values: false },
+      raw_truncated: { type: "boolean" },
+      record_id: kw(),
+      // A summary of the rejections over the per-reason cap of one file (src/core/ingest/reject-cap.ts).
+      summary: obj({
+        count: { type: "long" },
+        first_ordinal: { type: "long" },
+        last_ordinal: { type: "long" },
+        first_line: { type: "long" },
+        last_line: { type: "long" },
       }),
-      ingest: ingest(),
-    },
-  };
+    }),
+  });
 }
 
 /** Every field path with its mapping type, flattened (multi-fields included as `a.b.text`). */
