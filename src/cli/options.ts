@@ -16,6 +16,15 @@ import {
 import { parseRange, type TimeRange } from "../runtimes/backfill/range.ts";
 import { UsageError } from "./errors.ts";
 
+/**
+ * What every command's argv carries besides its own flags: the settings' flags (any key) and the exit
+ * code a handler sets for main.ts to return.
+ */
+export interface CommandArgs {
+  exitCode?: number;
+  [k: string]: unknown;
+}
+
 /** The settings of a command that reads Twingate files from S3 through the pipeline into OpenSearch. */
 export const INGEST_SETTINGS = [
   ...OPENSEARCH_SETTINGS,
@@ -57,12 +66,20 @@ export function checkConcurrency(n: number): void {
 }
 
 /** --rate: messages a second at most (0: no limit). */
-export function checkRate(n: number): void {
+function checkRate(n: number): void {
   if (!Number.isFinite(n) || n < 0) throw new UsageError("--rate must be a number >= 0");
 }
 
-/** The queue URL for an option that needs it (--enqueue): missing, it is a usage error. */
-export function queueUrlForOption(config: Config): string {
+/**
+ * The enqueue flags (backfill --enqueue, gaps --repair --enqueue): --rate checked, and with --enqueue the
+ * queue URL the messages go to (missing, a usage error); undefined without --enqueue.
+ */
+export function enqueueQueueUrl(
+  argv: { enqueue: boolean; rate: number },
+  config: Config,
+): string | undefined {
+  checkRate(argv.rate);
+  if (!argv.enqueue) return undefined;
   try {
     return requireSetting(config, "queueUrl");
   } catch (err) {

@@ -29,23 +29,21 @@ import { S3Checkpoint } from "../../runtimes/backfill/s3-checkpoint.ts";
 import { ensureTemplates } from "../../runtimes/worker/startup.ts";
 import { UsageError } from "../errors.ts";
 import {
+  type CommandArgs,
   checkConcurrency,
-  checkRate,
+  enqueueQueueUrl,
   INGEST_SETTINGS,
-  queueUrlForOption,
+  type RangeArgs,
   rangeFromArgs,
   rangeSpec,
 } from "../options.ts";
 
 const KEYS = ["logLevel", "autoSetup", ...INGEST_SETTINGS, "queueUrl", "checkpoint"] as const;
 
-interface BackfillArgs {
+interface BackfillArgs extends CommandArgs, RangeArgs {
   bucket?: string;
   prefix: string;
   dir?: string;
-  from?: string;
-  to?: string;
-  since?: string;
   "all-keys": boolean;
   concurrency: number;
   enqueue: boolean;
@@ -54,8 +52,6 @@ interface BackfillArgs {
   "dry-run": boolean;
   json: boolean;
   progress?: boolean;
-  exitCode?: number;
-  [k: string]: unknown;
 }
 
 export const backfillCommand: CommandModule<object, BackfillArgs> = {
@@ -127,8 +123,7 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     if (argv.enqueue && argv.bucket === undefined) {
       throw new UsageError("--enqueue needs --bucket: the workers read the files from S3");
     }
-    checkRate(argv.rate);
-    const queueUrl = argv.enqueue ? queueUrlForOption(config) : undefined;
+    const queueUrl = enqueueQueueUrl(argv, config);
     const spec = rangeSpec(argv);
     let range = rangeFromArgs(argv, Date.now());
     const logger = createLogger(config.logLevel);

@@ -13,21 +13,19 @@ import { buildReport, formatReport, keysWithoutDocuments } from "../../tools/gap
 import { type InProcessRepair, repairInProcess } from "../../tools/gaps/repair.ts";
 import { UsageError } from "../errors.ts";
 import {
+  type CommandArgs,
   checkConcurrency,
-  checkRate,
+  enqueueQueueUrl,
   INGEST_SETTINGS,
-  queueUrlForOption,
+  type RangeArgs,
   rangeFromArgs,
 } from "../options.ts";
 
 const KEYS = ["logLevel", "autoSetup", ...INGEST_SETTINGS, "queueUrl"] as const;
 
-interface GapsArgs {
+interface GapsArgs extends CommandArgs, RangeArgs {
   bucket: string;
   prefix: string;
-  from?: string;
-  to?: string;
-  since?: string;
   opensearch: boolean;
   json: boolean;
   limit: number;
@@ -35,8 +33,6 @@ interface GapsArgs {
   enqueue: boolean;
   rate: number;
   concurrency: number;
-  exitCode?: number;
-  [k: string]: unknown;
 }
 
 export const gapsCommand: CommandModule<object, GapsArgs> = {
@@ -97,8 +93,7 @@ export const gapsCommand: CommandModule<object, GapsArgs> = {
       throw new UsageError("--repair needs OpenSearch: it repairs the files that have no document there");
     }
     checkConcurrency(argv.concurrency);
-    checkRate(argv.rate);
-    const queueUrl = argv.enqueue ? queueUrlForOption(config) : undefined;
+    const queueUrl = enqueueQueueUrl(argv, config);
     const now = Date.now();
     const range = rangeFromArgs(argv, now);
     const fromMs = range.fromMs!;

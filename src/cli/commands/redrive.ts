@@ -2,17 +2,15 @@ import type { CommandModule } from "yargs";
 import { createSqsClient } from "../../platform/aws/clients.ts";
 import { AWS_SETTINGS, loadConfig, settingOptions } from "../../platform/config/index.ts";
 import { redrive } from "../../runtimes/redrive/index.ts";
-import { queueWithRegion } from "../options.ts";
+import { type CommandArgs, queueWithRegion } from "../options.ts";
 
 const KEYS = ["logLevel", "queueUrl", ...AWS_SETTINGS] as const;
 
-interface RedriveArgs {
+interface RedriveArgs extends CommandArgs {
   dlqUrl?: string;
   dryRun: boolean;
   max?: number;
   json: boolean;
-  exitCode?: number;
-  [k: string]: unknown;
 }
 
 export const redriveCommand: CommandModule<object, RedriveArgs> = {
