@@ -4,73 +4,27 @@ import { describe, it } from "node:test";
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
-  type Message,
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
-import { pino } from "pino";
 import type { IngestResult } from "../../src/core/ingest/ingest-object.ts";
-import type { ObjectRef } from "../../src/core/model.ts";
-import { TWINGATE_KEY_PATTERN } from "../../src/platform/config/index.ts";
 import { Metrics } from "../../src/platform/metrics.ts";
-import { createTaskQueue } from "../../src/platform/util/queue.ts";
-import { handleMessage, type MessageDeps } from "../../src/runtimes/worker/handle-message.ts";
+import { handleMessage } from "../../src/runtimes/worker/handle-message.ts";
 import { SqsWorker } from "../../src/runtimes/worker/sqs-worker.ts";
+import {
+  ingested,
+  messageDeps,
+  QUICK_WORKER,
+  receiveOnce,
+  s3Event,
+  silentLogger,
+  sqsMessage,
+} from "../helpers/worker-fakes.ts";
 
-const logger = pino({ level: "silent" });
+const logger = silentLogger;
 const fixture = (name: string) =>
   readFileSync(new URL(`../fixtures/notifications/${name}`, import.meta.url), "utf8");
-
-function s3Event(bucket: string, ...keys: string[]): string {
-  return JSON.stringify({
-    Records: keys.map((key) => ({
-      eventVersion: "2.1",
-      eventSource: "aws:s3",
-      awsRegion: "us-east-1",
-      eventTime: "2025-07-25T18:20:03.000Z",
-      eventName: "ObjectCreated:Put",
-      userIdentity: { principalId: "AWS:X" },
-      requestParameters: { sourceIPAddress: "1.2.3.4" },
-      responseElements: { "x-amz-request-id": "r", "x-amz-id-2": "i" },
-      s3: {
-        s3SchemaVersion: "1.0",
-        configurationId: "c",
-        bucket: { name: bucket, ownerIdentity: { principalId: "X" }, arn: `arn:aws:s3:::${bucket}` },
-        object: { key: encodeURIComponent(key).replace(/%20/g, "+"), size: 10, eTag: "e", sequencer: "0A" },
-      },
-    })),
-  });
-}
-
-function result(ref: ObjectRef): IngestResult {
-  return {
-    bucket: ref.bucket,
-    key: ref.key,
-    notFound: false,
-    records: 1,
-    indexed: 1,
-    duplicates: 0,
-    rejected: 0,
-    byEventType: { network_access: 1 },
-    rejectedByReason: {},
-    bytes: 10,
-    durationMs: 1,
-  };
-}
-
-function deps(ingest: (ref: ObjectRef, signal?: AbortSignal) => Promise<IngestResult>): MessageDeps {
-  return {
-    filter: {
-      bucketAllowlist: ["twingate-logs"],
-      keyPrefix: "",
-      keyPattern: new RegExp(TWINGATE_KEY_PATTERN),
-    },
-    ingest,
-    objects: createTaskQueue(2),
-    logger,
-  };
-}
 
 describe("handleMessage", () => {
   /** handleMessage on an S3 event for `keys`, every object ingesting fine: its decision and the keys read. */
@@ -79,9 +33,9 @@ describe("handleMessage", () => {
     const d = await handleMessage(
       s3Event("twingate-logs", ...keys),
       "m1",
-      deps(async (ref) => {
+      messageDeps(async (ref) => {
         seen.push(ref.key);
-        return result(ref);
+        return ingested(ref);
       }),
     );
     return { d, seen };
@@ -109,9 +63,9 @@ describe("handleMessage", () => {
     const d = await handleMessage(
       s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json", "2025-07-25T18:25:00+00:00.json"),
       "m1",
-      deps(async (ref) => {
+      messageDeps(async (ref) => {
         if (ref.key.includes("18:25")) throw new Error("boom");
-        return result(ref);
+        return ingested(ref);
       }),
     );
     assert.equal(d.action, "retry");
@@ -119,46 +73,36 @@ describe("handleMessage", () => {
 
   it("acknowledges test events and filtered objects without fetching", async () => {
     const never = async (): Promise<IngestResult> => assert.fail("must not fetch");
-    assert.equal((await handleMessage(fixture("s3-test-event.json"), "t", deps(never))).action, "delete");
+    assert.equal(
+      (await handleMessage(fixture("s3-test-event.json"), "t", messageDeps(never))).action,
+      "delete",
+    );
     const foreign = await handleMessage(
       s3Event("other-bucket", "2025-07-25T18:20:00+00:00.json"),
       "f",
-      deps(never),
+      messageDeps(never),
     );
     assert.deepEqual(
       [foreign.action, foreign.action === "delete" && foreign.reason],
       ["delete", "nothing_to_do"],
     );
-    const notTwingate = await handleMessage(s3Event("twingate-logs", "notes/readme.txt"), "n", deps(never));
+    const notTwingate = await handleMessage(
+      s3Event("twingate-logs", "notes/readme.txt"),
+      "n",
+      messageDeps(never),
+    );
     assert.equal(notTwingate.action, "delete");
   });
 
   it("leaves garbage for redrive", async () => {
     const never = async (): Promise<IngestResult> => assert.fail("must not fetch");
-    const d = await handleMessage("this is not json", "g", deps(never));
+    const d = await handleMessage("this is not json", "g", messageDeps(never));
     assert.equal(d.action, "leave");
   });
 });
 
-/** Worker options for the tests: no long polling, a short shutdown. */
-const QUICK = {
-  queueUrl: "http://q",
-  waitSeconds: 0,
-  maxMessages: 10,
-  visibilityTimeout: 30,
-  maxInFlightMessages: 4,
-  shutdownTimeoutMs: 1000,
-};
-
 describe("SqsWorker", () => {
-  function message(id: string, body: string, receives = 1): Message {
-    return {
-      MessageId: id,
-      ReceiptHandle: `rh-${id}`,
-      Body: body,
-      Attributes: { ApproximateReceiveCount: String(receives), SentTimestamp: String(Date.now() - 5000) },
-    };
-  }
+  const message = (id: string, body: string, receives = 1) => sqsMessage(id, body, { receives, ageMs: 5000 });
 
   it("an empty receive sets the queue lag to 0, and without long polling (wait 0) pauses instead of spinning", async () => {
     const sqs = mockClient(SQSClient);
@@ -177,8 +121,8 @@ describe("SqsWorker", () => {
     const metrics = new Metrics();
     const worker = new SqsWorker(
       new SQSClient({ region: "us-east-1" }),
-      QUICK,
-      deps(async (ref) => result(ref)),
+      QUICK_WORKER,
+      messageDeps(async (ref) => ingested(ref)),
       logger,
       metrics,
     );
@@ -194,29 +138,23 @@ describe("SqsWorker", () => {
 
   it("deletes done messages, returns failed ones with a backoff, leaves invalid ones", async () => {
     const sqs = mockClient(SQSClient);
-    let served = false;
-    sqs.on(ReceiveMessageCommand).callsFake(async () => {
-      if (served) {
-        await new Promise((r) => setTimeout(r, 5));
-        return { Messages: [] };
-      }
-      served = true;
-      return {
-        Messages: [
+    sqs
+      .on(ReceiveMessageCommand)
+      .callsFake(
+        receiveOnce([
           message("ok", s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json")),
           message("bad", s3Event("twingate-logs", "2025-07-25T18:25:00+00:00.json"), 3),
           message("junk", "{}"),
-        ],
-      };
-    });
+        ]),
+      );
     sqs.on(DeleteMessageCommand).resolves({});
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
     const worker = new SqsWorker(
       new SQSClient({ region: "us-east-1" }),
-      QUICK,
-      deps(async (ref) => {
+      QUICK_WORKER,
+      messageDeps(async (ref) => {
         if (ref.key.includes("18:25")) throw new Error("opensearch down");
-        return result(ref);
+        return ingested(ref);
       }),
       logger,
     );
@@ -237,21 +175,15 @@ describe("SqsWorker", () => {
 
   it("hides a message that is not a notification for invalidVisibilityTimeout (within SQS's 12 h), never deletes it", async () => {
     const sqs = mockClient(SQSClient);
-    let served = false;
-    sqs.on(ReceiveMessageCommand).callsFake(async () => {
-      if (served) {
-        await new Promise((r) => setTimeout(r, 5));
-        return { Messages: [] };
-      }
-      served = true;
-      return { Messages: [message("junk", "not json"), message("junk2", '{"a":1}', 2)] };
-    });
+    sqs
+      .on(ReceiveMessageCommand)
+      .callsFake(receiveOnce([message("junk", "not json"), message("junk2", '{"a":1}', 2)]));
     sqs.on(DeleteMessageCommand).resolves({});
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
     const worker = new SqsWorker(
       new SQSClient({ region: "us-east-1" }),
-      { ...QUICK, invalidVisibilityTimeout: 43_200 },
-      deps(async (ref) => result(ref)),
+      { ...QUICK_WORKER, invalidVisibilityTimeout: 43_200 },
+      messageDeps(async (ref) => ingested(ref)),
       logger,
     );
     void worker.start();
@@ -277,30 +209,22 @@ describe("SqsWorker", () => {
 
   it("extends visibility on a heartbeat while an object is slow, and releases it on shutdown", async () => {
     const sqs = mockClient(SQSClient);
-    let served = false;
-    sqs.on(ReceiveMessageCommand).callsFake(async () => {
-      if (served) {
-        await new Promise((r) => setTimeout(r, 5));
-        return {};
-      }
-      served = true;
-      return { Messages: [message("slow", s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json"))] };
-    });
+    sqs
+      .on(ReceiveMessageCommand)
+      .callsFake(receiveOnce([message("slow", s3Event("twingate-logs", "2025-07-25T18:20:00+00:00.json"))]));
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
     const worker = new SqsWorker(
       new SQSClient({ region: "us-east-1" }),
       {
-        queueUrl: "http://q",
-        waitSeconds: 0,
-        maxMessages: 10,
+        ...QUICK_WORKER,
         visibilityTimeout: 3, // heartbeat every 1 s
         maxInFlightMessages: 1,
         shutdownTimeoutMs: 50,
       },
-      deps(
+      messageDeps(
         (ref, signal) =>
           new Promise<IngestResult>((resolve, reject) => {
-            if (!signal) return resolve(result(ref));
+            if (!signal) return resolve(ingested(ref));
             signal.addEventListener("abort", () => reject(signal.reason), { once: true });
           }),
       ),

@@ -4,61 +4,32 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
-  type Message,
   ReceiveMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
-import { pino } from "pino";
 import type { IngestResult } from "../../src/core/ingest/ingest-object.ts";
-import type { ObjectRef } from "../../src/core/model.ts";
-import { TWINGATE_KEY_PATTERN } from "../../src/platform/config/index.ts";
-import { createTaskQueue } from "../../src/platform/util/queue.ts";
 import { DeleteRefused, MessageDeleter } from "../../src/runtimes/worker/deletes.ts";
 import { SqsWorker } from "../../src/runtimes/worker/sqs-worker.ts";
+import {
+  ingested,
+  messageDeps,
+  QUICK_WORKER,
+  receiveOnce,
+  s3Event,
+  silentLogger,
+  sqsMessage,
+} from "../helpers/worker-fakes.ts";
 
-const logger = pino({ level: "silent" });
+const logger = silentLogger;
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
-function notification(key: string): string {
-  return JSON.stringify({
-    Records: [
-      {
-        eventVersion: "2.1",
-        eventSource: "aws:s3",
-        awsRegion: "us-east-1",
-        eventTime: "2025-07-25T18:20:03.000Z",
-        eventName: "ObjectCreated:Put",
-        s3: { bucket: { name: "twingate-logs" }, object: { key: encodeURIComponent(key), size: 10 } },
-      },
-    ],
-  });
-}
-
-function message(id: string, minute: number): Message {
-  const key = `2025-07-25T18:${String(minute).padStart(2, "0")}:00+00:00.json`;
-  return {
-    MessageId: id,
-    ReceiptHandle: `rh-${id}`,
-    Body: notification(key),
-    Attributes: { ApproximateReceiveCount: "1", SentTimestamp: String(Date.now()) },
-  };
-}
-
-function result(ref: ObjectRef): IngestResult {
-  return {
-    bucket: ref.bucket,
-    key: ref.key,
-    notFound: false,
-    records: 1,
-    indexed: 1,
-    duplicates: 0,
-    rejected: 0,
-    byEventType: { network_access: 1 },
-    rejectedByReason: {},
-    bytes: 10,
-    durationMs: 1,
-  };
+/** A message announcing the Twingate file of 2025-07-25 18:<minute>. */
+function message(id: string, minute: number) {
+  return sqsMessage(
+    id,
+    s3Event("twingate-logs", `2025-07-25T18:${String(minute).padStart(2, "0")}:00+00:00.json`),
+  );
 }
 
 describe("MessageDeleter", () => {
@@ -157,40 +128,28 @@ describe("SqsWorker prefetch", () => {
   it("holds messages beyond the object slots, keeps their visibility while they wait, and releases the ones not started at once on shutdown", async () => {
     const sqs = mockClient(SQSClient);
     const batch = [message("m1", 20), message("m2", 25), message("m3", 30)];
-    let served = false;
-    sqs.on(ReceiveMessageCommand).callsFake(async (input) => {
-      if (served) {
-        await tick(5);
-        return {};
-      }
-      served = true;
-      return { Messages: batch.slice(0, input.MaxNumberOfMessages) };
-    });
+    sqs.on(ReceiveMessageCommand).callsFake(receiveOnce(batch));
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
     sqs.on(DeleteMessageCommand).resolves({});
     const started: string[] = [];
     const worker = new SqsWorker(
       new SQSClient({ region: "us-east-1" }),
       {
-        queueUrl: "http://q",
-        waitSeconds: 0,
-        maxMessages: 10,
+        ...QUICK_WORKER,
         visibilityTimeout: 3, // heartbeat every 1 s
         maxInFlightMessages: 3, // one object slot + two prefetched
         shutdownTimeoutMs: 200,
       },
-      {
-        filter: { bucketAllowlist: [], keyPrefix: "", keyPattern: new RegExp(TWINGATE_KEY_PATTERN) },
-        objects: createTaskQueue(1),
-        logger,
-        // The first object never finishes on its own: the other two wait for the slot.
-        ingest: (ref, signal) =>
+      // The first object never finishes on its own: the other two wait for the slot.
+      messageDeps(
+        (ref, signal) =>
           new Promise<IngestResult>((resolve, reject) => {
             started.push(ref.key);
-            if (!signal) return resolve(result(ref));
+            if (!signal) return resolve(ingested(ref));
             signal.addEventListener("abort", () => reject(signal.reason), { once: true });
           }),
-      },
+        { bucketAllowlist: [], objectSlots: 1 },
+      ),
       logger,
     );
     void worker.start();
