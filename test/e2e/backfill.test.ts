@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CopyObjectCommand, CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Client } from "@opensearch-project/opensearch";
-import { buildPipeline, objectSource } from "../../src/core/ingest/pipeline.ts";
 import { EVENT_TYPES, type ObjectRef } from "../../src/core/model.ts";
 import { type Slot, slotsInRange } from "../../src/core/twingate.ts";
 import { createLogger } from "../../src/platform/logger.ts";
@@ -19,10 +18,9 @@ import type { CheckpointState } from "../../src/runtimes/backfill/checkpoint.ts"
 import { listPlan, parseRange } from "../../src/runtimes/backfill/range.ts";
 import type { BackfillSummary } from "../../src/runtimes/backfill/run.ts";
 import { runBackfill } from "../../src/runtimes/backfill/run.ts";
-import { buildPools } from "../../src/tools/produce/pools.ts";
-import { type ProduceSummary, produceRange } from "../../src/tools/produce/run.ts";
-import { s3Target } from "../../src/tools/produce/targets.ts";
+import type { ProduceSummary } from "../../src/tools/produce/run.ts";
 import { runSetup } from "../../src/tools/setup/setup.ts";
+import { produceFiles, s3Pipeline } from "../helpers/history.ts";
 import { type CliHandle, type CliRun, countDocs, startCli } from "../helpers/processes.ts";
 import {
   type AwsClients,
@@ -51,27 +49,6 @@ function monthSlots(): Slot[] {
   for (let t = JULY + DAY; t < JULY + 31 * DAY; t += 24 * 3_600_000)
     sparse.push({ startMs: t, endMs: t + 300_000 });
   return [...dense, ...sparse];
-}
-
-async function produceTo(bucketName: string, slots: Slot[], seed: number): Promise<ProduceSummary> {
-  return produceRange(
-    buildPools(seed),
-    {
-      seed,
-      mix: { network_access: 3, dns_filtering: 2, audit_log: 1, data_loss_prevention: 1 },
-      eventsPerFile: 3,
-      layout: "ndjson",
-      gzip: true,
-      prefix: "tg/",
-      faults: { invalid: 0.1, corrupt: 0, unknownType: 0 },
-      oversized: 0,
-      oversizedBytes: 1024 * 1024,
-      truncatedGzip: 0,
-      emptySlotRate: 0,
-    },
-    s3Target(aws.s3, bucketName),
-    { fromMs: slots[0]!.startMs, toMs: slots.at(-1)!.endMs, slots },
-  );
 }
 
 function startBackfill(args: string[]): CliHandle {
@@ -134,15 +111,16 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
     os = opensearchClient();
     bucket = uniqueName("e2e-backfill");
     await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    produced = await produceTo(bucket, monthSlots(), 7);
+    produced = await produceFiles(aws.s3, bucket, monthSlots(), { seed: 7 });
     // Keys the July range must not read: a June and an August file, and a name that is not Twingate's.
-    const extra = await produceTo(
+    const extra = await produceFiles(
+      aws.s3,
       bucket,
       [
         { startMs: JULY - 300_000, endMs: JULY },
         { startMs: JULY + 31 * DAY, endMs: JULY + 31 * DAY + 300_000 },
       ],
-      8,
+      { seed: 8 },
     );
     outside = extra.files.map((f) => f.key);
     await aws.s3.send(
@@ -172,16 +150,11 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
   it("ingests a month exactly; a second run adds nothing", async () => {
     const prefix = await freshPrefix("month");
     const checkpoint = join(dir, "month.json");
-    const args = ["--bucket", bucket, "--prefix", "tg/", "--from", "2025-07-01", "--to", "2025-07-31"];
-    const first = await backfillCli([
-      ...args,
-      "--index-prefix",
-      prefix,
-      "--checkpoint",
-      checkpoint,
-      "--concurrency",
-      "8",
-    ]);
+    const args = [
+      ...["--bucket", bucket, "--prefix", "tg/", "--from", "2025-07-01", "--to", "2025-07-31"],
+      ...["--index-prefix", prefix, "--checkpoint", checkpoint, "--concurrency", "8"],
+    ];
+    const first = await backfillCli(args);
     assert.equal(first.code, 0, first.stderr);
     const s1 = JSON.parse(first.stdout) as BackfillSummary;
     assert.equal(s1.listing.taken, produced.files.length);
@@ -192,15 +165,7 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
     await assertIndexedExactly(prefix);
     await assert.rejects(stat(checkpoint), /ENOENT/, "a complete run removes its checkpoint");
 
-    const second = await backfillCli([
-      ...args,
-      "--index-prefix",
-      prefix,
-      "--checkpoint",
-      checkpoint,
-      "--concurrency",
-      "8",
-    ]);
+    const second = await backfillCli(args);
     assert.equal(second.code, 0, second.stderr);
     const s2 = JSON.parse(second.stdout) as BackfillSummary;
     assert.equal(s2.run.files, produced.files.length);
@@ -292,19 +257,7 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
         new CopyObjectCommand({ Bucket: bucket, Key: c.to, CopySource: `${bucket}/${c.from}` }),
       );
 
-    const pipeline = buildPipeline({
-      config: {
-        indexPrefix: prefix,
-        bulkMaxDocs: 500,
-        bulkMaxBytes: 5 * 1024 * 1024,
-        bulkConcurrency: 2,
-        maxRecordBytes: 1024 * 1024,
-        maxFileBytes: 1024 ** 3,
-      },
-      opensearch: os,
-      source: objectSource("s3", aws.s3),
-      logger: silent,
-    });
+    const pipeline = s3Pipeline(os, aws.s3, prefix);
     const fetched: string[] = [];
     const ingest = (ref: ObjectRef, signal?: AbortSignal) => {
       fetched.push(ref.key);

@@ -10,23 +10,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
 import { EVENT_TYPES } from "../../src/core/model.ts";
-import { parseNotification } from "../../src/core/notifications/index.ts";
 import type { Slot } from "../../src/core/twingate.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import type { CheckpointState } from "../../src/runtimes/backfill/checkpoint.ts";
 import type { EnqueueSummary } from "../../src/runtimes/backfill/enqueue.ts";
-import { buildPools } from "../../src/tools/produce/pools.ts";
-import { type ProduceSummary, produceRange } from "../../src/tools/produce/run.ts";
-import { s3Target } from "../../src/tools/produce/targets.ts";
+import type { ProduceSummary } from "../../src/tools/produce/run.ts";
 import { runSetup } from "../../src/tools/setup/setup.ts";
+import { createQueue, drainKeys, produceFiles } from "../helpers/history.ts";
 import { type CliHandle, countDocs, startCli, startWorker, waitFor } from "../helpers/processes.ts";
 import {
   type AwsClients,
@@ -53,63 +45,6 @@ function sparseMonth(perDay: number): Slot[] {
   return slots;
 }
 
-async function produceTo(aws: AwsClients, bucket: string, slots: Slot[], seed: number) {
-  return produceRange(
-    buildPools(seed),
-    {
-      seed,
-      mix: { network_access: 3, dns_filtering: 2, audit_log: 1, data_loss_prevention: 1 },
-      eventsPerFile: 3,
-      layout: "ndjson",
-      gzip: true,
-      prefix: "tg/",
-      faults: { invalid: 0.1, corrupt: 0, unknownType: 0 },
-      oversized: 0,
-      oversizedBytes: 1024 * 1024,
-      truncatedGzip: 0,
-      emptySlotRate: 0,
-    },
-    s3Target(aws.s3, bucket),
-    { fromMs: slots[0]!.startMs, toMs: slots.at(-1)!.endMs, slots },
-  );
-}
-
-async function createQueue(sqs: SQSClient, name: string): Promise<string> {
-  const res = await sqs.send(
-    new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: "30" } }),
-  );
-  return res.QueueUrl!;
-}
-
-/** Every message in the queue, received and deleted, as the keys it announces (until it stays empty). */
-async function drain(sqs: SQSClient, queueUrl: string): Promise<string[]> {
-  const keys: string[] = [];
-  let empty = 0;
-  while (empty < 2) {
-    const res = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-    );
-    const msgs = res.Messages ?? [];
-    if (msgs.length === 0) {
-      empty++;
-      continue;
-    }
-    empty = 0;
-    for (const m of msgs) {
-      const n = parseNotification(m.Body!);
-      assert.equal(n.kind, "objects", `a notification the worker takes: ${m.Body}`);
-      if (n.kind === "objects") for (const o of n.objects) keys.push(o.key);
-    }
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }),
-    );
-  }
-  return keys;
-}
-
 function countsOf(keys: string[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);
@@ -132,10 +67,12 @@ describe("backfill --enqueue", {
     os = opensearchClient();
     bucket = uniqueName("e2e-enqueue");
     await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    produced = await produceTo(aws, bucket, sparseMonth(2), 11);
+    produced = await produceFiles(aws.s3, bucket, sparseMonth(2), { seed: 11 });
     // Outside the range: the last slot of June and the first of August.
-    await produceTo(aws, bucket, [{ startMs: JULY - 300_000, endMs: JULY }], 12);
-    await produceTo(aws, bucket, [{ startMs: JULY + 31 * DAY, endMs: JULY + 31 * DAY + 300_000 }], 13);
+    await produceFiles(aws.s3, bucket, [{ startMs: JULY - 300_000, endMs: JULY }], { seed: 12 });
+    await produceFiles(aws.s3, bucket, [{ startMs: JULY + 31 * DAY, endMs: JULY + 31 * DAY + 300_000 }], {
+      seed: 13,
+    });
     keys = produced.files.map((f) => f.key).sort();
     assert.equal(keys.length, 62);
   });
@@ -239,7 +176,7 @@ describe("backfill --enqueue", {
     assert.equal(s1.run.files + s2.run.files, keys.length);
     assert.equal(s2.total.files, keys.length);
 
-    const seen = await drain(aws.sqs, queueUrl);
+    const seen = await drainKeys(aws.sqs, queueUrl);
     assert.deepEqual([...seen].sort(), keys, "every file exactly once");
   });
 
@@ -265,7 +202,7 @@ describe("backfill --enqueue", {
 
     const r2 = await startCli(enqueueArgs(queueUrl, ["--rate", "0", "--checkpoint", checkpoint])).done;
     assert.equal(r2.code, 0, r2.stderr);
-    const seen = countsOf(await drain(aws.sqs, queueUrl));
+    const seen = countsOf(await drainKeys(aws.sqs, queueUrl));
     assert.deepEqual([...seen.keys()].sort(), keys, "every file, nothing else");
     const twice = [...seen.values()].filter((n) => n > 1);
     assert.ok(

@@ -5,27 +5,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
-import { buildPipeline, objectSource } from "../../src/core/ingest/pipeline.ts";
 import { EVENT_TYPES } from "../../src/core/model.ts";
-import { parseNotification } from "../../src/core/notifications/index.ts";
 import { slotsInRange } from "../../src/core/twingate.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import type { EnqueueSummary } from "../../src/runtimes/backfill/enqueue.ts";
-import { listPlan } from "../../src/runtimes/backfill/range.ts";
-import { runBackfill } from "../../src/runtimes/backfill/run.ts";
 import type { GapsReport } from "../../src/tools/gaps/index.ts";
 import type { InProcessRepair } from "../../src/tools/gaps/repair.ts";
-import { buildPools } from "../../src/tools/produce/pools.ts";
-import { produceRange } from "../../src/tools/produce/run.ts";
-import { s3Target } from "../../src/tools/produce/targets.ts";
 import { runSetup } from "../../src/tools/setup/setup.ts";
+import { backfillBucket, createQueue, drainKeys, produceFiles } from "../helpers/history.ts";
 import { type CliRun, countDocs, startCli } from "../helpers/processes.ts";
 import {
   type AwsClients,
@@ -74,48 +62,16 @@ describe("gaps", { skip: !stackAvailable() && "needs the local stack (npm test)"
     await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
     await runSetup(os, { indexPrefix: prefix, replicas: 0 }, silent);
     const slots = slotsInRange(FROM, TO);
-    const produced = await produceRange(
-      buildPools(3),
-      {
-        seed: 3,
-        mix: { network_access: 1, dns_filtering: 1, audit_log: 1, data_loss_prevention: 1 },
-        eventsPerFile: 1,
-        layout: "ndjson",
-        gzip: false,
-        prefix: "tg/",
-        faults: { invalid: 0, corrupt: 0, unknownType: 0 },
-        oversized: 0,
-        oversizedBytes: 1024 * 1024,
-        truncatedGzip: 0,
-        emptySlotRate: 0,
-      },
-      s3Target(aws.s3, bucket),
-      { fromMs: FROM, toMs: TO, slots },
-    );
+    const produced = await produceFiles(aws.s3, bucket, slots, {
+      seed: 3,
+      mix: { network_access: 1, dns_filtering: 1, audit_log: 1, data_loss_prevention: 1 },
+      eventsPerFile: 1,
+      gzip: false,
+      invalid: 0,
+    });
     assert.equal(produced.files.length, 48);
     for (const s of deleted) await aws.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key(s) }));
-    const pipeline = buildPipeline({
-      config: {
-        indexPrefix: prefix,
-        bulkMaxDocs: 500,
-        bulkMaxBytes: 5 * 1024 * 1024,
-        bulkConcurrency: 2,
-        maxRecordBytes: 1024 * 1024,
-        maxFileBytes: 1024 ** 3,
-      },
-      opensearch: os,
-      source: objectSource("s3", aws.s3),
-      logger: silent,
-    });
-    const range = { fromMs: FROM, toMs: TO };
-    const done = await runBackfill({
-      source: { kind: "s3", s3: aws.s3, bucket },
-      plan: listPlan("tg/", range),
-      range,
-      concurrency: 4,
-      ingest: pipeline.ingest,
-      logger: silent,
-    });
+    const done = await backfillBucket(os, aws.s3, bucket, prefix, { fromMs: FROM, toMs: TO });
     assert.equal(done.run.files, 48 - deleted.length);
     await os.indices.refresh({ index: `${prefix}-*` });
     for (const k of late) {
@@ -136,19 +92,11 @@ describe("gaps", { skip: !stackAvailable() && "needs the local stack (npm test)"
   });
 
   it("reports exactly the deleted slots, runs longest first, and the files with no documents", async () => {
-    const r = await gapsCli([
-      "--bucket",
-      bucket,
-      "--prefix",
-      "tg/",
-      "--from",
-      "2025-07-25T00:00:00Z",
-      "--to",
-      "2025-07-25T04:00:00Z",
-      "--index-prefix",
-      prefix,
-      "--json",
-    ]);
+    const args = [
+      ...["--bucket", bucket, "--prefix", "tg/", "--index-prefix", prefix],
+      ...["--from", "2025-07-25T00:00:00Z", "--to", "2025-07-25T04:00:00Z"],
+    ];
+    const r = await gapsCli([...args, "--json"]);
     assert.equal(r.code, 1, `files without documents make the exit code 1\n${r.stderr}`);
     const report = JSON.parse(r.stdout) as GapsReport;
     const stillMissing = deleted.filter((s) => !late.includes(key(s))).map((s) => `${s}+00:00`);
@@ -167,51 +115,11 @@ describe("gaps", { skip: !stackAvailable() && "needs the local stack (npm test)"
     assert.deepEqual(report.filesWithoutDocuments, late);
     assert.equal(report.files, 48 - deleted.length + late.length);
 
-    const text = await gapsCli([
-      "--bucket",
-      bucket,
-      "--prefix",
-      "tg/",
-      "--from",
-      "2025-07-25T00:00:00Z",
-      "--to",
-      "2025-07-25T04:00:00Z",
-      "--index-prefix",
-      prefix,
-    ]);
+    const text = await gapsCli(args);
     assert.match(text.stdout, /2025-07-25T01:00:00\+00:00 +2025-07-25T01:20:00\+00:00 +4 +20/);
     assert.match(text.stdout, /no document in OpenSearch \(2\)/);
   });
 });
-
-/** Every message in the queue, received and deleted, as the keys it announces (until it stays empty). */
-async function drain(sqs: SQSClient, queueUrl: string): Promise<string[]> {
-  const keys: string[] = [];
-  let empty = 0;
-  while (empty < 2) {
-    const res = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-    );
-    const msgs = res.Messages ?? [];
-    if (msgs.length === 0) {
-      empty++;
-      continue;
-    }
-    empty = 0;
-    for (const m of msgs) {
-      const n = parseNotification(m.Body!);
-      if (n.kind === "objects") for (const o of n.objects) keys.push(o.key);
-      else assert.fail(`not a notification the worker takes: ${m.Body}`);
-    }
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }),
-    );
-  }
-  return keys;
-}
 
 describe("gaps --repair", { skip: !stackAvailable() && "needs the local stack (npm test)" }, () => {
   const newPrefix = indexPrefixes();
@@ -230,47 +138,9 @@ describe("gaps --repair", { skip: !stackAvailable() && "needs the local stack (n
       const slots = [];
       for (let t = DAY1; t < DAY2 + 86_400_000; t += 3_600_000)
         slots.push({ startMs: t, endMs: t + 300_000 });
-      const produced = await produceRange(
-        buildPools(5),
-        {
-          seed: 5,
-          mix: { network_access: 3, dns_filtering: 2, audit_log: 1, data_loss_prevention: 1 },
-          eventsPerFile: 3,
-          layout: "ndjson",
-          gzip: true,
-          prefix: "tg/",
-          faults: { invalid: 0.1, corrupt: 0, unknownType: 0 },
-          oversized: 0,
-          oversizedBytes: 1024 * 1024,
-          truncatedGzip: 0,
-          emptySlotRate: 0,
-        },
-        s3Target(aws.s3, bucket),
-        { fromMs: DAY1, toMs: DAY2 + 86_400_000, slots },
-      );
+      const produced = await produceFiles(aws.s3, bucket, slots, { seed: 5 });
       assert.equal(produced.files.length, 48);
-      const pipeline = buildPipeline({
-        config: {
-          indexPrefix: prefix,
-          bulkMaxDocs: 500,
-          bulkMaxBytes: 5 * 1024 * 1024,
-          bulkConcurrency: 2,
-          maxRecordBytes: 1024 * 1024,
-          maxFileBytes: 1024 ** 3,
-        },
-        opensearch: os,
-        source: objectSource("s3", aws.s3),
-        logger: silent,
-      });
-      const range = { fromMs: DAY1, toMs: DAY2 + 86_400_000 };
-      await runBackfill({
-        source: { kind: "s3", s3: aws.s3, bucket },
-        plan: listPlan("tg/", range),
-        range,
-        concurrency: 4,
-        ingest: pipeline.ingest,
-        logger: silent,
-      });
+      await backfillBucket(os, aws.s3, bucket, prefix, { fromMs: DAY1, toMs: DAY2 + 86_400_000 });
       const patterns = [...EVENT_TYPES, "quarantine"].map((t) => `${prefix}-${t}-*`);
       const before = await Promise.all(patterns.map((p) => countDocs(os, p)));
       assert.equal(
@@ -315,13 +185,12 @@ describe("gaps --repair", { skip: !stackAvailable() && "needs the local stack (n
       assert.deepEqual((JSON.parse(found.stdout) as GapsReport).filesWithoutDocuments, dayKeys);
 
       // --enqueue: exactly those files reach the queue (no worker here: the test reads the queue).
-      const queueUrl = (await aws.sqs.send(new CreateQueueCommand({ QueueName: uniqueName("e2e-repair") })))
-        .QueueUrl!;
+      const queueUrl = await createQueue(aws.sqs, uniqueName("e2e-repair"));
       const enq = await gapsCli([...args, "--repair", "--enqueue", "--queue-url", queueUrl]);
       assert.equal(enq.code, 0, enq.stderr);
       const er = JSON.parse(enq.stdout) as GapsReport & { repair: EnqueueSummary };
       assert.equal(er.repair.run.files, 24);
-      assert.deepEqual((await drain(aws.sqs, queueUrl)).sort(), dayKeys);
+      assert.deepEqual((await drainKeys(aws.sqs, queueUrl)).sort(), dayKeys);
 
       // In-process: the day comes back exactly, and a second gaps run reports none.
       const fixed = await gapsCli([...args, "--repair"]);
