@@ -22,10 +22,9 @@ import { parseNotification } from "../../src/core/notifications/index.ts";
 import { slotsInRange } from "../../src/core/twingate.ts";
 import { createS3Client, createSnsClient, createSqsClient } from "../../src/platform/aws/clients.ts";
 import { loadConfig } from "../../src/platform/config/index.ts";
-import { buildPools } from "../../src/tools/produce/pools.ts";
 import { provision } from "../../src/tools/produce/provision.ts";
-import { type ProduceSummary, produceRange } from "../../src/tools/produce/run.ts";
-import { s3Target } from "../../src/tools/produce/targets.ts";
+import type { ProduceSummary } from "../../src/tools/produce/run.ts";
+import { produceFiles } from "../helpers/history.ts";
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -177,24 +176,15 @@ describe("produce against the emulator", () => {
     assert.ok(first.topicArn);
 
     const slots = slotsInRange(Date.parse("2025-07-25T18:00:00Z"), Date.parse("2025-07-25T18:15:00Z"));
-    const summary = await produceRange(
-      buildPools(5),
-      {
-        seed: 5,
-        mix: { network_access: 1, dns_filtering: 1, audit_log: 1, data_loss_prevention: 1 },
-        eventsPerFile: 10,
-        layout: "array",
-        gzip: false,
-        prefix: "",
-        faults: { invalid: 0, corrupt: 0, unknownType: 0 },
-        oversized: 0,
-        oversizedBytes: 1024 * 1024,
-        truncatedGzip: 0,
-        emptySlotRate: 0,
-      },
-      s3Target(s3, bucket),
-      { fromMs: slots[0]!.startMs, toMs: slots.at(-1)!.endMs, slots },
-    );
+    const summary = await produceFiles(s3, bucket, slots, {
+      seed: 5,
+      mix: { network_access: 1, dns_filtering: 1, audit_log: 1, data_loss_prevention: 1 },
+      eventsPerFile: 10,
+      layout: "array",
+      gzip: false,
+      prefix: "",
+      invalid: 0,
+    });
     const keys = summary.files.map((f) => f.key).sort();
     assert.equal(keys.length, 3);
     const { keys: announced, sources } = await announcedKeys(first.queueUrl, keys.length);

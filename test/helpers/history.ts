@@ -20,7 +20,7 @@ import { createLogger } from "../../src/platform/logger.ts";
 import { listPlan, type TimeRange } from "../../src/runtimes/backfill/range.ts";
 import { type BackfillSummary, runBackfill } from "../../src/runtimes/backfill/run.ts";
 import { buildPools } from "../../src/tools/produce/pools.ts";
-import { type ProduceSummary, produceRange } from "../../src/tools/produce/run.ts";
+import { type ProduceOptions, type ProduceSummary, produceRange } from "../../src/tools/produce/run.ts";
 import { s3Target } from "../../src/tools/produce/targets.ts";
 
 const silent = createLogger("silent");
@@ -29,7 +29,7 @@ const silent = createLogger("silent");
 export const FILES_PREFIX = "tg/";
 
 /**
- * Producer files for `slots` in `bucket` under tg/ (NDJSON): by default 3 records a file of the four
+ * Producer files for `slots` in `bucket`: by default NDJSON under tg/, 3 records a file of the four
  * streams (3:2:1:1), gzipped, a tenth of the records invalid.
  */
 export function produceFiles(
@@ -42,6 +42,8 @@ export function produceFiles(
     gzip?: boolean;
     invalid?: number;
     mix?: Record<EventType, number>;
+    layout?: ProduceOptions["layout"];
+    prefix?: string;
   },
 ): Promise<ProduceSummary> {
   return produceRange(
@@ -50,9 +52,9 @@ export function produceFiles(
       seed: opts.seed,
       mix: opts.mix ?? { network_access: 3, dns_filtering: 2, audit_log: 1, data_loss_prevention: 1 },
       eventsPerFile: opts.eventsPerFile ?? 3,
-      layout: "ndjson",
+      layout: opts.layout ?? "ndjson",
       gzip: opts.gzip ?? true,
-      prefix: FILES_PREFIX,
+      prefix: opts.prefix ?? FILES_PREFIX,
       faults: { invalid: opts.invalid ?? 0.1, corrupt: 0, unknownType: 0 },
       oversized: 0,
       oversizedBytes: 1024 * 1024,
