@@ -8,22 +8,16 @@ import {
 } from "../../platform/config/index.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
-import { parseRange } from "../../runtimes/backfill/range.ts";
 import { type ReplaySummary, runReplay } from "../../runtimes/replay/run.ts";
-import { UsageError } from "../errors.ts";
+import { type CommandArgs, type RangeArgs, rangeFromArgs } from "../options.ts";
 
 const KEYS = ["logLevel", ...OPENSEARCH_SETTINGS, ...BULK_SETTINGS, ...READER_SETTINGS] as const;
 
-interface ReplayArgs {
-  from?: string;
-  to?: string;
-  since?: string;
+interface ReplayArgs extends CommandArgs, RangeArgs {
   reason?: string[];
   "event-type"?: string[];
   "dry-run": boolean;
   json: boolean;
-  exitCode?: number;
-  [k: string]: unknown;
 }
 
 function lines(title: string, c: Record<string, number>): string[] {
@@ -73,19 +67,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       .options(settingOptions(KEYS)) as never,
   handler: async (argv) => {
     const config = loadConfig(argv);
-    let range: { fromMs?: number; toMs?: number };
-    try {
-      range = parseRange(
-        {
-          ...(argv.from !== undefined ? { from: argv.from } : {}),
-          ...(argv.to !== undefined ? { to: argv.to } : {}),
-          ...(argv.since !== undefined ? { since: argv.since } : {}),
-        },
-        Date.now(),
-      );
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const range = rangeFromArgs(argv, Date.now());
     const logger = createLogger(config.logLevel);
     const client = createOpenSearchClient(config, logger);
     const controller = new AbortController();
