@@ -1,8 +1,8 @@
 /**
  * What replay does with one quarantine document (pure): run its raw record through the pipeline's own
  * record stages (the reader's rules for a record's text, then ingest/actions.ts placeRecord: today's
- * validators and the placement ingestion gives its file) and say whether it now passes (its index action) or still fails (its new quarantine
- * document), or cannot be replayed at all.
+ * validators and the placement ingestion gives its file) and say whether it now passes (its index
+ * action) or still fails (its new quarantine document), or cannot be replayed at all.
  */
 import { type IndexPeriod, parseTwingateKeyTime, toQuarantineAction } from "../../core/documents/index.ts";
 import { validateRecord } from "../../core/events/index.ts";
@@ -108,13 +108,8 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
   // The pipeline's own stages for one record: the reader's rules for a record's text, then the record
   // stage (validate, place, build the document) with the placement ingestion gives the file.
   const item = readRecordText(raw, source, opts.maxRecordBytes);
-  if (item.kind !== "record") {
-    if (item.kind === "rejected") {
-      const { reason, message } = item.rejection;
-      return fail({ reason, message, ...eventTypeOf(hit) });
-    }
-    return { kind: "skip", why: "file_level" };
-  }
+  if (item.kind === "rejected") return fail({ ...eventTypeOf(hit), ...item.rejection });
+  if (item.kind !== "record") return { kind: "skip", why: "file_level" };
   const placed = placeRecord(
     item,
     source,
@@ -130,15 +125,7 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
     },
     opts.validate ?? validateRecord,
   );
-  if (placed.rejection) {
-    const { reason, message, path, eventType } = placed.rejection;
-    return fail({
-      reason,
-      message,
-      ...(path !== undefined ? { path } : {}),
-      ...(eventType !== undefined ? { eventType } : {}),
-    });
-  }
+  if (placed.rejection) return fail(placed.rejection);
   return { kind: "pass", action: placed.action };
 }
 
