@@ -3,11 +3,12 @@
  * bare JSON.parse vs the full parse pipeline (reader + validate + normalize + id) of this tree and
  * of a baseline tree (e.g. `git archive <commit> src | tar -x -C /tmp/base`, with node_modules linked).
  *
- *   node --import tsx bench/compare-parse.ts --base /tmp/base [--mb 20] [--rounds 5] [--serialise]
+ *   node --import tsx bench/compare-parse.ts --base /tmp/base [--mb 20] [--rounds 5] [--serialise] [--array-lines N]
  * `--serialise` also writes each action into bulk batches (src/core/sink/bulk-body.ts): the work up to the
- * request bytes, for changes that move work between the documents and the sink.
+ * request bytes, for changes that move work between the documents and the sink. `--array-lines N` writes
+ * the records as compact JSON arrays of N per line (the reader's one-line array path) instead of NDJSON.
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -39,6 +40,15 @@ const dir = mkdtempSync(join(tmpdir(), "tg-cmp-"));
 try {
   const file = join(dir, "f.json");
   await generate(file, mb * 1024 * 1024);
+  const perLine = Number(arg("array-lines") ?? 0);
+  if (perLine > 0) {
+    const lines = readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l !== "");
+    const out: string[] = [];
+    for (let i = 0; i < lines.length; i += perLine) out.push(`[${lines.slice(i, i + perLine).join(",")}]`);
+    writeFileSync(file, `${out.join("\n")}\n`);
+  }
   const size = statSync(file).size;
   const runs: Record<string, (path: string) => Promise<{ records: number; seconds: number }>> = {
     bare: (p) => bare(p),

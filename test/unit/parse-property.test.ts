@@ -5,6 +5,7 @@ import util from "node:util";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { type ReaderItem, RecordScanner, readRecords } from "../../src/core/parse/index.ts";
+import { elementTexts } from "../../src/core/parse/scanner.ts";
 
 /** JSON values as JSON.parse returns them (no -0, no undefined). */
 const jsonValue = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
@@ -250,6 +251,30 @@ describe("readRecords (property)", () => {
         assert.deepEqual(whole, bytewise);
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe("elementTexts (property)", () => {
+  it("an array line's elements are the exact texts the line holds, whatever the spacing", () => {
+    const space = fc.constantFrom("", " ", "  ", "\t", "\r\n ");
+    fc.assert(
+      fc.property(fc.array(fc.tuple(jsonValue, space, space), { maxLength: 8 }), space, (els, tail) => {
+        const texts = els.map(([v]) => JSON.stringify(v, null, typeof v === "object" ? 1 : undefined));
+        const line = `[${els.map(([, a, b], k) => `${a}${texts[k]}${b}`).join(",")}${tail}]`;
+        assert.deepEqual(elementTexts(line, els.length), texts);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("keeps what re-serialising would change (1e999, an escape, -0)", async () => {
+    const line = '[{"event":{"n":1e999}}, {"s":"\\u00e9\\"]"} ,{"z":-0.0}]';
+    assert.deepEqual(elementTexts(line, 3), ['{"event":{"n":1e999}}', '{"s":"\\u00e9\\"]"}', '{"z":-0.0}']);
+    const items = await readAll([Buffer.from(`${line}\n`)]);
+    assert.deepEqual(
+      items.map((i) => (i as { raw: string }).raw),
+      ['{"event":{"n":1e999}}', '{"s":"\\u00e9\\"]"}', '{"z":-0.0}'],
     );
   });
 });

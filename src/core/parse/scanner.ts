@@ -566,14 +566,9 @@ export class RecordScanner {
     // array line in an NDJSON file costs one document, not one per element.
     if (Array.isArray(value) && (this.ordinal === 0 || value.length === 0 || isObject(value[0]))) {
       this.layout ??= "array";
-      for (const el of value) {
-        this.out.push({
-          kind: "record",
-          value: el,
-          raw: elementText(el, raw),
-          ordinal: this.ordinal++,
-          line,
-        });
+      const texts = elementTexts(raw, value.length);
+      for (let k = 0; k < value.length; k++) {
+        this.out.push({ kind: "record", value: value[k], raw: texts[k]!, ordinal: this.ordinal++, line });
       }
       return true;
     }
@@ -922,11 +917,50 @@ function isObject(v: unknown): boolean {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** An array element's text for quarantine: re-serialised (the line's text, cut, if that fails: too deep). */
-function elementText(el: unknown, line: string): string {
-  try {
-    return JSON.stringify(el) ?? "null";
-  } catch {
-    return cutRaw(line).raw;
+/**
+ * The exact text of each element of a JSON array text (one JSON.parse has accepted, with `count`
+ * elements), without the whitespace around them: a record's raw text, as the file holds it (a quarantined
+ * element keeps the vendor's bytes, e.g. `1e999`, not a re-serialisation). One pass over the line; strings
+ * are skipped with indexOf.
+ */
+export function elementTexts(text: string, count: number): string[] {
+  const out: string[] = new Array(count);
+  let n = 0;
+  let depth = 0;
+  let start = -1; // where the current top-level element starts (-1: between elements)
+  let end = -1; // just after its last character so far
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === SPACE || c === LF || c === CR || c === TAB) continue;
+    if (depth === 0) {
+      if (c === OPEN_BRACKET) depth = 1; // the array's own bracket (a BOM or nothing else before it)
+      continue;
+    }
+    if (c === COMMA && depth === 1) {
+      out[n++] = text.slice(start, end);
+      start = -1;
+      continue;
+    }
+    if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && --depth === 0) {
+      if (start >= 0) out[n++] = text.slice(start, end);
+      break;
+    }
+    if (start < 0) start = i;
+    if (c === OPEN_BRACKET || c === OPEN_BRACE) depth++;
+    else if (c === QUOTE) i = closingQuote(text, i + 1);
+    end = i + 1;
+  }
+  return out;
+}
+
+/** Where the string whose text starts at `from` ends (its closing quote): the next quote not escaped. */
+function closingQuote(text: string, from: number): number {
+  let q = text.indexOf('"', from);
+  for (;;) {
+    if (q < 0) return text.length; // not JSON (never, after JSON.parse): end the walk
+    let b = q - 1;
+    while (text.charCodeAt(b) === BACKSLASH) b--;
+    if ((q - 1 - b) % 2 === 0) return q;
+    q = text.indexOf('"', q + 1);
   }
 }
