@@ -95,4 +95,9 @@ export interface IndexAction {
   reason?: RejectReason;
   /** A record's data-quality deviations (docs/DATA-QUALITY.md), when it had any: for counting and logs. */
   deviations?: readonly { path: string; action: string; at: string; message: string }[];
+  /**
+   * A record's text as received (`JSON.stringify` of the record as read: its id's text): what a refusal by
+   * OpenSearch stores in quarantine, so that replay validates what the vendor sent, not the document.
+   */
+  received?: string;
 }

@@ -7,7 +7,7 @@ import { quarantineRefused } from "../../src/core/documents/quarantine.ts";
 import { type ValidationResult, validateRecord } from "../../src/core/events/index.ts";
 import { actionsFor } from "../../src/core/ingest/actions.ts";
 import { RejectionCap } from "../../src/core/ingest/reject-cap.ts";
-import { type ReaderItem, readRecords } from "../../src/core/parse/index.ts";
+import { readRecords } from "../../src/core/parse/index.ts";
 import {
   type PlanOptions,
   planReplay,
@@ -58,8 +58,8 @@ describe("planReplay", () => {
     });
   });
 
-  it("a record OpenSearch refused (index_rejected) keeps its document's id and its other keys when replayed", () => {
-    // As the sink quarantines it: the refused document's normalised record, and the id it had.
+  it("a record OpenSearch refused (index_rejected) keeps its document's id, its other keys and its deviations when replayed", () => {
+    // As the sink quarantines it: the record as received, and the id its document had.
     const record = JSON.parse(
       readFileSync(new URL("../fixtures/files/network_access.json", import.meta.url), "utf8"),
     ) as { event: { resource: { ip: string } }; tenant?: string };
@@ -81,8 +81,16 @@ describe("planReplay", () => {
     assert.equal(d.kind, "pass");
     if (d.kind !== "pass") return;
     assert.equal(d.action.id, original.id, "the id a re-read of the file gives: no second copy");
-    assert.notEqual(documentId(JSON.parse((q.document["quarantine"] as { raw: string }).raw)), original.id);
+    assert.equal(documentId(JSON.parse((q.document["quarantine"] as { raw: string }).raw)), original.id);
     assert.deepEqual((d.action.document as { twingate?: unknown }).twingate, { tenant: "acme" });
+    // The document a re-read gives, deviations included (the empty IP listed, not lost with the refusal).
+    const ingest = (a: { document: Record<string, unknown> }) =>
+      a.document["ingest"] as Record<string, unknown>;
+    assert.deepEqual(ingest(d.action)["deviations"], ingest(original)["deviations"]);
+    assert.ok((ingest(original)["deviations"] as string[]).length > 0);
+    const { ingest: _a, ...replayed } = d.action.document;
+    const { ingest: _b, ...first } = original.document;
+    assert.deepEqual(replayed, first);
   });
 
   it("still failing for the same reason and message: unchanged, same place", () => {
@@ -179,25 +187,37 @@ describe("planReplay", () => {
 
 /** What ingestion of KEY does with `line` read as its 4th record (ordinal 3, line 4, as storedHit has it). */
 async function ingestionOf(line: string, o: { maxRecordBytes: number; maxTimeDeviationMs?: number }) {
-  const items: ReaderItem[] = [];
-  const file = Buffer.from(`${RAW}\n${RAW}\n${RAW}\n${line}\n`);
-  for await (const item of readRecords(Readable.from([file]), { maxRecordBytes: o.maxRecordBytes }))
-    items.push(item);
+  const actions = await actionsOfFile(`${RAW}\n${RAW}\n${RAW}\n${line}\n`, KEY, validateRecord, o);
+  assert.equal(actions.length, 4);
+  return actions[3]!;
+}
+
+/** Every action ingestion of `text` under `key` gives (the worker's record stage, not capped). */
+async function actionsOfFile(
+  text: string,
+  key: string,
+  validate: typeof validateRecord,
+  o: { maxRecordBytes: number; maxTimeDeviationMs?: number | undefined },
+) {
   const toAction = actionsFor(
-    { bucket: "b", key: KEY },
+    { bucket: "b", key },
     {
       docOpts: {
         indexPrefix: "tw",
         ingestedAt: NOW,
         maxTimeDeviationMs: o.maxTimeDeviationMs,
-        fileTimeMs: parseTwingateKeyTime(KEY)?.getTime(),
+        fileTimeMs: parseTwingateKeyTime(key)?.getTime(),
       },
-      validate: validateRecord,
+      validate,
       cap: new RejectionCap(),
     },
   );
-  assert.equal(items.length, 4);
-  return toAction(items[3]!)!;
+  const actions = [];
+  for await (const item of readRecords(Readable.from([Buffer.from(text)]), {
+    maxRecordBytes: o.maxRecordBytes,
+  }))
+    actions.push(toAction(item)!);
+  return actions;
 }
 
 describe("planReplay reads a record as ingestion of its file does", () => {
@@ -242,6 +262,75 @@ describe("planReplay reads a record as ingestion of its file does", () => {
       }
     });
   }
+});
+
+describe("replay of a file whose key is not named like Twingate's", () => {
+  const key = "exports/tenant-a/batch-0001.json";
+  const far = { ...RECORD, event: { ...RECORD.event, time: "2031-01-01T00:00:00Z" } };
+  // Its first record is valid, its second is 5 years away (the file's time is the first record's).
+  const file = `${RAW}\n${JSON.stringify(far)}\n`;
+  const o = { maxRecordBytes: 1024 * 1024, maxTimeDeviationMs: 48 * 3_600_000 };
+  /** The old rules: they refused the far record (so it went to quarantine). */
+  const rejectFar = (value: unknown): ValidationResult => {
+    const v = validateRecord(value);
+    if (v.ok && String(v.record.event.time).startsWith("2031"))
+      return {
+        ok: false,
+        reason: "schema_invalid",
+        message: "refused by an older rule",
+        eventType: "dns_filtering",
+      };
+    return v;
+  };
+
+  it("a record the old rules quarantined lands where a re-read of its file places it (the file time travels)", async () => {
+    const [, quarantined] = await actionsOfFile(file, key, rejectFar, o);
+    assert.equal(quarantined!.kind, "quarantine");
+    const ingest = quarantined!.document["ingest"] as { file_time?: string };
+    assert.equal(ingest.file_time, "2025-07-25T18:21:41.236Z", "the first valid record's time, kept");
+    const hit: QuarantineHit = {
+      _index: quarantined!.index,
+      _id: quarantined!.id,
+      _source: quarantined!.document as QuarantineHit["_source"],
+    };
+    const d = planReplay(hit, opts({ maxTimeDeviationMs: o.maxTimeDeviationMs }));
+    const [, reread] = await actionsOfFile(file, key, validateRecord, o);
+    assert.equal(d.kind, "pass");
+    if (d.kind !== "pass") return;
+    assert.equal(reread!.index, "tw-dns_filtering-2025.07.25", "placed by the file's time");
+    assert.equal(d.action.index, reread!.index);
+    assert.equal(d.action.id, reread!.id);
+    assert.deepEqual(JSON.parse(d.action.json!.join("")), JSON.parse(reread!.json!.join("")));
+  });
+
+  it("a Twingate file's quarantine documents do not carry the time its key already says", async () => {
+    const twingate = await actionsOfFile(file, KEY, rejectFar, o);
+    assert.equal((twingate[1]!.document["ingest"] as { file_time?: string }).file_time, undefined);
+  });
+
+  it("a record that was not UTF-8 is not replayed from its stored text (U+FFFD is not the file's bytes)", async () => {
+    const bytes = Buffer.concat([
+      Buffer.from(`${RAW}\n`),
+      Buffer.from(RAW.replace("example", "ex\u0000ample")),
+      Buffer.from("\n"),
+    ]);
+    bytes[bytes.indexOf(0, RAW.length + 1)] = 0xff; // one byte that is not UTF-8 inside a string
+    const toAction = actionsFor(
+      { bucket: "b", key: KEY },
+      { docOpts: { indexPrefix: "tw", ingestedAt: NOW }, validate: validateRecord, cap: new RejectionCap() },
+    );
+    const actions = [];
+    for await (const item of readRecords(Readable.from([bytes]), { maxRecordBytes: 1024 * 1024 }))
+      actions.push(toAction(item)!);
+    const q = actions[1]!;
+    assert.equal(q.reason, "invalid_utf8");
+    const hit: QuarantineHit = {
+      _index: q.index,
+      _id: q.id,
+      _source: q.document as QuarantineHit["_source"],
+    };
+    assert.deepEqual(planReplay(hit, opts()), { kind: "skip", why: "invalid_utf8" });
+  });
 });
 
 describe("quarantineQuery", () => {

@@ -35,9 +35,10 @@ function formatReplay(s: ReplaySummary): string {
   ];
   if (s.refusedByOpenSearch)
     out.push(`refused by OpenSearch (kept as index_rejected): ${s.refusedByOpenSearch}`);
-  if (s.skipped.raw_truncated || s.skipped.file_level) {
+  const { raw_truncated, file_level, invalid_utf8 } = s.skipped;
+  if (raw_truncated || file_level || invalid_utf8) {
     out.push(
-      `not replayable: ${s.skipped.raw_truncated} with a cut raw text, ${s.skipped.file_level} file-level errors (backfill those files again)`,
+      `not replayable: ${raw_truncated} with a cut raw text, ${file_level} file-level errors, ${invalid_utf8} not UTF-8 (backfill those files again)`,
     );
   }
   if (!s.dryRun) out.push(`quarantine documents deleted: ${s.deleted}`);

@@ -471,6 +471,8 @@ class RecordAction implements IndexAction {
     readonly eventType: string,
     private readonly head: readonly string[],
     private readonly tail: Json,
+    /** Already alive: the event's text is a slice of it, or it was serialised for the id anyway. */
+    readonly received: string,
   ) {}
 
   get json(): readonly string[] {
@@ -526,8 +528,16 @@ export function toIndexAction(
   const meta = normalisationOf(record);
   if (meta) {
     // A normalised record (rare): the id hashes the record as received, the event is serialised afresh.
-    const id = opts.id ?? hashId(JSON.stringify(meta.received));
-    const action = new RecordAction(index, id, type, [head, JSON.stringify(normaliseEvent(record))], tail);
+    const received = JSON.stringify(meta.received);
+    const id = opts.id ?? hashId(received);
+    const action = new RecordAction(
+      index,
+      id,
+      type,
+      [head, JSON.stringify(normaliseEvent(record))],
+      tail,
+      received,
+    );
     if (meta.deviations.length > 0) action.deviations = meta.deviations;
     return action;
   }
@@ -541,7 +551,7 @@ export function toIndexAction(
   const event = isTypeThenEvent(record)
     ? json.slice(EVENT_AT.length + type.length, json.length - 1)
     : JSON.stringify(record.event);
-  return new RecordAction(index, id, type, [head, ...normalisedEventJson(record, event)], tail);
+  return new RecordAction(index, id, type, [head, ...normalisedEventJson(record, event)], tail, json);
 }
 
 /**

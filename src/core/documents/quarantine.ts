@@ -5,7 +5,7 @@
  */
 import type { ValidationResult } from "../events/index.ts";
 import { cutRaw, type IndexAction, type RecordSource, type Rejection } from "../model.ts";
-import { canonicalJson, hashId, ingestOf, quarantineIndexOf } from "./index.ts";
+import { canonicalJson, hashId, ingestOf, parseTwingateKeyTime, quarantineIndexOf } from "./index.ts";
 import type { IndexPeriod } from "./period.ts";
 
 /** A failed validation as a Rejection (for quarantine), with where the record came from. */
@@ -67,6 +67,12 @@ export function toQuarantineAction(
     indexPeriod?: IndexPeriod | undefined;
     /** The object's LastModified: places a file not named like Twingate's (see quarantineIndexName). */
     objectTime?: string | undefined;
+    /**
+     * The file's time bounded placement used (ingest-object.ts), when known: kept on the document as
+     * `ingest.file_time` for a key not named like Twingate's (whose time is its first valid record's, which
+     * replay cannot see), so that replay places the record where a re-read of the file does.
+     */
+    fileTimeMs?: number | undefined;
   },
 ): IndexAction {
   const { raw, truncated } = cutRaw(rejection.raw);
@@ -80,7 +86,10 @@ export function toQuarantineAction(
   document["quarantine"] = quarantine;
   const src: RecordSource = { bucket: source.bucket, key: source.key, ordinal: rejection.ordinal };
   if (rejection.line !== undefined) src.line = rejection.line;
-  document["ingest"] = ingestOf(src, opts.ingestedAt);
+  const ingest = ingestOf(src, opts.ingestedAt);
+  if (opts.fileTimeMs !== undefined && !parseTwingateKeyTime(source.key))
+    ingest["file_time"] = new Date(opts.fileTimeMs).toISOString();
+  document["ingest"] = ingest;
   const action: IndexAction = {
     index: quarantineIndexOf(source.key, raw, opts),
     id: hashId(canonicalJson([source.bucket, source.key, rejection.ordinal, rejection.reason, raw])),
@@ -113,9 +122,11 @@ export function quarantineRefused(
     {
       reason: "index_rejected",
       message,
-      // The record as the document holds it (normalised, its other keys back at the top), and the id the
-      // document had: replay keeps that id, so a later re-read of the file finds the record already there.
-      raw: JSON.stringify({ event_type: doc.event_type, event: doc.event, ...doc.twingate }),
+      // The record as received (else as the document holds it: normalised, its other keys back at the top),
+      // and the id the document had: replay validates it again (its deviations listed again) and keeps that
+      // id, so a later re-read of the file finds the record already there.
+      raw:
+        action.received ?? JSON.stringify({ event_type: doc.event_type, event: doc.event, ...doc.twingate }),
       recordId: action.id,
       ...(doc.event_type !== undefined ? { eventType: doc.event_type } : {}),
       ordinal: ingest.ordinal ?? 0,

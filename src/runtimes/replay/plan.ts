@@ -26,7 +26,15 @@ export interface QuarantineHit {
       /** The refused document's id (index_rejected). */
       record_id?: string;
     };
-    ingest?: { bucket?: string; key?: string; ordinal?: number; line?: number; ingested_at?: string };
+    ingest?: {
+      bucket?: string;
+      key?: string;
+      ordinal?: number;
+      line?: number;
+      ingested_at?: string;
+      /** The file's time bounded placement used, for a key not named like Twingate's (when known). */
+      file_time?: string;
+    };
   };
 }
 
@@ -34,7 +42,12 @@ export type SkipWhy =
   /** The stored raw text was cut (record over the quarantine's raw limit): the file has to be backfilled again. */
   | "raw_truncated"
   /** A file-level error (truncated gzip, broken array...): no record to replay; backfill the file again. */
-  | "file_level";
+  | "file_level"
+  /**
+   * The record was not UTF-8: the stored text has U+FFFD where its bytes were, so it is not what the file
+   * holds (a re-read rejects the bytes again); backfill the file once the vendor has fixed it.
+   */
+  | "invalid_utf8";
 
 type ReplayDecision =
   | { kind: "skip"; why: SkipWhy }
@@ -70,7 +83,13 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
   const raw = q.raw ?? "";
   if (q.raw_truncated) return { kind: "skip", why: "raw_truncated" };
   if (raw === "") return { kind: "skip", why: "file_level" };
+  if (q.reason === "invalid_utf8") return { kind: "skip", why: "invalid_utf8" };
   const ingest = hit._source.ingest ?? {};
+  // Bounded placement as ingestion applies it: the file's time is its Twingate key's slot, or for another
+  // key the time ingestion took from the file's first valid record (stored on the quarantine document).
+  // A record quarantined before any record of its file was valid has none: its own time then, which is
+  // what a re-read gives when it is now that first valid record.
+  const fileTimeMs = parseTwingateKeyTime(ingest.key ?? "")?.getTime() ?? dateMs(ingest.file_time);
   const source: RecordSource = {
     bucket: ingest.bucket ?? "",
     key: ingest.key ?? "",
@@ -93,6 +112,7 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
         indexPrefix: opts.indexPrefix,
         indexPeriod: opts.indexPeriod,
         ingestedAt: ingest.ingested_at ?? hit._source["@timestamp"] ?? opts.ingestedAt,
+        fileTimeMs,
       },
     );
     const newQ = action.document["quarantine"] as { reason: string; message: string; path?: string };
@@ -118,15 +138,18 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
       indexPeriod: opts.indexPeriod,
       ingestedAt: opts.ingestedAt,
       ...(q.record_id ? { id: q.record_id } : {}),
-      // Bounded placement as ingestion applies it: the file's time is its Twingate key's slot. (A key
-      // named otherwise took its first record's time, which replay does not have: the record's own then.)
       maxTimeDeviationMs: opts.maxTimeDeviationMs,
-      fileTimeMs: parseTwingateKeyTime(source.key)?.getTime(),
+      fileTimeMs,
     },
     opts.validate ?? validateRecord,
   );
   if (placed.rejection) return fail(placed.rejection);
   return { kind: "pass", action: placed.action };
+}
+
+function dateMs(iso: string | undefined): number | undefined {
+  const ms = iso === undefined ? Number.NaN : Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 function eventTypeOf(hit: QuarantineHit): { eventType?: string } {

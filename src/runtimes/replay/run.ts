@@ -147,7 +147,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     refusedByOpenSearch: 0,
     stillFailingByReason: {},
     rewritten: 0,
-    skipped: { raw_truncated: 0, file_level: 0 },
+    skipped: { raw_truncated: 0, file_level: 0, invalid_utf8: 0 },
     deleted: 0,
     durationMs: 0,
   };
