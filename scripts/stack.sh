@@ -8,9 +8,9 @@
 # version (and per version with the security plugin), side by side; state under .cache/state/.
 #
 #   scripts/stack.sh up       install if needed, start what is not running, wait until healthy
-#   scripts/stack.sh down     stop what this script started (pid files in .cache/run/); `down opensearch`
-#                             stops only the OpenSearch node of this port/mode and leaves the shared moto
-#                             (the secured mode's down always does)
+#   scripts/stack.sh down     stop everything this script started (every OpenSearch node, any port, version
+#                             or mode, and moto); `down opensearch` stops only the OpenSearch node of this
+#                             port/mode and leaves the shared moto (the secured mode's down always does)
 #   scripts/stack.sh status   each service, its URL and whether it answers
 #   scripts/stack.sh env      `export ...` lines for the endpoints (eval "$(scripts/stack.sh env)")
 #   scripts/stack.sh logs     tail of each service's log
@@ -588,6 +588,13 @@ cmd_down() {
   with_lock
   stop_pid "OpenSearch" "$OS_PIDFILE" "org.opensearch.bootstrap.OpenSearch"
   [ "$what" = all ] || return 0
+  # every other node this script started (another port, version or the secured mode): a node left running
+  # holds its port, and the next `up` of that mode would meet it
+  local pidfile
+  for pidfile in "$OS_BASE"/state/opensearch-*/opensearch.pid; do
+    [ "$pidfile" != "$OS_PIDFILE" ] && pid_alive "$pidfile" "org.opensearch.bootstrap.OpenSearch" || continue
+    stop_pid "OpenSearch ($(basename "$(dirname "$pidfile")"))" "$pidfile" "org.opensearch.bootstrap.OpenSearch"
+  done
   stop_pid "moto" "$MOTO_PIDFILE" "moto_server"
 }
 
