@@ -13,6 +13,7 @@
  *
  * Prints a Markdown section (bench/run.ts collects it into docs/BENCHMARKS.md).
  */
+import { availableParallelism, cpus } from "node:os";
 import { CreateQueueCommand, DeleteQueueCommand } from "@aws-sdk/client-sqs";
 import { objectSource } from "../src/core/ingest/pipeline.ts";
 import { fixedObjects, runEnqueue } from "../src/runtimes/backfill/enqueue.ts";
@@ -188,6 +189,15 @@ aws.destroy();
 slow.destroy();
 await os.close();
 
+/** Which CPUs the run had: all of them shared, or OpenSearch alone on one (bench/pinned.sh). */
+function cpuNote(): string {
+  const mine = availableParallelism();
+  const all = cpus().length;
+  return process.env["BENCH_PINNED"] === "1"
+    ? `CPUs: OpenSearch alone on CPU 0, this benchmark (the worker, the backfill, the raw loader, the proxy) and moto on the other ${mine} of ${all} (bench/pinned.sh: OpenSearch on its own hosts, as in production).`
+    : `CPUs: all ${all} shared by this benchmark, OpenSearch and moto (${mine} available to this process).`;
+}
+
 const table = (what: string) => {
   const mine = rows.filter((r) => r.what === what);
   const cs = [...new Set(mine.map((r) => r.c))];
@@ -216,6 +226,7 @@ forwarding it (one round trip of a remote region's latency); OpenSearch is reach
 \`_bulk\` loader (2,000 documents a request, 4 in flight) over the same documents, with no latency, measured
 before (${fmt(before)}) and after (${fmt(after)}) the runs: **${fmt(ceil)} records/s** (their mean, the ratio's base).
 Each run writes into fresh indices created beforehand, and is timed to the last file indexed.
+${cpuNote()}
 
 **Worker** (the product's \`SqsWorker\` in-process; the queue filled beforehand with one S3 notification per file,
 as \`backfill --enqueue\` sends them; receive 10, long poll 1 s, \`OBJECT_CONCURRENCY\` objects and

@@ -14,6 +14,7 @@
 #   scripts/stack.sh status   each service, its URL and whether it answers
 #   scripts/stack.sh env      `export ...` lines for the endpoints (eval "$(scripts/stack.sh env)")
 #   scripts/stack.sh logs     tail of each service's log
+#   scripts/stack.sh pids     `opensearch <pid>` / `moto <pid>` of what it started (bench/pinned.sh uses them)
 #
 # Environment (all optional):
 #   STACK_OPENSEARCH_VERSION (2.19.6; `2` and `3` are short for 2.19.6 and 3.4.0; any version Maven Central has)
@@ -598,6 +599,13 @@ cmd_down() {
   stop_pid "moto" "$MOTO_PIDFILE" "moto_server"
 }
 
+# `opensearch <pid>` and `moto <pid>` for what this script started and is running (bench/pinned.sh)
+cmd_pids() {
+  pid_alive "$OS_PIDFILE" "org.opensearch.bootstrap.OpenSearch" && echo "opensearch $(tr -dc '0-9' <"$OS_PIDFILE")"
+  pid_alive "$MOTO_PIDFILE" "moto_server" && echo "moto $(tr -dc '0-9' <"$MOTO_PIDFILE")"
+  return 0
+}
+
 cmd_status() {
   local rc=0 s
   s="$(opensearch_health)"
@@ -627,10 +635,11 @@ case "${1:-}" in
 up) cmd_up ;;
 down) cmd_down "${2:-all}" ;;
 status) cmd_status ;;
+pids) cmd_pids ;;
 env) print_env ;;
 logs) cmd_logs "${2:-40}" ;;
 *)
-  echo "usage: $0 up|down|status|env|logs" >&2
+  echo "usage: $0 up|down|status|env|logs|pids" >&2
   exit 2
   ;;
 esac
