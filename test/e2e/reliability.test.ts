@@ -130,7 +130,7 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
       "--from",
       "2025-07-25T10:00:00Z",
       "--to",
-      "2025-07-25T10:20:00Z",
+      "2025-07-25T11:00:00Z",
       "--events-per-file",
       "3000",
       "--invalid-rate",
@@ -140,11 +140,14 @@ describe("reliability under faults", { timeout: 900_000 }, () => {
       "--gzip",
     ]);
     // Two workers on the queue at all times: each round starts a fresh one and, once it is up, kills the
-    // older one at a random point (receiving, fetching, mid-bulk, between ack and next receive).
-    const live: WorkerProcess[] = [startWorker({ queueUrl, indexPrefix: prefix, args: FAST })];
+    // older one at a random point (receiving, fetching, mid-bulk, between ack and next receive). One object
+    // at a time and 12 files, so that the work spans several rounds: with 4 files and the default
+    // concurrency, a quick machine indexed everything between two kills.
+    const args = [...FAST, "--object-concurrency", "1"];
+    const live: WorkerProcess[] = [startWorker({ queueUrl, indexPrefix: prefix, args })];
     const progress: number[] = [];
     for (let round = 0; round < 10; round++) {
-      const fresh = startWorker({ queueUrl, indexPrefix: prefix, args: FAST });
+      const fresh = startWorker({ queueUrl, indexPrefix: prefix, args });
       live.push(fresh);
       await waitFor(
         "a worker started",
