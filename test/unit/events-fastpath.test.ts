@@ -281,7 +281,8 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc
     .record({
       at: fc.nat(),
-      key: fc.constantFrom("extra", "__proto__", "constructor", "toString", "id", "ip", "0"),
+      // odd keys ("" and dotted) at any depth: the fast path's compiled key walk must send them to the normaliser
+      key: fc.constantFrom("extra", "__proto__", "constructor", "toString", "id", "ip", "0", "", "a.b", ".x"),
       value: anyValue,
     })
     .map((m) => ({ kind: "extra", ...m }) as Mutation),

@@ -3,6 +3,7 @@
  * are set aside with a deviation on both validation paths, the rest of the event kept.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import { validateRecord, validateRecordFull } from "../../src/core/events/index.ts";
 
@@ -45,4 +46,27 @@ test("odd keys under typed objects are set aside, on the fast and the full path 
   // a dotted key not under a typed field's name is stored as it is (OpenSearch takes it)
   const ok = validateRecord(rec({ "a.b": 1 }, "resource"));
   assert.ok(ok.ok && ok.deviations.length === 0);
+});
+
+test("the fast path's key check where code cannot be generated from strings (the generic walk): same answers", () => {
+  // hasPlainKeys is compiled to code per event type; a runtime started with
+  // --disallow-code-generation-from-strings gets the generic walk instead of failing to load.
+  const script = `
+    const { hasPlainKeys } = await import(${JSON.stringify(new URL("../../src/core/events/normalise.ts", import.meta.url).href)});
+    const e = { connection: { client_ip: "1.2.3.4" }, relays: [{ ip: "1.2.3.4" }], resource: { ip: "10.0.0.1" } };
+    const out = [
+      hasPlainKeys("network_access", e),
+      hasPlainKeys("network_access", { ...e, "a.b": 1 }),
+      hasPlainKeys("network_access", { ...e, resource: { "": 1 } }),
+      hasPlainKeys("network_access", { ...e, relays: [{ ip: "1.2.3.4" }, { "x.y": 1 }] }),
+      hasPlainKeys("dns_filtering", { device: { model: { "": 1 } } }),
+    ];
+    process.stdout.write(JSON.stringify(out));`;
+  const run = (flags: string[]) =>
+    execFileSync(process.execPath, [...flags, "--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
+  const expected = JSON.stringify([true, false, false, false, false]);
+  assert.equal(run([]), expected);
+  assert.equal(run(["--disallow-code-generation-from-strings"]), expected);
 });

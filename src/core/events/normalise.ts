@@ -406,21 +406,47 @@ function keyWalkOf(fields: Readonly<Record<string, FieldSpec>>): KeyWalk {
   return kw;
 }
 
+/**
+ * The walk as straight-line code, compiled once per event type from the (static) specs: the property names
+ * become literals, so each load is a named one V8 caches per site, where the generic walk's `v[k]` with `k`
+ * from a list is a keyed load that sees every name (megamorphic): about half the time per record.
+ */
+function compileKeyWalk(kw: KeyWalk): (event: Obj) => boolean {
+  let n = 0;
+  const body = (walk: KeyWalk, v: string): string => {
+    let code = `for (const k in ${v}) if (k.length === 0 || k.indexOf(".") >= 0) return false;\n`;
+    for (const [k, sub] of walk.objs) {
+      const x = `o${n++}`;
+      code += `{ const ${x} = ${v}[${JSON.stringify(k)}];\nif (isObj(${x})) {\n${body(sub, x)}} }\n`;
+    }
+    for (const [k, sub] of walk.arrs) {
+      const a = `a${n++}`;
+      const y = `y${n++}`;
+      code += `{ const ${a} = ${v}[${JSON.stringify(k)}];\nif (Array.isArray(${a})) for (let i = 0; i < ${a}.length; i++) {\nconst ${y} = ${a}[i];\nif (isObj(${y})) {\n${body(sub, y)}} } }\n`;
+    }
+    return code;
+  };
+  try {
+    return new Function("isObj", `return function (e) {\n${body(kw, "e")}return true;\n};`)(isObj) as (
+      event: Obj,
+    ) => boolean;
+  } catch {
+    // A runtime that forbids code from strings (--disallow-code-generation-from-strings): the same walk, generic.
+    return (event) => plainKeys(kw, event);
+  }
+}
+
+/** The walk as a loop over the compiled lists (where code cannot be generated). */
 function plainKeys(kw: KeyWalk, v: Obj): boolean {
   for (const k in v) if (k.length === 0 || k.indexOf(".") >= 0) return false;
-  for (let i = 0; i < kw.objs.length; i++) {
-    const [k, sub] = kw.objs[i]!;
+  for (const [k, sub] of kw.objs) {
     const x = v[k];
     if (isObj(x) && !plainKeys(sub, x)) return false;
   }
-  for (let i = 0; i < kw.arrs.length; i++) {
-    const [k, sub] = kw.arrs[i]!;
+  for (const [k, sub] of kw.arrs) {
     const x = v[k];
     if (!Array.isArray(x)) continue;
-    for (let j = 0; j < x.length; j++) {
-      const y: unknown = x[j];
-      if (isObj(y) && !plainKeys(sub, y)) return false;
-    }
+    for (const y of x as unknown[]) if (isObj(y) && !plainKeys(sub, y)) return false;
   }
   return true;
 }
@@ -428,6 +454,9 @@ function plainKeys(kw: KeyWalk, v: Obj): boolean {
 const EVENT_KEY_WALKS = Object.fromEntries(EVENT_TYPES.map((t) => [t, keyWalkOf(FIELD_SPECS[t])])) as {
   readonly [K in EventType]: KeyWalk;
 };
+const EVENT_KEY_CHECKS = Object.fromEntries(
+  EVENT_TYPES.map((t) => [t, compileKeyWalk(EVENT_KEY_WALKS[t])]),
+) as { readonly [K in EventType]: (event: Obj) => boolean };
 
 /**
  * True when no object the walk types (the event and its typed objects, recursively) has a key with a dot
@@ -435,7 +464,7 @@ const EVENT_KEY_WALKS = Object.fromEntries(EVENT_TYPES.map((t) => [t, keyWalkOf(
  * aside).
  */
 export function hasPlainKeys(eventType: EventType, event: Obj): boolean {
-  return plainKeys(EVENT_KEY_WALKS[eventType], event);
+  return EVENT_KEY_CHECKS[eventType](event);
 }
 
 /** A shallow copy keeping key order, `__proto__` keys as data. */
