@@ -1,4 +1,5 @@
 import type { CommandModule } from "yargs";
+import { maxTimeDeviationMs } from "../../core/ingest/pipeline.ts";
 import {
   BULK_SETTINGS,
   loadConfig,
@@ -86,7 +87,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
           concurrency: config.bulkConcurrency,
         },
         maxRecordBytes: config.maxRecordBytes,
-        maxTimeDeviationMs: config.maxEventTimeDeviationHours * 3_600_000,
+        maxTimeDeviationMs: maxTimeDeviationMs(config.maxEventTimeDeviationHours),
         holdLimitMs: config.holdLimit,
         filter: {
           ...range,

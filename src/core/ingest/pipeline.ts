@@ -75,10 +75,15 @@ export function buildPipeline(opts: {
       : {}),
     ...(config.maxRejectsPerReason !== undefined ? { maxRejectsPerReason: config.maxRejectsPerReason } : {}),
     ...(config.maxEventTimeDeviationHours !== undefined
-      ? { maxTimeDeviationMs: config.maxEventTimeDeviationHours * 3_600_000 }
+      ? { maxTimeDeviationMs: maxTimeDeviationMs(config.maxEventTimeDeviationHours) }
       : {}),
   };
   return { sink, deps, ingest: (ref, signal) => ingestObject(ref, deps, signal) };
+}
+
+/** Bounded placement's limit in milliseconds, from MAX_EVENT_TIME_DEVIATION_HOURS (ingestion and replay alike). */
+export function maxTimeDeviationMs(hours: number): number {
+  return hours * 3_600_000;
 }
 
 export function objectSource(kind: "s3", s3: S3Client): ObjectSource;
