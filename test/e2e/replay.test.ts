@@ -4,7 +4,7 @@
  * quarantine, and leaves the records that still fail where they were. A second replay changes nothing.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -154,6 +154,54 @@ describe("replay", { skip: !stackAvailable() && "needs the local stack (npm test
     assert.equal(await quarantine(), invalid + corrupt);
     for (const t of EVENT_TYPES) {
       assert.equal(await countDocs(os, `${prefix}-${t}-*`), produced.by_event_type[t], `documents of ${t}`);
+    }
+  });
+
+  it("a file not named like Twingate's: a far record the old rules quarantined lands where a re-read puts it, once", async () => {
+    // Its time is its first valid record's (2025-07-25); the dns_filtering record is five years away, so
+    // bounded placement indexes it in the file's day, as a re-read with today's rules does.
+    const own = uniqueName("e2e-replay-far");
+    await runSetup(os, { indexPrefix: own, replicas: 0 }, silent);
+    try {
+      const key = join(dir, "export-tenant-a.json");
+      const first = {
+        event_type: "audit_log",
+        event: { version: 1, time: "2025-07-25T18:01:00Z", action: "create", actor: { id: "a" } },
+      };
+      const far = {
+        event_type: "dns_filtering",
+        event: { version: 1, time: "2031-01-01T00:00:00Z", domain: "x.example", status: "ALLOWED" },
+      };
+      await writeFile(key, `${JSON.stringify(first)}\n${JSON.stringify(far)}\n`);
+      const settings = { ...config(own), maxEventTimeDeviationHours: 48 };
+      const pipeline = buildPipeline({
+        config: settings,
+        opensearch: os,
+        source: objectSource("local"),
+        logger: silent,
+      });
+      await ingestObject({ bucket: "", key }, { ...pipeline.deps, validate: strictValidator });
+      assert.equal(await countDocs(os, `${own}-quarantine-*`), 1);
+
+      const done = await runReplay({
+        client: os,
+        indexPrefix: own,
+        bulk: { maxDocs: 50, maxBytes: 5 * 1024 * 1024, concurrency: 2 },
+        maxRecordBytes: 1024 * 1024,
+        maxTimeDeviationMs: 48 * 3_600_000,
+        filter: {},
+        dryRun: false,
+        logger: silent,
+      });
+      assert.equal(done.passed, 1);
+      assert.equal(await countDocs(os, `${own}-dns_filtering-2025.07.25`), 1, "in the file's day");
+
+      // A re-read of the file with today's rules finds the record already there: no second copy.
+      await ingestObject({ bucket: "", key }, pipeline.deps);
+      assert.equal(await countDocs(os, `${own}-dns_filtering-*`), 1);
+      assert.equal(await countDocs(os, `${own}-quarantine-*`), 0);
+    } finally {
+      await dropPrefix(os, own);
     }
   });
 });
