@@ -96,8 +96,10 @@ export interface IndexAction {
   /** A record's data-quality deviations (docs/DATA-QUALITY.md), when it had any: for counting and logs. */
   deviations?: readonly { path: string; action: string; at: string; message: string }[];
   /**
-   * A record's text as received (`JSON.stringify` of the record as read: its id's text): what a refusal by
-   * OpenSearch stores in quarantine, so that replay validates what the vendor sent, not the document.
+   * A normalised record's text as received (`JSON.stringify` of the record as read: its id's text): what a
+   * refusal by OpenSearch stores in quarantine, so that replay validates what the vendor sent (and lists its
+   * deviations again), not the normalised document. Absent for a record indexed as received: its document
+   * gives back the same record.
    */
   received?: string;
 }

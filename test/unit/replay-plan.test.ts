@@ -8,6 +8,7 @@ import { type ValidationResult, validateRecord } from "../../src/core/events/ind
 import { actionsFor } from "../../src/core/ingest/actions.ts";
 import { RejectionCap } from "../../src/core/ingest/reject-cap.ts";
 import { readRecords } from "../../src/core/parse/index.ts";
+import { BulkBatch } from "../../src/core/sink/bulk-body.ts";
 import {
   type PlanOptions,
   planReplay,
@@ -72,7 +73,10 @@ describe("planReplay", () => {
       { bucket: "b", key: KEY, ordinal: 3, line: 4 },
       { indexPrefix: "tw", ingestedAt: INGESTED },
     );
-    const q = quarantineRefused(original, "mapper_parsing_exception: failed to parse", "tw");
+    // As the sink has it: the action read back from its batch's bytes (BulkSink quarantines that one).
+    const batch = new BulkBatch(1 << 16);
+    batch.add(original);
+    const q = quarantineRefused(batch.action(0), "mapper_parsing_exception: failed to parse", "tw");
     assert.equal((q.document["quarantine"] as { record_id?: string }).record_id, original.id);
     const d = planReplay(
       { _index: q.index, _id: q.id, _source: q.document as QuarantineHit["_source"] },
@@ -301,6 +305,23 @@ describe("replay of a file whose key is not named like Twingate's", () => {
     assert.equal(d.action.index, reread!.index);
     assert.equal(d.action.id, reread!.id);
     assert.deepEqual(JSON.parse(d.action.json!.join("")), JSON.parse(reread!.json!.join("")));
+  });
+
+  it("a far record OpenSearch refused keeps its file's time too (replayed where a re-read puts it)", async () => {
+    const [, first] = await actionsOfFile(file, key, validateRecord, o);
+    assert.equal(first!.index, "tw-dns_filtering-2025.07.25", "placed by the file's time");
+    const batch = new BulkBatch(1 << 16);
+    batch.add(first!);
+    const q = quarantineRefused(batch.action(0), "mapper_parsing_exception: failed to parse", "tw");
+    assert.equal((q.document["ingest"] as { file_time?: string }).file_time, "2025-07-25T18:21:41.236Z");
+    const d = planReplay(
+      { _index: q.index, _id: q.id, _source: q.document as QuarantineHit["_source"] },
+      opts({ maxTimeDeviationMs: o.maxTimeDeviationMs }),
+    );
+    assert.equal(d.kind, "pass");
+    if (d.kind !== "pass") return;
+    assert.equal(d.action.index, first!.index);
+    assert.equal(d.action.id, first!.id);
   });
 
   it("a Twingate file's quarantine documents do not carry the time its key already says", async () => {

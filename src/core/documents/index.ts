@@ -465,14 +465,14 @@ export function recordDocument(record: TwingateRecord, source: RecordSource, opt
 class RecordAction implements IndexAction {
   readonly kind = "record";
   deviations?: IndexAction["deviations"];
+  /** A normalised record's text as received (serialised for its id anyway): see IndexAction.received. */
+  received?: string;
   constructor(
     readonly index: string,
     readonly id: string,
     readonly eventType: string,
     private readonly head: readonly string[],
     private readonly tail: Json,
-    /** Already alive: the event's text is a slice of it, or it was serialised for the id anyway. */
-    readonly received: string,
   ) {}
 
   get json(): readonly string[] {
@@ -530,14 +530,8 @@ export function toIndexAction(
     // A normalised record (rare): the id hashes the record as received, the event is serialised afresh.
     const received = JSON.stringify(meta.received);
     const id = opts.id ?? hashId(received);
-    const action = new RecordAction(
-      index,
-      id,
-      type,
-      [head, JSON.stringify(normaliseEvent(record))],
-      tail,
-      received,
-    );
+    const action = new RecordAction(index, id, type, [head, JSON.stringify(normaliseEvent(record))], tail);
+    action.received = received;
     if (meta.deviations.length > 0) action.deviations = meta.deviations;
     return action;
   }
@@ -551,7 +545,7 @@ export function toIndexAction(
   const event = isTypeThenEvent(record)
     ? json.slice(EVENT_AT.length + type.length, json.length - 1)
     : JSON.stringify(record.event);
-  return new RecordAction(index, id, type, [head, ...normalisedEventJson(record, event)], tail, json);
+  return new RecordAction(index, id, type, [head, ...normalisedEventJson(record, event)], tail);
 }
 
 /**

@@ -115,16 +115,25 @@ export function quarantineRefused(
     event_type?: string;
     event?: unknown;
     twingate?: Record<string, unknown>;
-    ingest?: { bucket?: string; key?: string; ordinal?: number; line?: number; ingested_at?: string };
+    ingest?: {
+      bucket?: string;
+      key?: string;
+      ordinal?: number;
+      line?: number;
+      ingested_at?: string;
+      file_time?: string;
+    };
   };
   const ingest = doc.ingest ?? {};
+  // A record placed by its file's time keeps it (a key not named like Twingate's: replay reads it there).
+  const fileTimeMs = ingest.file_time !== undefined ? Date.parse(ingest.file_time) : Number.NaN;
   return toQuarantineAction(
     {
       reason: "index_rejected",
       message,
-      // The record as received (else as the document holds it: normalised, its other keys back at the top),
-      // and the id the document had: replay validates it again (its deviations listed again) and keeps that
-      // id, so a later re-read of the file finds the record already there.
+      // A normalised record as received (else the record as the document holds it, its other keys back at
+      // the top: the same record), and the id the document had: replay validates it again (a normalised
+      // one's deviations listed again) and keeps that id, so a re-read of the file finds it already there.
       raw:
         action.received ?? JSON.stringify({ event_type: doc.event_type, event: doc.event, ...doc.twingate }),
       recordId: action.id,
@@ -133,6 +142,11 @@ export function quarantineRefused(
       ...(ingest.line !== undefined ? { line: ingest.line } : {}),
     },
     { bucket: ingest.bucket ?? "", key: ingest.key ?? "" },
-    { indexPrefix, indexPeriod, ingestedAt: ingest.ingested_at ?? new Date().toISOString() },
+    {
+      indexPrefix,
+      indexPeriod,
+      ingestedAt: ingest.ingested_at ?? new Date().toISOString(),
+      ...(Number.isNaN(fileTimeMs) ? {} : { fileTimeMs }),
+    },
   );
 }

@@ -38,6 +38,9 @@ class BatchAction implements IndexAction {
   get document(): Record<string, unknown> {
     return JSON.parse(this.batch.documentOf(this.at).toString("utf8")) as Record<string, unknown>;
   }
+  get received(): string | undefined {
+    return this.batch.receivedOf(this.at);
+  }
 
   private parsedHead(): { _index: string; _id: string } {
     this.head ??= (
@@ -76,6 +79,8 @@ export class BulkBatch {
   private meta = new Int32Array(STRIDE * 64);
   /** Event types and reasons in this batch; `meta` holds their position + 1 (0: none). */
   private readonly labels: string[] = [];
+  /** The received text of the (rare) normalised records, by position: a refusal quarantines it. */
+  private receivedTexts: Map<number, string> | undefined;
   private released = false;
 
   /** `buffer`: memory to write into (e.g. from a pool), else a new one of `capacity` bytes. */
@@ -90,6 +95,7 @@ export class BulkBatch {
   release(): Buffer {
     const buf = this.buf;
     this.buf = Buffer.alloc(0);
+    this.receivedTexts = undefined;
     this.released = true;
     return buf;
   }
@@ -128,6 +134,11 @@ export class BulkBatch {
     this.meta[m + 2] = action.kind === "record" ? 0 : 1;
     this.meta[m + 3] = this.label(action.eventType);
     this.meta[m + 4] = this.label(action.reason);
+    const received = action.received;
+    if (received !== undefined) {
+      this.receivedTexts ??= new Map();
+      this.receivedTexts.set(this.count, received);
+    }
     this.count++;
   }
 
@@ -151,6 +162,10 @@ export class BulkBatch {
   reasonOf(i: number): IndexAction["reason"] {
     const l = this.meta[i * STRIDE + 4]!;
     return l === 0 ? undefined : (this.labels[l - 1] as IndexAction["reason"]);
+  }
+
+  receivedOf(i: number): string | undefined {
+    return this.receivedTexts?.get(i);
   }
 
   /** Action i, read back (for the rare paths: retry, refusal, halving). Valid while this batch is. */
