@@ -7,6 +7,7 @@ import { quarantineRefused } from "../../src/core/documents/quarantine.ts";
 import { type ValidationResult, validateRecord } from "../../src/core/events/index.ts";
 import { actionsFor } from "../../src/core/ingest/actions.ts";
 import { RejectionCap } from "../../src/core/ingest/reject-cap.ts";
+import type { IndexAction } from "../../src/core/model.ts";
 import { readRecords } from "../../src/core/parse/index.ts";
 import { BulkBatch } from "../../src/core/sink/bulk-body.ts";
 import {
@@ -78,10 +79,7 @@ describe("planReplay", () => {
     batch.add(original);
     const q = quarantineRefused(batch.action(0), "mapper_parsing_exception: failed to parse", "tw");
     assert.equal((q.document["quarantine"] as { record_id?: string }).record_id, original.id);
-    const d = planReplay(
-      { _index: q.index, _id: q.id, _source: q.document as QuarantineHit["_source"] },
-      opts(),
-    );
+    const d = planReplay(hitOf(q), opts());
     assert.equal(d.kind, "pass");
     if (d.kind !== "pass") return;
     assert.equal(d.action.id, original.id, "the id a re-read of the file gives: no second copy");
@@ -196,9 +194,14 @@ async function ingestionOf(line: string, o: { maxRecordBytes: number; maxTimeDev
   return actions[3]!;
 }
 
+/** A quarantine action as the search for it returns it. */
+function hitOf(a: IndexAction): QuarantineHit {
+  return { _index: a.index, _id: a.id, _source: a.document as QuarantineHit["_source"] };
+}
+
 /** Every action ingestion of `text` under `key` gives (the worker's record stage, not capped). */
 async function actionsOfFile(
-  text: string,
+  text: string | Buffer,
   key: string,
   validate: typeof validateRecord,
   o: { maxRecordBytes: number; maxTimeDeviationMs?: number | undefined },
@@ -292,12 +295,7 @@ describe("replay of a file whose key is not named like Twingate's", () => {
     assert.equal(quarantined!.kind, "quarantine");
     const ingest = quarantined!.document["ingest"] as { file_time?: string };
     assert.equal(ingest.file_time, "2025-07-25T18:21:41.236Z", "the first valid record's time, kept");
-    const hit: QuarantineHit = {
-      _index: quarantined!.index,
-      _id: quarantined!.id,
-      _source: quarantined!.document as QuarantineHit["_source"],
-    };
-    const d = planReplay(hit, opts({ maxTimeDeviationMs: o.maxTimeDeviationMs }));
+    const d = planReplay(hitOf(quarantined!), opts({ maxTimeDeviationMs: o.maxTimeDeviationMs }));
     const [, reread] = await actionsOfFile(file, key, validateRecord, o);
     assert.equal(d.kind, "pass");
     if (d.kind !== "pass") return;
@@ -314,10 +312,7 @@ describe("replay of a file whose key is not named like Twingate's", () => {
     batch.add(first!);
     const q = quarantineRefused(batch.action(0), "mapper_parsing_exception: failed to parse", "tw");
     assert.equal((q.document["ingest"] as { file_time?: string }).file_time, "2025-07-25T18:21:41.236Z");
-    const d = planReplay(
-      { _index: q.index, _id: q.id, _source: q.document as QuarantineHit["_source"] },
-      opts({ maxTimeDeviationMs: o.maxTimeDeviationMs }),
-    );
+    const d = planReplay(hitOf(q), opts({ maxTimeDeviationMs: o.maxTimeDeviationMs }));
     assert.equal(d.kind, "pass");
     if (d.kind !== "pass") return;
     assert.equal(d.action.index, first!.index);
@@ -336,21 +331,9 @@ describe("replay of a file whose key is not named like Twingate's", () => {
       Buffer.from("\n"),
     ]);
     bytes[bytes.indexOf(0, RAW.length + 1)] = 0xff; // one byte that is not UTF-8 inside a string
-    const toAction = actionsFor(
-      { bucket: "b", key: KEY },
-      { docOpts: { indexPrefix: "tw", ingestedAt: NOW }, validate: validateRecord, cap: new RejectionCap() },
-    );
-    const actions = [];
-    for await (const item of readRecords(Readable.from([bytes]), { maxRecordBytes: 1024 * 1024 }))
-      actions.push(toAction(item)!);
-    const q = actions[1]!;
-    assert.equal(q.reason, "invalid_utf8");
-    const hit: QuarantineHit = {
-      _index: q.index,
-      _id: q.id,
-      _source: q.document as QuarantineHit["_source"],
-    };
-    assert.deepEqual(planReplay(hit, opts()), { kind: "skip", why: "invalid_utf8" });
+    const [, q] = await actionsOfFile(bytes, KEY, validateRecord, { maxRecordBytes: 1024 * 1024 });
+    assert.equal(q!.reason, "invalid_utf8");
+    assert.deepEqual(planReplay(hitOf(q!), opts()), { kind: "skip", why: "invalid_utf8" });
   });
 });
 

@@ -8,6 +8,23 @@ import { cutRaw, type IndexAction, type RecordSource, type Rejection } from "../
 import { canonicalJson, hashId, ingestOf, parseTwingateKeyTime, quarantineIndexOf } from "./index.ts";
 import type { IndexPeriod } from "./period.ts";
 
+/** A stored document's `ingest` object, as quarantine (of a refused document) and replay read it back. */
+export interface StoredIngest {
+  bucket?: string;
+  key?: string;
+  ordinal?: number;
+  line?: number;
+  ingested_at?: string;
+  /** The file's time bounded placement used (documents placed by it; quarantine of a non-Twingate key). */
+  file_time?: string;
+}
+
+/** `ingest.file_time` in milliseconds, when the document has a valid one. */
+export function storedFileTimeMs(ingest: StoredIngest): number | undefined {
+  const ms = ingest.file_time === undefined ? Number.NaN : Date.parse(ingest.file_time);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
 /** A failed validation as a Rejection (for quarantine), with where the record came from. */
 export function toRejection(
   failure: Extract<ValidationResult, { ok: false }>,
@@ -115,18 +132,11 @@ export function quarantineRefused(
     event_type?: string;
     event?: unknown;
     twingate?: Record<string, unknown>;
-    ingest?: {
-      bucket?: string;
-      key?: string;
-      ordinal?: number;
-      line?: number;
-      ingested_at?: string;
-      file_time?: string;
-    };
+    ingest?: StoredIngest;
   };
   const ingest = doc.ingest ?? {};
   // A record placed by its file's time keeps it (a key not named like Twingate's: replay reads it there).
-  const fileTimeMs = ingest.file_time !== undefined ? Date.parse(ingest.file_time) : Number.NaN;
+  const fileTimeMs = storedFileTimeMs(ingest);
   return toQuarantineAction(
     {
       reason: "index_rejected",
@@ -146,7 +156,7 @@ export function quarantineRefused(
       indexPrefix,
       indexPeriod,
       ingestedAt: ingest.ingested_at ?? new Date().toISOString(),
-      ...(Number.isNaN(fileTimeMs) ? {} : { fileTimeMs }),
+      ...(fileTimeMs === undefined ? {} : { fileTimeMs }),
     },
   );
 }

@@ -5,6 +5,7 @@
  * action) or still fails (its new quarantine document), or cannot be replayed at all.
  */
 import { type IndexPeriod, parseTwingateKeyTime, toQuarantineAction } from "../../core/documents/index.ts";
+import { type StoredIngest, storedFileTimeMs } from "../../core/documents/quarantine.ts";
 import { validateRecord } from "../../core/events/index.ts";
 import { placeRecord } from "../../core/ingest/actions.ts";
 import type { IndexAction, RecordSource, Rejection, RejectReason } from "../../core/model.ts";
@@ -26,15 +27,7 @@ export interface QuarantineHit {
       /** The refused document's id (index_rejected). */
       record_id?: string;
     };
-    ingest?: {
-      bucket?: string;
-      key?: string;
-      ordinal?: number;
-      line?: number;
-      ingested_at?: string;
-      /** The file's time bounded placement used, for a key not named like Twingate's (when known). */
-      file_time?: string;
-    };
+    ingest?: StoredIngest;
   };
 }
 
@@ -89,7 +82,7 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
   // key the time ingestion took from the file's first valid record (stored on the quarantine document).
   // A record quarantined before any record of its file was valid has none: its own time then, which is
   // what a re-read gives when it is now that first valid record.
-  const fileTimeMs = parseTwingateKeyTime(ingest.key ?? "")?.getTime() ?? dateMs(ingest.file_time);
+  const fileTimeMs = parseTwingateKeyTime(ingest.key ?? "")?.getTime() ?? storedFileTimeMs(ingest);
   const source: RecordSource = {
     bucket: ingest.bucket ?? "",
     key: ingest.key ?? "",
@@ -145,11 +138,6 @@ export function planReplay(hit: QuarantineHit, opts: PlanOptions): ReplayDecisio
   );
   if (placed.rejection) return fail(placed.rejection);
   return { kind: "pass", action: placed.action };
-}
-
-function dateMs(iso: string | undefined): number | undefined {
-  const ms = iso === undefined ? Number.NaN : Date.parse(iso);
-  return Number.isNaN(ms) ? undefined : ms;
 }
 
 function eventTypeOf(hit: QuarantineHit): { eventType?: string } {
