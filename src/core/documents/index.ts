@@ -485,19 +485,6 @@ class RecordAction implements IndexAction {
 }
 
 /**
- * V8 13.8 and later serialise plain data about twice as fast as before (its JSON.stringify fast path):
- * there, serialising a record costs less than telling whether its text already is that serialisation
- * (1.3 against 1.6 us a Twingate record on Node 26; 2.1 against 1.8 on Node 22 and 24, 3.3 against 1.8 on
- * Node 20: docs/BENCHMARKS.md). Either way the text is the same, so ids and documents do not depend on it.
- */
-const SERIALISING_IS_CHEAPER = v8AtLeast(process.versions.v8, 13, 8);
-
-function v8AtLeast(version: string, major: number, minor: number): boolean {
-  const [a = 0, b = 0] = version.split(".").map(Number);
-  return a > major || (a === major && b >= minor);
-}
-
-/**
  * The index action for a validated record: `recordDocument`, with the event serialised once for both the
  * document (`json`, as `JSON.stringify` writes it; a test holds the two to the same bytes) and the id.
  * - The id hashes `JSON.stringify(record)`; for a record with just `event_type` and `event`, in that order
@@ -505,8 +492,7 @@ function v8AtLeast(version: string, major: number, minor: number): boolean {
  * - The normalised event is the same text but for `"version":1` becoming `"version":"1"`: spliced when
  *   version is the event's first key, as Twingate writes it; the rare other rewrites serialise afresh.
  * - `text`: the record's text as read, when known: used instead of serialising the record when it is
- *   exactly `JSON.stringify(record)` (json-text.ts: a compactly written file), else ignored (and always
- *   on a V8 that serialises faster than the check: SERIALISING_IS_CHEAPER).
+ *   exactly `JSON.stringify(record)` (json-text.ts: a compactly written file), else ignored.
  * Throws only if the record's time is invalid (not validated).
  */
 export function toIndexAction(
@@ -535,10 +521,7 @@ export function toIndexAction(
     if (meta.deviations.length > 0) action.deviations = meta.deviations;
     return action;
   }
-  const json =
-    text !== undefined && !SERIALISING_IS_CHEAPER && isJsonTextOf(text, record)
-      ? text
-      : JSON.stringify(record);
+  const json = text !== undefined && isJsonTextOf(text, record) ? text : JSON.stringify(record);
   const id = opts.id ?? hashId(json);
   // Twingate's shape, {"event_type":"<type>","event":<event>}: the event's text is a slice of the record's
   // (a view, no copy). The type is a validated name: nothing in it to escape.

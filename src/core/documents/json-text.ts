@@ -1,58 +1,64 @@
 /**
  * Is a record's text already what `JSON.stringify` writes for it? A record's id hashes
  * `JSON.stringify(record)` (see documentId); when the file holds its records compactly, as a serializer
- * writes them, the line read is that very text, and telling so costs a third of serialising the parsed
- * record again (Node 20's V8 spends about as long in `JSON.stringify` as in `JSON.parse`).
+ * writes them, the line read is that very text, and telling so costs less than serialising the parsed
+ * record again (a walk over the parsed value: about 0.9 us a Twingate record, where `JSON.stringify`
+ * takes 3.2 on Node 20, 2.0 on Node 24 and 1.2 on Node 26; docs/BENCHMARKS.md).
  *
  * Exact, not a heuristic: true only when `JSON.stringify(value) === text`, given that `value` is
- * `JSON.parse` of the record's whole text (a cut `text` gives false). Two checks:
- * 1. The text is written as JSON.stringify writes: nothing between tokens, no escape in strings (then
- *    no string holds a character JSON.stringify would escape; texts with escapes are left to it), no lone
- *    surrogate, numbers as `String(n)` writes them (integers of at most 15 digits, decimals of at most 15
- *    digits without trailing zeros and not below 1e-6), no key of digits only (V8 lists those first).
- *    Whatever else is written otherwise (an exponent, `1.0`, a long integer) is left to JSON.stringify.
- * 2. Its length is that of `JSON.stringify(value)`, computed from the value: given 1, the two texts then
- *    differ only where the text has a key twice in an object (the parsed object keeps one), which makes
- *    the text longer.
- * The regular expression is linear: at each position one alternative at most can match.
+ * `JSON.parse(text)`. It may say false for a text that is (the caller then serialises). The argument:
+ * the walk computes the length `JSON.stringify` would write if no string needed an escape, and compares.
+ * Every way a JSON text can spell the same value otherwise makes it longer than that, but for four, which
+ * are excluded:
+ * - Longer: whitespace between tokens; a key given twice (the parsed object keeps one entry); an escape in
+ *   a string (two characters or more for one); `1.0`, `-0`, trailing zeros, more digits than the double's
+ *   shortest text, an exponent, for the numbers the walk accepts (below).
+ * - As short or shorter, excluded: an exponent for an integer that ends in `00` (`1e2`) or a decimal below
+ *   0.1 (`1e-2`), another text of the same double (possible from 16 significant digits on): the walk gives
+ *   up on integers ending in `00` or of 16 digits or more, and on decimals below 0.1 or written in more
+ *   than 15 characters. Keys of digits only, which V8 lists first whatever the text's order: the walk gives
+ *   up on a key that starts with a digit. A lone surrogate, which JSON.stringify escapes and the text may
+ *   hold raw: the text must be well formed (a UTF-8 decoded text always is).
+ * So when the lengths are equal, nothing was spelled otherwise, and the texts are the same. A backslash
+ * gives false at once (an escape makes the text longer anyway: this spares the walk). The property test
+ * (test/unit/json-text.test.ts) writes values in all those spellings, padded to the length, and fails
+ * without any one of the exclusions.
  */
 
-const CHARS = String.raw`[^"\\\x00-\x1f\ud800-\udfff]*`;
-/** A string without escapes (surrogate pairs allowed), not a key of digits only. */
-const STRING = String.raw`"(?!\d+":)${CHARS}(?:[\ud800-\udbff][\udc00-\udfff]${CHARS})*"`;
-/** 0 or a non-zero integer of at most 15 digits (exact in a double; String(n) writes it the same). */
-const INT = String.raw`(?:0|-?[1-9]\d{0,14})(?![\d.eE])`;
+const POWERS = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
 /**
- * A decimal of at most 15 digits ending in a non-zero digit, at least 1e-6 in magnitude: the shortest
- * text of its double (two texts of up to 15 significant digits never share a double), which is what
- * String(n) writes in fixed notation between 1e-6 and 1e21.
+ * The length of String(n) (JSON.stringify's number text) when no other JSON spelling of `n` is as short
+ * or shorter; -1 otherwise (see above).
  */
-const DECIMAL = String.raw`-?(?=[\d.]{3,16}(?![\d.eE]))(?:[1-9]\d*|0(?!\.0{6}))\.\d*[1-9](?![\d.eE])`;
-const CANONICAL = new RegExp(String.raw`^(?:${STRING}|[{}[\],:]|${INT}|${DECIMAL}|true|false|null)*$`);
-
-const POWERS = Array.from({ length: 21 }, (_, i) => 10 ** i);
-
-/** The length of String(n) (JSON.stringify's number text; non-finite numbers are "null"). */
 function numberLength(n: number): number {
-  if (Number.isInteger(n)) {
-    const a = n < 0 ? -n : n;
-    const s = n < 0 ? 1 : 0;
+  const a = n < 0 ? -n : n;
+  const s = n < 0 ? 1 : 0;
+  if (Number.isInteger(a)) {
     // the small integers records hold (ports, counts, versions) in a few comparisons
     if (a < 10) return s + 1;
     if (a < 100) return s + 2;
-    if (a < 1e21) {
-      let d = 3;
-      while (d < 21 && a >= POWERS[d]!) d++;
-      return s + d;
-    }
+    // `m` followed by two zeros or more has an exponent spelling as short (`1e2`, `25e3`); from 16
+    // digits on, another integer text may give the same double
+    if (a % 100 === 0 || a >= 1e15) return -1;
+    let d = 3;
+    while (a >= POWERS[d]!) d++;
+    return s + d;
   }
-  if (!Number.isFinite(n)) return 4;
-  return String(n).length;
+  // below 0.1 a decimal has an exponent spelling as short (`0.01`, `1e-2`); at most 13 digits keeps
+  // every other text of the same double longer (15 significant digits name one double)
+  if (!(a >= 0.1 && a < 1e15)) return -1;
+  const len = String(n).length;
+  return len <= s + 15 ? len : -1;
 }
+
+const ZERO = 0x30;
+const NINE = 0x39;
 
 /**
  * The length of JSON.stringify(v) for a parsed JSON value whose strings need no escaping (its objects'
- * keys all their own: see inheritsEnumerable); -1 when `v` holds something no JSON text parses to.
+ * keys all their own: see inheritsEnumerable); -1 when `v` holds a number or key the argument above
+ * gives up on, or something no JSON text parses to.
  */
 function stringifiedLength(v: unknown): number {
   switch (typeof v) {
@@ -77,6 +83,8 @@ function stringifiedLength(v: unknown): number {
       const o = v as Record<string, unknown>;
       let keys = 0;
       for (const k in o) {
+        const c = k.charCodeAt(0);
+        if (c >= ZERO && c <= NINE) return -1; // may be an index key, listed before the others
         const m = stringifiedLength(o[k]);
         if (m < 0) return -1;
         n += k.length + m;
@@ -90,6 +98,13 @@ function stringifiedLength(v: unknown): number {
   }
 }
 
+const isWellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
+/** Lone surrogates (JSON.stringify escapes them): a UTF-8 decoded text has none, but `text` is any string. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+function wellFormed(text: string): boolean {
+  return isWellFormed ? isWellFormed.call(text) : !LONE_SURROGATE.test(text);
+}
+
 /**
  * True when `text` is exactly `JSON.stringify(value)`, where `value` is `JSON.parse` of a record's text;
  * false when it is not, or when telling would take serialising (see above): the caller then serialises.
@@ -99,8 +114,9 @@ export function isJsonTextOf(text: string, value: unknown): boolean {
     typeof value === "object" &&
     value !== null &&
     !inheritsEnumerable() &&
-    CANONICAL.test(text) &&
-    stringifiedLength(value) === text.length
+    text.indexOf("\\") === -1 &&
+    stringifiedLength(value) === text.length &&
+    wellFormed(text)
   );
 }
 
