@@ -186,16 +186,23 @@ function recordTimeOf(raw: string): number | undefined {
 type Json = Record<string, unknown>;
 
 /**
- * The defined members, in order; undefined for none (no `{}` shells). Copies rather than `delete`s:
- * a deleted property turns an object into a slow dictionary, which JSON.stringify then walks slowly.
+ * The defined members, in order; undefined for none (no `{}` shells). The object itself when all are
+ * defined (the usual case: no copy); else a copy rather than `delete`s: a deleted property turns an
+ * object into a slow dictionary, which JSON.stringify then walks slowly.
  */
 function compact(obj: Json): Json | undefined {
-  let out: Json | undefined;
+  let keys = 0;
+  let defined = 0;
+  for (const k in obj) {
+    keys++;
+    if (obj[k] !== undefined) defined++;
+  }
+  if (defined === keys) return keys === 0 ? undefined : obj;
+  if (defined === 0) return undefined;
+  const out: Json = {};
   for (const k in obj) {
     const v = obj[k];
-    if (v === undefined) continue;
-    out ??= {};
-    out[k] = v;
+    if (v !== undefined) out[k] = v;
   }
   return out;
 }
