@@ -535,25 +535,29 @@ export function toIndexAction(
   const event = isTypeThenEvent(record)
     ? json.slice(EVENT_AT.length + type.length, json.length - 1)
     : JSON.stringify(record.event);
-  return new RecordAction(index, id, type, [head, ...normalisedEventJson(record, event)], tail);
+  return new RecordAction(index, id, type, eventPieces(head, record, event), tail);
 }
 
 /**
- * The normalised event's JSON, given the record's event text: that text with `"version":1` spliced to
- * `"version":"1"` when version is its first key (as Twingate writes it) or already a string, else (other
- * rewrites, another key order) serialised afresh.
+ * The document's JSON pieces, given its head and the record's event text: that text with `"version":1`
+ * spliced to `"version":"1"` when version is its first key (as Twingate writes it) or already a string,
+ * else (other rewrites, another key order) serialised afresh.
  */
-function normalisedEventJson(record: TwingateRecord, event: string): readonly string[] {
+function eventPieces(head: string, record: TwingateRecord, event: string): readonly string[] {
   if (eventRewrites(record) === undefined) {
     const v = record.event.version;
-    if (typeof v === "string") return [event];
-    const versionFirst = `{"version":${v}`; // a validated safe integer: its JSON is String(v)
+    if (typeof v === "string") return [head, event];
+    // a validated safe integer: its JSON is String(v); version 1 (every record today) without a new string
+    const versionFirst = v === 1 ? VERSION_1 : `{"version":${v}`;
     const after = event.charCodeAt(versionFirst.length);
     if (event.startsWith(versionFirst) && (after === 0x2c || after === 0x7d))
-      return [`{"version":"${v}"`, event.slice(versionFirst.length)];
+      return [head, v === 1 ? VERSION_1_TEXT : `{"version":"${v}"`, event.slice(versionFirst.length)];
   }
-  return [JSON.stringify(normaliseEvent(record))];
+  return [head, JSON.stringify(normaliseEvent(record))];
 }
+
+const VERSION_1 = '{"version":1';
+const VERSION_1_TEXT = '{"version":"1"';
 
 /** What precedes the event's text in the record's, the type's name aside. */
 const EVENT_AT = '{"event_type":"","event":';
