@@ -16,10 +16,12 @@
  * - As short or shorter, excluded: an exponent for an integer that ends in `00` (`1e2`) or a decimal below
  *   0.1 (`1e-2`), another text of the same double (possible from 16 significant digits on): the walk gives
  *   up on integers ending in `00` or of 16 digits or more, and on decimals below 0.1 or written in more
- *   than 15 characters. Keys of digits only, which V8 lists first whatever the text's order: the walk gives
+ *   than 15 characters besides the sign. Keys of digits only, which V8 lists first whatever the text's order: the walk gives
  *   up on a key that starts with a digit. A lone surrogate, which JSON.stringify escapes and the text may
  *   hold raw: the text must be well formed (a UTF-8 decoded text always is).
- * So when the lengths are equal, nothing was spelled otherwise, and the texts are the same. A backslash
+ * So when the lengths are equal, nothing was spelled otherwise, and the texts are the same. Not covered: a
+ * runtime whose Object.prototype or Array.prototype was given a (non-enumerable) `toJSON`, which changes
+ * what JSON.stringify writes; an enumerable key added there is (inheritsEnumerable). A backslash
  * gives false at once (an escape makes the text longer anyway: this spares the walk). The property test
  * (test/unit/json-text.test.ts) writes values in all those spellings, padded to the length, and fails
  * without any one of the exclusions.
@@ -45,8 +47,9 @@ function numberLength(n: number): number {
     while (a >= POWERS[d]!) d++;
     return s + d;
   }
-  // below 0.1 a decimal has an exponent spelling as short (`0.01`, `1e-2`); at most 13 digits keeps
-  // every other text of the same double longer (15 significant digits name one double)
+  // below 0.1 a decimal has an exponent spelling as short (`0.01`, `1e-2`); a text of at most 15
+  // characters besides the sign (at most 14 significant digits) keeps every other text of the same double
+  // longer (15 significant digits name one double)
   if (!(a >= 0.1 && a < 1e15)) return -1;
   const len = String(n).length;
   return len <= s + 15 ? len : -1;
