@@ -18,6 +18,7 @@ import {
   type TwingateRecord,
 } from "../events/index.ts";
 import type { IndexAction, RecordSource } from "../model.ts";
+import { ecsFields } from "../streams/index.ts";
 import { parseTwingateKeyTime } from "../twingate.ts";
 import { isJsonTextOf } from "./json-text.ts";
 import { type IndexPeriod, periodSuffix } from "./period.ts";
@@ -185,42 +186,11 @@ function recordTimeOf(raw: string): number | undefined {
 
 type Json = Record<string, unknown>;
 
-/**
- * The defined members, in order; undefined for none (no `{}` shells). The object itself when all are
- * defined (the usual case: no copy); else a copy rather than `delete`s: a deleted property turns an
- * object into a slow dictionary, which JSON.stringify then walks slowly.
- */
-function compact(obj: Json): Json | undefined {
-  let keys = 0;
-  let defined = 0;
-  for (const k in obj) {
-    keys++;
-    if (obj[k] !== undefined) defined++;
-  }
-  if (defined === keys) return keys === 0 ? undefined : obj;
-  if (defined === 0) return undefined;
-  const out: Json = {};
-  for (const k in obj) {
-    const v = obj[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
-
-/** A value usable as a document field (null and "" count as absent). */
-function present<T>(v: T | null | undefined | ""): T | undefined {
-  return v === null || v === undefined || v === "" ? undefined : (v as T);
-}
-
 export function ingestOf(source: RecordSource, ingestedAt: string): Json {
   const ingest: Json = { bucket: source.bucket, key: source.key, ordinal: source.ordinal };
   if (source.line !== undefined) ingest["line"] = source.line;
   ingest["ingested_at"] = ingestedAt;
   return ingest;
-}
-
-function nullIfEmpty<T>(v: T): T | null {
-  return v === "" ? null : v;
 }
 
 /**
@@ -258,98 +228,6 @@ function normaliseEvent(record: TwingateRecord): Json {
   return v === undefined
     ? { ...record.event, ...eventRewrites(record) }
     : { ...record.event, version: String(v), ...eventRewrites(record) };
-}
-
-type Device = { id?: string | null; name?: string | null; model?: { hostname?: string | null } | null };
-
-function hostOf(device: Device | null | undefined): Json | undefined {
-  if (!device) return undefined;
-  return compact({
-    id: present(device.id),
-    name: present(device.name),
-    hostname: present(device.model?.hostname),
-  });
-}
-
-/**
- * Adds the ECS-style fields of the record's type to `out`, absent ones left out, in the order source,
- * user, host, destination, dns, network (each case below assigns in that order).
- */
-function addEcsFields(out: Json, record: TwingateRecord): void {
-  switch (record.event_type) {
-    case "network_access": {
-      const e = record.event;
-      // Only a whole point (a GeoIP miss sends nulls; a value set aside is gone): a geo_point without
-      // both would be refused.
-      const l = e.location;
-      const loc =
-        l && typeof l.lat === "number" && typeof l.lon === "number" ? { lat: l.lat, lon: l.lon } : undefined;
-      setDefined(
-        out,
-        "source",
-        compact({
-          ip: present(nullIfEmpty(e.connection?.client_ip)),
-          geo: loc ? { location: loc } : undefined,
-        }),
-      );
-      if (e.user) setDefined(out, "user", compact({ id: present(e.user.id), email: present(e.user.email) }));
-      setDefined(out, "host", hostOf(e.device));
-      if (e.resource) {
-        setDefined(
-          out,
-          "destination",
-          compact({
-            address: present(e.resource.address),
-            ip: present(e.resource.ip),
-            port: e.resource.port ?? undefined,
-          }),
-        );
-      }
-      const transport = present(e.connection?.protocol);
-      if (transport) out["network"] = { transport: transport.toLowerCase() };
-      break;
-    }
-    case "dns_filtering": {
-      const e = record.event;
-      setDefined(out, "source", compact({ ip: present(e.connection?.client_ip) }));
-      setDefined(out, "host", hostOf(e.device));
-      // One keyword per reason (its id, or the string itself) for "top reasons" aggregations.
-      const reasons = (e.reasons ?? [])
-        .map((r) => (typeof r === "string" ? r : (r?.id ?? r?.name)))
-        .filter((r): r is string => typeof r === "string" && r !== "");
-      setDefined(
-        out,
-        "dns",
-        compact({
-          question: compact({ name: e.domain, registered_domain: present(e.root) }),
-          reasons: reasons.length > 0 ? reasons : undefined,
-        }),
-      );
-      break;
-    }
-    case "audit_log": {
-      const a = record.event.actor;
-      if (a?.type?.toLowerCase() === "user") {
-        setDefined(
-          out,
-          "user",
-          compact({ id: present(a.id), email: present(a.info?.email), name: present(a.info?.name) }),
-        );
-      }
-      break;
-    }
-    case "data_loss_prevention": {
-      const e = record.event;
-      if (e.user) setDefined(out, "user", compact({ id: present(e.user.id), email: present(e.user.email) }));
-      setDefined(out, "host", hostOf(e.device));
-      if (e.resource) setDefined(out, "destination", compact({ address: present(e.resource.address) }));
-      break;
-    }
-  }
-}
-
-function setDefined(out: Json, key: string, value: Json | undefined): void {
-  if (value !== undefined) out[key] = value;
 }
 
 // One-entry memo: a file's documents share one ingestedAt.
@@ -396,8 +274,8 @@ function documentTail(
   source: RecordSource,
   opts: DocumentOptions,
 ): Json {
-  const tail: Json = {};
-  addEcsFields(tail, record);
+  // the stream's ECS fields (src/core/streams/), a fresh object the rest is added to
+  const tail: Json = ecsFields(record);
   const extra = recordExtras(record);
   if (extra) tail["twingate"] = extra;
   const meta = normalisationOf(record);

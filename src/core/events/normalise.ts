@@ -2,8 +2,8 @@
  * The data-quality policy, in one place: "keep the event, annotate the problem" (docs/DATA-QUALITY.md).
  *
  * A record that can be placed (a stream after aliases, an `event` object, a usable time) becomes a document
- * whatever else is odd about it. Walking the event by FIELD_SPECS (every field the schemas or the index
- * mappings type), each value is either
+ * whatever else is odd about it. Walking the event by FIELD_SPECS (every field its stream declares,
+ * src/core/streams/), each value is either
  * - kept as it is (it fits its field),
  * - normalised when it has one obvious meaning (`"80"` -> 80 in a port, an id sent as a number -> its text,
  *   `""` in an IP field -> null, `"1.0"` -> `"1"` for version, a time variant), recorded as a deviation, or
@@ -16,6 +16,8 @@
  * Pure: the input is never mutated; objects on a changed path are copied, everything else is shared.
  */
 import { EVENT_TYPES, type EventType } from "../model.ts";
+import { FIELD_SPECS, type FieldSpec } from "../streams/index.ts";
+import { isIpText } from "./ip.ts";
 import { type ParsedTime, parseAnyTime } from "./time.ts";
 
 /** What was done to a value (stable codes: metric labels and the document's `ingest.deviations`). */
@@ -76,89 +78,6 @@ export function resolveEventType(name: string): EventType | undefined {
   return Object.hasOwn(STREAM_ALIASES, folded) ? STREAM_ALIASES[folded] : undefined;
 }
 
-// ---- field specs ----------------------------------------------------------------------------------
-
-/** How a field is typed. `req`: the schema requires it (absent/null/empty is a `missing` deviation). */
-export type FieldSpec =
-  /** keyword text: strings; numbers become their text (ids sent as JSON numbers) */
-  | { readonly t: "str"; readonly req?: boolean }
-  /** an `ip`: IPv4 or IPv6 text; "" becomes null */
-  | { readonly t: "ip"; readonly req?: boolean }
-  /** a `long` count: a safe integer >= 0; numeric strings become numbers */
-  | { readonly t: "count" }
-  /** an `integer` port 0..65535; numeric strings become numbers */
-  | { readonly t: "port" }
-  /** a `double` in [-max, max] (latitude 90, longitude 180); numeric strings become numbers */
-  | { readonly t: "deg"; readonly max: number }
-  /** an object with typed fields (others kept as they are) */
-  | { readonly t: "obj"; readonly req?: boolean; readonly f: Readonly<Record<string, FieldSpec>> }
-  /** an array of values of one spec */
-  | { readonly t: "arr"; readonly of: FieldSpec }
-  /** a DNS filtering reason: a string or an {id, name} object (stored `enabled: false`) */
-  | { readonly t: "reason" };
-
-const str: FieldSpec = { t: "str" };
-const reqStr: FieldSpec = { t: "str", req: true };
-const obj = (f: Record<string, FieldSpec>, req = false): FieldSpec => ({ t: "obj", f, req });
-const arr = (of: FieldSpec): FieldSpec => ({ t: "arr", of });
-const idName = obj({ id: str, name: str });
-const user = obj({ id: str, email: str });
-const device = obj({
-  id: str,
-  name: str,
-  model: obj({ hostname: str, local_name: str, serial_number: str }),
-});
-
-/**
- * Every typed field of each stream's `event` (but version and time, which decide placement): what the zod
- * schemas check and what src/platform/opensearch/mappings.ts maps (a unit test holds every mapped field to a spec
- * of a compatible kind).
- */
-export const FIELD_SPECS: { readonly [K in EventType]: Readonly<Record<string, FieldSpec>> } = {
-  network_access: {
-    status: reqStr,
-    connection: obj(
-      {
-        client_ip: { t: "ip", req: true },
-        protocol: str,
-        bytes_received: { t: "count" },
-        bytes_transferred: { t: "count" },
-        error_message: str,
-      },
-      true,
-    ),
-    connector: idName,
-    remote_network: idName,
-    resource: obj({ address: str, applied_rule: str, id: str, ip: { t: "ip" }, port: { t: "port" } }),
-    relays: arr(obj({ ip: { t: "ip" }, name: str, port: { t: "port" } })),
-    device,
-    user,
-    service_account: obj({ id: str, name: str, key: str, key_id: str }),
-    location: obj({ lat: { t: "deg", max: 90 }, lon: { t: "deg", max: 180 } }),
-  },
-  dns_filtering: {
-    domain: reqStr,
-    root: str,
-    status: reqStr,
-    device,
-    connection: obj({ client_ip: { t: "ip" }, protocol: str }),
-    reasons: arr({ t: "reason" }),
-  },
-  audit_log: {
-    action: reqStr,
-    actor: obj({ type: reqStr, id: str, info: obj({ email: str, name: str }) }, true),
-    targets: arr(obj({ version: str, type: reqStr, id: str, name: str })),
-  },
-  data_loss_prevention: {
-    action: reqStr,
-    status: str,
-    data_loss_prevention_policies: arr(idName),
-    device,
-    user,
-    resource: obj({ address: str, applied_rule: str, id: str }),
-  },
-};
-
 // ---- values ---------------------------------------------------------------------------------------
 
 type Obj = Record<string, unknown>;
@@ -173,41 +92,6 @@ function describe(value: unknown): string {
   if (typeof value === "string")
     return `the string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)}`;
   return typeof value === "object" ? "an object" : `the ${typeof value} ${String(value)}`;
-}
-
-/** zod's IPv4 pattern (no leading zeros, as OpenSearch's ip field). */
-const IPV4 =
-  /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
-
-/** IPv6 text: 8 groups, or fewer with one `::`, optionally ending in dotted IPv4; no zone id. */
-function isIpv6(s: string): boolean {
-  if (s.length < 2 || s.length > 45 || !/^[0-9A-Fa-f:.]+$/.test(s)) return false;
-  let text = s;
-  let groupsForV4 = 0;
-  const lastColon = s.lastIndexOf(":");
-  const tail = s.slice(lastColon + 1);
-  if (tail.includes(".")) {
-    if (!IPV4.test(tail)) return false;
-    text = `${s.slice(0, lastColon + 1)}0:0`;
-    groupsForV4 = 0;
-  }
-  const dbl = text.indexOf("::");
-  if (dbl !== text.lastIndexOf("::")) return false;
-  const group = /^[0-9A-Fa-f]{1,4}$/;
-  if (dbl < 0) {
-    const parts = text.split(":");
-    return parts.length === 8 + groupsForV4 && parts.every((p) => group.test(p));
-  }
-  const head = text.slice(0, dbl);
-  const rest = text.slice(dbl + 2);
-  const hp = head === "" ? [] : head.split(":");
-  const rp = rest === "" ? [] : rest.split(":");
-  return hp.length + rp.length <= 7 && [...hp, ...rp].every((p) => group.test(p));
-}
-
-/** An IP address OpenSearch's `ip` field takes (IPv4 dotted decimal, IPv6 without a zone). */
-export function isIpText(s: string): boolean {
-  return IPV4.test(s) || (s.includes(":") && isIpv6(s));
 }
 
 const NUMERIC = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
@@ -327,7 +211,7 @@ function walk(spec: FieldSpec, v: unknown, path: string, at: string, w: Walk): O
   }
 }
 
-const REASON_FIELDS: Readonly<Record<string, FieldSpec>> = { id: str, name: str };
+const REASON_FIELDS: Readonly<Record<string, FieldSpec>> = { id: { t: "str" }, name: { t: "str" } };
 
 /** An object walked field by field; a copy only when something in it changed. */
 function walkObject(
@@ -379,92 +263,6 @@ const ODD_KEY = "(empty key part)";
 /** A field name with an empty part: "", ".a", "a..b" (a trailing dot OpenSearch takes). */
 function isOddKey(k: string): boolean {
   return k === "" || k.charCodeAt(0) === 0x2e || k.includes("..");
-}
-
-/** The typed objects under a spec's fields, as lists (hasPlainKeys' walk, compiled once per spec). */
-interface KeyWalk {
-  readonly objs: readonly (readonly [string, KeyWalk])[];
-  readonly arrs: readonly (readonly [string, KeyWalk])[];
-}
-
-const keyWalks = new Map<Readonly<Record<string, FieldSpec>>, KeyWalk>();
-
-function keyWalkOf(fields: Readonly<Record<string, FieldSpec>>): KeyWalk {
-  let kw = keyWalks.get(fields);
-  if (kw === undefined) {
-    const objs: [string, KeyWalk][] = [];
-    const arrs: [string, KeyWalk][] = [];
-    for (const [k, spec] of Object.entries(fields)) {
-      if (spec.t === "obj") objs.push([k, keyWalkOf(spec.f)]);
-      else if (spec.t === "arr" && spec.of.t === "obj") arrs.push([k, keyWalkOf(spec.of.f)]);
-      // a reason object is walked too (its id and name)
-      else if (spec.t === "arr" && spec.of.t === "reason") arrs.push([k, keyWalkOf(REASON_FIELDS)]);
-    }
-    kw = { objs, arrs };
-    keyWalks.set(fields, kw);
-  }
-  return kw;
-}
-
-/**
- * The walk as straight-line code, compiled once per event type from the (static) specs: the property names
- * become literals, so each load is a named one V8 caches per site, where the generic walk's `v[k]` with `k`
- * from a list is a keyed load that sees every name (megamorphic): about half the time per record.
- */
-function compileKeyWalk(kw: KeyWalk): (event: Obj) => boolean {
-  let n = 0;
-  const body = (walk: KeyWalk, v: string): string => {
-    let code = `for (const k in ${v}) if (k.length === 0 || k.indexOf(".") >= 0) return false;\n`;
-    for (const [k, sub] of walk.objs) {
-      const x = `o${n++}`;
-      code += `{ const ${x} = ${v}[${JSON.stringify(k)}];\nif (isObj(${x})) {\n${body(sub, x)}} }\n`;
-    }
-    for (const [k, sub] of walk.arrs) {
-      const a = `a${n++}`;
-      const y = `y${n++}`;
-      code += `{ const ${a} = ${v}[${JSON.stringify(k)}];\nif (Array.isArray(${a})) for (let i = 0; i < ${a}.length; i++) {\nconst ${y} = ${a}[i];\nif (isObj(${y})) {\n${body(sub, y)}} } }\n`;
-    }
-    return code;
-  };
-  try {
-    return new Function("isObj", `return function (e) {\n${body(kw, "e")}return true;\n};`)(isObj) as (
-      event: Obj,
-    ) => boolean;
-  } catch {
-    // A runtime that forbids code from strings (--disallow-code-generation-from-strings): the same walk, generic.
-    return (event) => plainKeys(kw, event);
-  }
-}
-
-/** The walk as a loop over the compiled lists (where code cannot be generated). */
-function plainKeys(kw: KeyWalk, v: Obj): boolean {
-  for (const k in v) if (k.length === 0 || k.indexOf(".") >= 0) return false;
-  for (const [k, sub] of kw.objs) {
-    const x = v[k];
-    if (isObj(x) && !plainKeys(sub, x)) return false;
-  }
-  for (const [k, sub] of kw.arrs) {
-    const x = v[k];
-    if (!Array.isArray(x)) continue;
-    for (const y of x as unknown[]) if (isObj(y) && !plainKeys(sub, y)) return false;
-  }
-  return true;
-}
-
-const EVENT_KEY_WALKS = Object.fromEntries(EVENT_TYPES.map((t) => [t, keyWalkOf(FIELD_SPECS[t])])) as {
-  readonly [K in EventType]: KeyWalk;
-};
-const EVENT_KEY_CHECKS = Object.fromEntries(
-  EVENT_TYPES.map((t) => [t, compileKeyWalk(EVENT_KEY_WALKS[t])]),
-) as { readonly [K in EventType]: (event: Obj) => boolean };
-
-/**
- * True when no object the walk types (the event and its typed objects, recursively) has a key with a dot
- * or an empty key: the fast path's condition (such keys are left to the walk, which decides what to set
- * aside).
- */
-export function hasPlainKeys(eventType: EventType, event: Obj): boolean {
-  return EVENT_KEY_CHECKS[eventType](event);
 }
 
 /** A shallow copy keeping key order, `__proto__` keys as data. */

@@ -6,7 +6,8 @@
  * and shown in Discover, but neither indexed nor mapped, so it can never cause a mapping conflict, a
  * rejected document, or a mapping explosion.
  */
-import type { EventType } from "../../core/model.ts";
+import { EVENT_TYPES, type EventType } from "../../core/model.ts";
+import { FIELD_SPECS, type FieldSpec, type FieldSpecs, type MappingKind } from "../../core/streams/index.ts";
 
 type Mapping = Record<string, unknown>;
 type Props = Record<string, Mapping>;
@@ -80,59 +81,58 @@ export function commonMappings(): Mapping {
   });
 }
 
-const idName = () => obj({ id: kw(), name: kwText() });
+/** A declared leaf's mapping (its `map`, else its kind's default). */
+function leafMapping(kind: MappingKind): Mapping {
+  switch (kind) {
+    case "keyword":
+      return kw();
+    case "keyword_text":
+      return kwText();
+    case "text_keyword":
+      return textKw();
+    case "ip":
+      return ip();
+    case "long":
+      return long();
+    case "integer":
+      return port();
+    case "double":
+      return double();
+    case "disabled":
+      return { type: "object", enabled: false };
+  }
+}
 
-/** The vendor's `event` object per stream. */
-export const EVENT_MAPPINGS: Record<EventType, Props> = {
-  network_access: {
-    status: kw(),
-    connection: obj({
-      client_ip: ip(),
-      protocol: kw(),
-      bytes_received: long(),
-      bytes_transferred: long(),
-      error_message: textKw(),
-    }),
-    connector: idName(),
-    remote_network: idName(),
-    resource: obj({ address: kw(), applied_rule: kw(), id: kw(), ip: ip(), port: port() }),
-    relays: obj({ ip: ip(), name: kw(), port: port() }),
-    device: obj({ id: kw() }),
-    user: obj({ id: kw(), email: kw() }),
-    service_account: obj({ id: kw(), name: kwText(), key: kw(), key_id: kw() }),
-    // The vendor's object as sent, not a geo_point: a geo_point refuses any key but lat and lon, so a key
-    // Twingate adds there would get every such record refused. `source.geo.location` is the geo_point,
-    // built from lat and lon only.
-    location: obj({ lat: double(), lon: double() }),
-  },
-  dns_filtering: {
-    domain: kw(),
-    root: kw(),
-    status: kw(),
-    device: obj({
-      id: kw(),
-      name: kwText(),
-      model: obj({ hostname: kw(), local_name: kwText(), serial_number: kw() }),
-    }),
-    connection: obj({ client_ip: ip(), protocol: kw() }),
-    // Objects {id, name} in some sources, plain strings in others: kept as received but not parsed;
-    // the document builder copies them, normalised, to dns.reasons (keywords: the id, or the string).
-    reasons: { type: "object", enabled: false },
-  },
-  audit_log: {
-    action: kw(),
-    actor: obj({ type: kw(), id: kw(), info: obj({ email: kw(), name: kwText() }) }),
-    // Type-specific extra fields (permission, allowedIpRanges, address{type,value}, ...) stay unmapped.
-    targets: obj({ version: kw(), type: kw(), id: kw(), name: kwText() }),
-  },
-  data_loss_prevention: {
-    action: kw(),
-    status: kw(),
-    data_loss_prevention_policies: idName(),
-    device: idName(),
-    user: obj({ id: kw(), email: kw() }),
-    resource: obj({ address: kw(), applied_rule: kw(), id: kw() }),
-  },
+const DEFAULT_MAPPING = {
+  str: "keyword",
+  ip: "ip",
+  count: "long",
+  port: "integer",
+  deg: "double",
+  reason: "disabled",
+} as const satisfies Record<Exclude<FieldSpec["t"], "obj" | "arr">, MappingKind>;
+
+/** A declared field's mapping: objects are `dynamic: false` objects, arrays map as their elements. */
+export function fieldMapping(spec: FieldSpec): Mapping {
+  switch (spec.t) {
+    case "obj":
+      return obj(propsOf(spec.f));
+    case "arr":
+      return fieldMapping(spec.of);
+    default:
+      return leafMapping(spec.map ?? DEFAULT_MAPPING[spec.t]);
+  }
+}
+
+function propsOf(fields: FieldSpecs): Props {
+  const props: Props = {};
+  for (const [k, spec] of Object.entries(fields)) props[k] = fieldMapping(spec);
+  return props;
+}
+
+/** The vendor's `event` object per stream, from its declaration (src/core/streams/). */
+export const EVENT_MAPPINGS = Object.fromEntries(EVENT_TYPES.map((t) => [t, propsOf(FIELD_SPECS[t])])) as {
+  readonly [K in EventType]: Props;
 };
 
 export function eventMappings(type: EventType): Mapping {
