@@ -141,7 +141,7 @@ for (const [stream, n] of byStream)
 const url = process.env["OPENSEARCH_URL"];
 process.stdout.write(`
 Query it:
-    curl -s '${url}/${prefix}-network_access/_search?q=event.status:denied_access&size=3&pretty'
+    curl -s '${url}/${prefix}-network_access/_search?q=event.action:denied_access&size=3&pretty'
     curl -s '${url}/${prefix}-quarantine-*/_search?size=3&pretty'      # the records that failed validation
     curl -s 'http://127.0.0.1:9464/metrics' | grep twingate_ingest_records_total
 `);

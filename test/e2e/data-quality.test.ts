@@ -129,7 +129,7 @@ describe("data quality through the worker", { timeout: 600_000 }, () => {
         bool: {
           filter: [
             { term: { "ingest.deviations": "event.resource.ip:set_aside" } },
-            { term: { "event.resource.address": "argocd.eks.twindemo.int" } },
+            { term: { "twingate.network_access.resource.address": "argocd.eks.twindemo.int" } },
           ],
         },
       });

@@ -36,22 +36,64 @@ function valid(value: unknown): TwingateRecord {
 }
 
 describe("toIndexAction", () => {
-  it("network_access: vendor paths, @timestamp, ECS fields, ingest", () => {
+  it("network_access: the vendor's event under twingate.network_access, @timestamp, ECS fields, ingest", () => {
     const a = toIndexAction(valid(seed("network_access")), SRC, OPTS);
     assert.equal(a.index, "twingate-network_access-2025.07.25");
     assert.equal(a.kind, "record");
     assert.equal(a.eventType, "network_access");
     const d = a.document as Doc;
+    assert.deepEqual(Object.keys(d), [
+      "@timestamp",
+      "event_type",
+      "twingate",
+      "event",
+      "observer",
+      "source",
+      "destination",
+      "network",
+      "user",
+      "host",
+      "rule",
+      "related",
+      "ingest",
+    ]);
     assert.equal(d["@timestamp"], "2025-07-25T18:19:41.236597Z");
     assert.equal(d.event_type, "network_access");
-    assert.equal(d.event.version, "1");
-    assert.equal(d.event.time, "2025-07-25T18:19:41.236597+00:00");
-    assert.equal(d.event.relays[0].name, "relaybalancer+https://relays-prm.twingate.com");
+    const v = d.twingate.network_access;
+    assert.equal(v.version, "1");
+    assert.equal(v.time, "2025-07-25T18:19:41.236597+00:00");
+    assert.equal(v.relays[0].name, "relaybalancer+https://relays-prm.twingate.com");
+    assert.deepEqual(d.event, {
+      kind: "event",
+      category: ["network"],
+      type: ["connection", "end"],
+      action: "closed_connection",
+      outcome: "success",
+      dataset: "twingate.network_access",
+      module: "twingate",
+    });
+    assert.deepEqual(d.observer, { vendor: "Twingate", product: "Twingate" });
     assert.deepEqual(d.source, { ip: "1.2.3.4", geo: { location: { lat: 39.84, lon: -100.04 } } });
-    assert.deepEqual(d.user, { id: "890123", email: "janedoe@twindemo.com" });
+    assert.deepEqual(d.user, {
+      id: "890123",
+      email: "janedoe@twindemo.com",
+      name: "janedoe@twindemo.com",
+      domain: "twindemo.com",
+    });
     assert.deepEqual(d.host, { id: "1234567" });
-    assert.deepEqual(d.destination, { address: "argocd.eks.twindemo.int", ip: "10.11.12.13", port: 80 });
-    assert.deepEqual(d.network, { transport: "tcp" });
+    assert.deepEqual(d.destination, {
+      address: "argocd.eks.twindemo.int",
+      domain: "argocd.eks.twindemo.int",
+      ip: "10.11.12.13",
+      port: 80,
+    });
+    assert.deepEqual(d.network, { transport: "tcp", bytes: 742 });
+    assert.deepEqual(d.rule, { name: "argocd.eks.twindemo.int" });
+    assert.deepEqual(d.related, {
+      ip: ["1.2.3.4", "10.11.12.13"],
+      user: ["janedoe@twindemo.com", "890123"],
+      hosts: ["argocd.eks.twindemo.int"],
+    });
     assert.deepEqual(d.ingest, {
       bucket: "logs",
       key: SRC.key,
@@ -64,50 +106,95 @@ describe("toIndexAction", () => {
     assert.equal(d.dns, undefined);
   });
 
+  it("event.type and outcome follow the status; an unknown status is unknown", () => {
+    const cases: [string, string[], string][] = [
+      ["established_connection", ["connection", "start"], "success"],
+      ["denied_access", ["connection", "denied"], "failure"],
+      ["failed_to_connect", ["connection", "error"], "failure"],
+      ["some_future_status", ["connection"], "unknown"],
+    ];
+    for (const [status, type, outcome] of cases) {
+      const input = seed("network_access");
+      input.event.status = status;
+      const d = toIndexAction(valid(input), SRC, OPTS).document as Doc;
+      assert.deepEqual([d.event.type, d.event.outcome, d.event.action], [type, outcome, status], status);
+    }
+  });
+
+  it("a service account is the principal through user.*; an event with no principal carries a note", () => {
+    const sa = seed("network_access");
+    delete sa.event.user;
+    sa.event.service_account = { id: "sa1", name: "ci-runner", key: "k", key_id: "kid" };
+    const d = toIndexAction(valid(sa), SRC, OPTS).document as Doc;
+    assert.deepEqual(d.user, { id: "sa1", name: "ci-runner" });
+    assert.ok(d.related.user.includes("ci-runner"));
+    assert.equal(d.ingest.deviations, undefined);
+    const none = seed("network_access");
+    delete none.event.user;
+    const n = toIndexAction(valid(none), SRC, OPTS).document as Doc;
+    assert.equal(n.user, undefined);
+    assert.deepEqual(n.ingest.deviations, ["no_principal"]);
+    assert.deepEqual(n.ingest.deviation_paths, ["user"]);
+    // DNS events carry no principal in the vendor's examples: no note there
+    const dns = toIndexAction(valid(seed("dns_filtering")), SRC, OPTS).document as Doc;
+    assert.equal(dns.ingest.deviations, undefined);
+  });
+
   it("a location with keys besides lat and lon: kept in the event, only lat and lon in the geo_point", () => {
     const input = seed("network_access");
     input.event.location = { lat: 39.84, lon: -100.04, accuracy_radius: 1000, city: "Lebanon" };
     const d = toIndexAction(valid(input), SRC, OPTS).document as Doc;
-    assert.deepEqual(d.event.location, input.event.location);
+    assert.deepEqual(d.twingate.network_access.location, input.event.location);
     assert.deepEqual(d.source.geo, { location: { lat: 39.84, lon: -100.04 } });
+    // the new keys are listed and searchable through the catch-all
+    assert.deepEqual(d.twingate.flat, { event: { location: { accuracy_radius: 1000, city: "Lebanon" } } });
+    assert.deepEqual(d.ingest.deviations, [
+      "event.location.accuracy_radius:undeclared",
+      "event.location.city:undeclared",
+    ]);
   });
 
-  it("keys of the record besides event_type and event are kept, under twingate (a __proto__ one as data)", () => {
+  it("keys of the record besides event_type and event are kept at twingate.envelope (a __proto__ one as data)", () => {
     const input = JSON.parse(
       `{"event_type":"audit_log","tenant":"acme","event":${JSON.stringify(seed("audit_log").event)},"__proto__":{"x":1},"source":"s3"}`,
     );
     const a = toIndexAction(valid(input), SRC, OPTS);
     const d = a.document as Doc;
-    assert.deepEqual(d.twingate, JSON.parse('{"tenant":"acme","__proto__":{"x":1},"source":"s3"}'));
-    assert.equal(Object.getPrototypeOf(d.twingate), Object.prototype);
+    assert.deepEqual(d.twingate.envelope, JSON.parse('{"tenant":"acme","__proto__":{"x":1},"source":"s3"}'));
+    assert.equal(Object.getPrototypeOf(d.twingate.envelope), Object.prototype);
+    assert.deepEqual(d.twingate.flat, JSON.parse('{"tenant":"acme","__proto__":{"x":1},"source":"s3"}'));
     assert.equal(d.source, undefined, "not beside our own fields");
-    assert.deepEqual(d.event, { ...seed("audit_log").event, version: "1" });
-    assert.deepEqual(Object.keys(d), ["@timestamp", "event_type", "event", "user", "twingate", "ingest"]);
+    assert.deepEqual(d.twingate.audit_log, { ...seed("audit_log").event, version: "1" });
+    assert.deepEqual(Object.keys(d.twingate), ["audit_log", "flat", "envelope"]);
     assert.equal(a.id, documentId(input), "the id still covers them");
-    assert.equal("twingate" in (toIndexAction(valid(seed("audit_log")), SRC, OPTS).document as Doc), false);
+    const plain = toIndexAction(valid(seed("audit_log")), SRC, OPTS).document as Doc;
+    assert.deepEqual(Object.keys(plain.twingate), ["audit_log"]);
   });
 
   it("empty resource.ip becomes null; no empty shells; the input is not mutated", () => {
     const input = seed("network_access");
     input.event.resource.ip = "";
     input.event.connection.protocol = "UDP";
-    delete input.event.user;
     delete input.event.location;
     const record = valid(input);
     const before = JSON.stringify(record);
     const d = toIndexAction(record, { bucket: "b", key: "k", ordinal: 0 }, OPTS).document as Doc;
     assert.equal(JSON.stringify(record), before);
-    assert.equal(d.event.resource.ip, null);
-    assert.deepEqual(d.destination, { address: "argocd.eks.twindemo.int", port: 80 });
+    assert.equal(d.twingate.network_access.resource.ip, null);
+    assert.deepEqual(d.destination, {
+      address: "argocd.eks.twindemo.int",
+      domain: "argocd.eks.twindemo.int",
+      port: 80,
+    });
     assert.deepEqual(d.source, { ip: "1.2.3.4" });
-    assert.equal("user" in d, false);
-    assert.deepEqual(d.network, { transport: "udp" });
+    assert.deepEqual(d.network, { transport: "udp", bytes: 742 });
     assert.equal("line" in d.ingest, false);
   });
 
   it("dns_filtering: source.ip, host with hostname, dns.question; string reasons become {id}", () => {
     const input = seed("dns_filtering");
     input.event.reasons = ["threat:malware", { id: "c:x", name: "X" }];
+    input.event.status = "blocked";
     const d = toIndexAction(valid(input), SRC, OPTS).document as Doc;
     assert.deepEqual(d.source, { ip: "12.34.56.78" });
     assert.deepEqual(d.host, {
@@ -116,32 +203,77 @@ describe("toIndexAction", () => {
       hostname: "jd-mbpro.local",
     });
     assert.deepEqual(d.dns, {
+      type: "query",
       question: { name: "global.help-panel.docs.aws.a2z.com", registered_domain: "a2z.com" },
       reasons: ["threat:malware", "c:x"],
     });
-    assert.deepEqual(d.event.reasons, [{ id: "threat:malware" }, { id: "c:x", name: "X" }]);
-    assert.equal(d.network, undefined);
+    assert.deepEqual(d.rule, { name: ["threat:malware", "X"] });
+    assert.deepEqual([d.event.type, d.event.outcome], [["protocol", "denied"], "failure"]);
+    assert.deepEqual(d.twingate.dns_filtering.reasons, [{ id: "threat:malware" }, { id: "c:x", name: "X" }]);
+    assert.deepEqual(d.network, { protocol: "dns" });
+    assert.deepEqual(d.related.hosts, ["global.help-panel.docs.aws.a2z.com", "jd-mbpro.local"]);
   });
 
-  it("audit_log: user from a User actor only; targets kept", () => {
+  it("audit_log: the actor is the principal; a user target is user.target; IAM targets are category iam", () => {
     const d = toIndexAction(valid(seed("audit_log")), SRC, OPTS).document as Doc;
-    assert.deepEqual(d.user, { id: "VXNlabcdefghi=", email: "janedoe@twindemo.com", name: "Jane Doe" });
-    assert.deepEqual(d.event.targets[0].allowedIpRanges, ["0.0.0.0/0", "::/0"]);
+    assert.deepEqual(d.user, {
+      id: "VXNlabcdefghi=",
+      email: "janedoe@twindemo.com",
+      name: "Jane Doe",
+      domain: "twindemo.com",
+    });
+    assert.deepEqual(d.event.category, ["iam"]);
+    assert.deepEqual(d.event.type, ["creation"]);
+    assert.deepEqual(d.twingate.audit_log.targets[0].allowedIpRanges, ["0.0.0.0/0", "::/0"]);
     const api = seed("audit_log");
     api.event.actor = { type: "API", id: "k", info: { name: "tf" } };
-    assert.equal(
-      (toIndexAction(valid(api), SRC, OPTS).document as Record<string, unknown>)["user"],
-      undefined,
-    );
+    api.event.action = "edit";
+    api.event.targets = [
+      {
+        type: "user",
+        id: "u2",
+        name: "Sam Lee",
+        email: "Sam.Lee@TwinDemo.com",
+        isAdmin: true,
+        before: { isAdmin: false },
+      },
+    ];
+    const a = toIndexAction(valid(api), SRC, OPTS).document as Doc;
+    assert.deepEqual(a.user, {
+      id: "k",
+      name: "tf",
+      target: { id: "u2", email: "Sam.Lee@TwinDemo.com", name: "Sam Lee", domain: "twindemo.com" },
+    });
+    assert.deepEqual(a.event.type, ["change", "user"]);
+    // `before` (any shape) is searchable through the catch-all, not listed as undeclared
+    assert.deepEqual(a.twingate.flat, { event: { targets: { before: { isAdmin: false } } } });
+    assert.equal(a.ingest.deviations, undefined);
+    const resource = seed("audit_log");
+    resource.event.targets = [
+      { type: "resource", id: "r", name: "db", address: { type: "DNS", value: "DB.int" } },
+    ];
+    const r = toIndexAction(valid(resource), SRC, OPTS).document as Doc;
+    assert.deepEqual(r.event.category, ["configuration"]);
+    assert.deepEqual(r.related.hosts, ["db.int"]);
   });
 
-  it("data_loss_prevention: user, host, destination.address; next-day index by UTC", () => {
+  it("data_loss_prevention: user, host, destination, rule (the policies); a block is denied, a failure", () => {
     const a = toIndexAction(valid(seed("data_loss_prevention")), SRC, OPTS);
     assert.equal(a.index, "twingate-data_loss_prevention-2025.07.26");
     const d = a.document as Doc;
-    assert.deepEqual(d.destination, { address: "chatgpt.com" });
+    assert.deepEqual(d.destination, { address: "chatgpt.com", domain: "chatgpt.com" });
     assert.deepEqual(d.host, { id: "1234567", name: "jd-mbpro" });
-    assert.deepEqual(d.user, { id: "8901234", email: "janedoe@twindemo.com" });
+    assert.deepEqual(d.user, {
+      id: "8901234",
+      email: "janedoe@twindemo.com",
+      name: "janedoe@twindemo.com",
+      domain: "twindemo.com",
+    });
+    assert.deepEqual(d.rule, { id: ["RGF0YUxabcd123efghijklmn456"], name: ["DLP-AllActions-AllContent"] });
+    assert.deepEqual(
+      [d.event.category, d.event.type, d.event.outcome],
+      [["file"], ["access", "denied"], "failure"],
+    );
   });
 });
 
@@ -242,7 +374,8 @@ describe("toIndexAction's serialiser", () => {
     empty.event.relays = [{ ip: "", name: "r", port: 1 }];
     check(empty, "empty resource and relay IPs (become null)");
     const d = toIndexAction(valid(empty), SRC, OPTS).document as Doc;
-    assert.deepEqual([d.event.resource.ip, d.event.relays[0].ip], [null, null]);
+    const v = d.twingate.network_access;
+    assert.deepEqual([v.resource.ip, v.relays[0].ip], [null, null]);
     const reasons = seed("dns_filtering");
     reasons.event.reasons = ["malware", { id: "x", name: "y" }];
     check(reasons, "string DNS reasons (become {id})");

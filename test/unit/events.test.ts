@@ -255,7 +255,6 @@ describe("validateRecord: network_access", () => {
         e.service_account = { id: "1", name: "ci", key: "k", key_id: "kid" };
       },
       (e) => (e.status = "some_future_status"),
-      (e) => (e.new_vendor_field = { nested: [1, 2] }),
     ];
     for (const patch of ok) {
       const input = withEvent("network_access", patch);
@@ -264,6 +263,15 @@ describe("validateRecord: network_access", () => {
       assert.deepEqual(v.deviations, []);
       assert.deepEqual(v.record, input, "unknown fields are kept");
     }
+    // a field no declaration names: kept as sent, listed, and copied to the catch-all
+    const input = withEvent("network_access", (e) => (e.new_vendor_field = { nested: [1, 2] }));
+    const v = validateRecord(input);
+    assert.ok(v.ok);
+    assert.deepEqual(
+      v.deviations.map((d) => `${d.path}:${d.action}`),
+      ["event.new_vendor_field:undeclared"],
+    );
+    assert.deepEqual(v.record, input, "unknown fields are kept");
   });
 });
 

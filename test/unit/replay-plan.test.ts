@@ -84,7 +84,9 @@ describe("planReplay", () => {
     if (d.kind !== "pass") return;
     assert.equal(d.action.id, original.id, "the id a re-read of the file gives: no second copy");
     assert.equal(documentId(JSON.parse((q.document["quarantine"] as { raw: string }).raw)), original.id);
-    assert.deepEqual((d.action.document as { twingate?: unknown }).twingate, { tenant: "acme" });
+    const twingate = (d.action.document as { twingate: Record<string, unknown> }).twingate;
+    assert.deepEqual(twingate["envelope"], { tenant: "acme" });
+    assert.deepEqual(twingate["flat"], { tenant: "acme" });
     // The document a re-read gives, deviations included (the empty IP listed, not lost with the refusal).
     const ingest = (a: { document: Record<string, unknown> }) =>
       a.document["ingest"] as Record<string, unknown>;
@@ -160,6 +162,7 @@ describe("planReplay", () => {
       "event.time:coerced",
       "event.version:coerced",
       "event_type:aliased",
+      "no_principal", // the page's example names no user
     ]);
     assert.deepEqual(doc.set_aside, { "event.resource.ip": "intranet.local" });
   });

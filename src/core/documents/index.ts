@@ -1,9 +1,10 @@
 /**
  * Validated records and rejections -> OpenSearch documents (pure functions).
  *
- * A record document keeps the vendor's paths (`event_type`, `event.*`) and adds `@timestamp`,
- * a few ECS-style fields SIEM users search by (source.ip, user.email, host.*, destination.*, dns.*,
- * network.transport) and `ingest` (where it came from). Its index is `<prefix>-<event_type>-<period>`
+ * A record document keeps the vendor's event in the vendor's namespace (`twingate.<stream>.*`, as Elastic's
+ * integrations do) and adds `@timestamp`, ECS fields (event.kind/category/type/action/outcome/dataset,
+ * source, destination, network, user, host, dns, rule, related: each stream's module, src/core/streams/)
+ * and `ingest` (where it came from). Its index is `<prefix>-<event_type>-<period>`
  * by the event's UTC day, ISO week or month (INDEX_PERIOD; period.ts) and its id a hash of `JSON.stringify` of the parsed record: the same record read
  * again, from any file, in any layout or whitespace, gzipped or not, lands on the same index and id.
  */
@@ -18,7 +19,7 @@ import {
   type TwingateRecord,
 } from "../events/index.ts";
 import type { IndexAction, RecordSource } from "../model.ts";
-import { ecsFields } from "../streams/index.ts";
+import { ecsFields, expectsPrincipal } from "../streams/index.ts";
 import { parseTwingateKeyTime } from "../twingate.ts";
 import { isJsonTextOf } from "./json-text.ts";
 import { type IndexPeriod, periodSuffix } from "./period.ts";
@@ -253,7 +254,7 @@ function parseTime(record: TwingateRecord): ParsedTime {
 
 /**
  * The record's keys besides `event_type` and `event` (none in Twingate's records today), as the vendor
- * sent them: the document keeps them under `twingate` rather than beside our own fields, whose names
+ * sent them: the document keeps them at `twingate.envelope` rather than beside our own fields, whose names
  * they could take. Undefined when there are none (the usual case).
  */
 function recordExtras(record: TwingateRecord): Json | undefined {
@@ -267,7 +268,22 @@ function recordExtras(record: TwingateRecord): Json | undefined {
   return extra && (Object.fromEntries(extra) as Json);
 }
 
-/** What a record's document holds after `event`: its ECS-style fields, the record's other keys, then `ingest`. */
+/**
+ * What `twingate` holds after the vendor's event (`twingate.<stream>`): the catch-all's copy of the values
+ * no declaration types (`flat`) and the record's other keys (`envelope`); undefined for neither (the usual
+ * case).
+ */
+function twingateExtras(record: TwingateRecord): Json | undefined {
+  const flat = normalisationOf(record)?.flat;
+  const envelope = recordExtras(record);
+  if (flat === undefined && envelope === undefined) return undefined;
+  const out: Json = {};
+  if (flat !== undefined) out["flat"] = flat;
+  if (envelope !== undefined) out["envelope"] = envelope;
+  return out;
+}
+
+/** What a record's document holds after `twingate`: its ECS fields, what was set aside, then `ingest`. */
 function documentTail(
   record: TwingateRecord,
   time: ParsedTime,
@@ -276,8 +292,6 @@ function documentTail(
 ): Json {
   // the stream's ECS fields (src/core/streams/), a fresh object the rest is added to
   const tail: Json = ecsFields(record);
-  const extra = recordExtras(record);
-  if (extra) tail["twingate"] = extra;
   const meta = normalisationOf(record);
   if (meta?.setAside) tail["set_aside"] = meta.setAside;
   const ingest = ingestOf(source, opts.ingestedAt);
@@ -285,16 +299,25 @@ function documentTail(
   // How late the record reached the index (Twingate's delay + ours): the Overview's lag panel.
   const ingestedMs = parseIngestedAt(opts.ingestedAt);
   if (!Number.isNaN(ingestedMs)) ingest["lag_ms"] = ingestedMs - time.epochMs;
+  if (tail["user"] === undefined && expectsPrincipal(record)) addNote(ingest, NO_PRINCIPAL, "user");
   if (placedByFile(time, opts)) {
     // after the normaliser's deviations, when there are any (one list: docs/DATA-QUALITY.md)
-    ingest["deviations"] = [...((ingest["deviations"] as string[] | undefined) ?? []), TIME_FAR_FROM_FILE];
-    const paths = (ingest["deviation_paths"] as string[] | undefined) ?? [];
-    if (!paths.includes("event.time")) ingest["deviation_paths"] = [...paths, "event.time"];
+    addNote(ingest, TIME_FAR_FROM_FILE, "event.time");
     ingest["file_time"] = new Date(opts.fileTimeMs!).toISOString();
   }
   tail["ingest"] = ingest;
   return tail;
 }
+
+/** A document-level note in the deviations list (docs/DATA-QUALITY.md), after the normaliser's. */
+function addNote(ingest: Json, code: string, path: string): void {
+  ingest["deviations"] = [...((ingest["deviations"] as string[] | undefined) ?? []), code];
+  const paths = (ingest["deviation_paths"] as string[] | undefined) ?? [];
+  if (!paths.includes(path)) ingest["deviation_paths"] = [...paths, path];
+}
+
+/** The note on an event of a stream with principals that names none (no user, no service account). */
+const NO_PRINCIPAL = "no_principal";
 
 /** The deviation listed on a record indexed in its file's period rather than its own. */
 const TIME_FAR_FROM_FILE = "event_time_far_from_file_time";
@@ -327,8 +350,10 @@ function addDeviations(ingest: Json, meta: Normalisation): void {
 }
 
 /**
- * A validated record's document: the vendor's `event_type` and (normalised) `event`, `@timestamp`, the
- * ECS-style fields and `ingest`, in that order. The definition; `toIndexAction` serialises the same
+ * A validated record's document: `@timestamp`, the vendor's `event_type`, `twingate` (the (normalised)
+ * event at `twingate.<stream>`, then the catch-all's copy and the record's other keys), the stream's ECS
+ * fields (`event` is ECS's: kind, category, type, action, outcome, dataset), `set_aside` and `ingest`, in
+ * that order. The definition; `toIndexAction` serialises the same
  * document without building it (a test holds the two to the same bytes).
  */
 export function recordDocument(record: TwingateRecord, source: RecordSource, opts: DocumentOptions): Json {
@@ -336,13 +361,14 @@ export function recordDocument(record: TwingateRecord, source: RecordSource, opt
   return {
     "@timestamp": time.utc,
     event_type: record.event_type,
-    event: normaliseEvent(record),
+    twingate: { [record.event_type]: normaliseEvent(record), ...twingateExtras(record) },
     ...documentTail(record, time, source, opts),
   };
 }
 
 /**
- * A record's action, its document held as pieces of JSON: the head (`@timestamp`, `event_type`, `"event":`),
+ * A record's action, its document held as pieces of JSON: the head (`@timestamp`, `event_type`,
+ * `"twingate":{"<stream>":`),
  * the normalised event's text (one or two pieces) and the rest of the document, still an object until the
  * sink serialises it (`json`). `document` parses it all back when asked for (a record OpenSearch refused,
  * turned into quarantine: rare).
@@ -357,11 +383,13 @@ class RecordAction implements IndexAction {
     readonly id: string,
     readonly eventType: string,
     private readonly head: readonly string[],
+    /** What closes `twingate` after the vendor's event: `}`, or its flat copy and envelope first. */
+    private readonly close: string,
     private readonly tail: Json,
   ) {}
 
   get json(): readonly string[] {
-    return [...this.head, `,${JSON.stringify(this.tail).slice(1)}`];
+    return [...this.head, `${this.close},${JSON.stringify(this.tail).slice(1)}`];
   }
 
   get document(): Record<string, unknown> {
@@ -394,14 +422,21 @@ export function toIndexAction(
     periodSuffix(placedByFile(time, opts) ? opts.fileTimeMs! : time.epochMs, opts.indexPeriod ?? "day"),
   );
   // Both strings are safe to quote as they are: an ISO time we wrote, and a validated event type name.
-  const head = `{"@timestamp":"${time.utc}","event_type":"${type}","event":`;
+  const head = `{"@timestamp":"${time.utc}","event_type":"${type}","twingate":{"${type}":`;
   const tail = documentTail(record, time, source, opts);
   const meta = normalisationOf(record);
   if (meta) {
     // A normalised record (rare): the id hashes the record as received, the event is serialised afresh.
     const received = JSON.stringify(meta.received);
     const id = opts.id ?? hashId(received);
-    const action = new RecordAction(index, id, type, [head, JSON.stringify(normaliseEvent(record))], tail);
+    const action = new RecordAction(
+      index,
+      id,
+      type,
+      [head, JSON.stringify(normaliseEvent(record))],
+      closeTwingate(record),
+      tail,
+    );
     action.received = received;
     if (meta.deviations.length > 0) action.deviations = meta.deviations;
     return action;
@@ -413,7 +448,13 @@ export function toIndexAction(
   const event = isTypeThenEvent(record)
     ? json.slice(EVENT_AT.length + type.length, json.length - 1)
     : JSON.stringify(record.event);
-  return new RecordAction(index, id, type, eventPieces(head, record, event), tail);
+  return new RecordAction(index, id, type, eventPieces(head, record, event), closeTwingate(record), tail);
+}
+
+/** The text after the vendor's event in `twingate`: its other members, then the closing brace. */
+function closeTwingate(record: TwingateRecord): string {
+  const extras = twingateExtras(record);
+  return extras === undefined ? "}" : `,${JSON.stringify(extras).slice(1)}`;
 }
 
 /**

@@ -144,8 +144,7 @@ export function quarantineRefused(
       // A normalised record as received (else the record as the document holds it, its other keys back at
       // the top: the same record), and the id the document had: replay validates it again (a normalised
       // one's deviations listed again) and keeps that id, so a re-read of the file finds it already there.
-      raw:
-        action.received ?? JSON.stringify({ event_type: doc.event_type, event: doc.event, ...doc.twingate }),
+      raw: action.received ?? JSON.stringify(heldRecord(doc)),
       recordId: action.id,
       ...(doc.event_type !== undefined ? { eventType: doc.event_type } : {}),
       ordinal: ingest.ordinal ?? 0,
@@ -159,4 +158,21 @@ export function quarantineRefused(
       ...(fileTimeMs === undefined ? {} : { fileTimeMs }),
     },
   );
+}
+
+/**
+ * The record a document holds: its event_type, the vendor's event (`twingate.<stream>`) and the record's
+ * other keys (`twingate.envelope`) back at the top.
+ */
+function heldRecord(doc: {
+  event_type?: string;
+  twingate?: Record<string, unknown>;
+}): Record<string, unknown> {
+  const t = doc.twingate ?? {};
+  const envelope = (t["envelope"] ?? {}) as Record<string, unknown>;
+  return {
+    event_type: doc.event_type,
+    event: doc.event_type === undefined ? undefined : t[doc.event_type],
+    ...envelope,
+  };
 }

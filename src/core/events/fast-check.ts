@@ -1,14 +1,17 @@
 /**
  * The fast check, derived from a stream's declaration: true only when the normaliser would find nothing to
  * do in the event (every declared field in its clean form, no key OpenSearch could refuse in the event or
- * a declared object), so the record is indexed as it is without walking it again. False means "ask the
+ * a declared object, no undeclared field), so the record is indexed as it is without walking it again. False means "ask the
  * normaliser" (normalise.ts), which stays the single source of verdicts, deviations and messages.
  *
- * Clean, per spec (the same rules as the declaration's zod schemas, which a differential test holds it to):
+ * Clean, per spec (the same rules as the declaration's zod schemas, which a differential test holds it to,
+ * but for keys: zod ignores undeclared ones, the check refuses them, so that the normaliser lists them):
  * str: absent, null or a string (req: a non-empty string); ip: absent, null or IP text (req: IP text);
  * count / port / deg: absent, null or a number in range; reason: absent, null, a string or an object of
  * string ids and names; obj: absent or null (unless req) or an object whose fields are clean; arr: absent,
- * null or an array of clean elements. Every object walked has no key that is empty or has a dot.
+ * null or an array of clean elements; bool: absent, null or a boolean; flat: absent or null (a value is
+ * copied to the catch-all by the normaliser). Every object walked has only declared keys (the event:
+ * version and time besides), so no undeclared field and no key OpenSearch could refuse.
  *
  * The check is compiled to straight-line code per stream (property names as literals: loads V8 caches per
  * site instead of megamorphic keyed loads); `checkEvent` interprets the same rules where a runtime forbids
@@ -23,12 +26,6 @@ type Obj = Record<string, unknown>;
 
 function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** No key of `v` is empty or has a dot (OpenSearch refuses the first and reads the second as a path). */
-function plainKeys(v: Obj): boolean {
-  for (const k in v) if (k.length === 0 || k.indexOf(".") >= 0) return false;
-  return true;
 }
 
 const REASON: FieldSpecs = { id: { t: "str" }, name: { t: "str" } };
@@ -60,6 +57,10 @@ function clean(spec: FieldSpec, v: unknown): boolean {
       return typeof v === "number" && v >= -spec.max && v <= spec.max;
     case "reason":
       return typeof v === "string" || (isObj(v) && cleanObject(REASON, v));
+    case "bool":
+      return typeof v === "boolean";
+    case "flat":
+      return false; // present: the normaliser copies it to the catch-all
     case "obj":
       return isObj(v) && cleanObject(spec.f, v);
     case "arr": {
@@ -70,15 +71,16 @@ function clean(spec: FieldSpec, v: unknown): boolean {
   }
 }
 
-function cleanObject(fields: FieldSpecs, v: Obj): boolean {
-  if (!plainKeys(v)) return false;
+function cleanObject(fields: FieldSpecs, v: Obj, root = false): boolean {
+  for (const k in v)
+    if (!(Object.hasOwn(fields, k) || (root && (k === "version" || k === "time")))) return false;
   for (const k in fields) if (!clean(fields[k]!, Object.hasOwn(v, k) ? v[k] : undefined)) return false;
   return true;
 }
 
 /** The fast check, interpreted (the definition; used where code cannot be generated). */
 export function checkEvent(fields: FieldSpecs, event: Obj): boolean {
-  return cleanBase(event) && cleanObject(fields, event);
+  return cleanBase(event) && cleanObject(fields, event, true);
 }
 
 // ---- the compiler ---------------------------------------------------------------------------------
@@ -102,6 +104,10 @@ function emit(spec: FieldSpec, x: string, vars: { n: number }): string {
       return orNull(`typeof ${x} === "number" && ${x} >= ${-spec.max} && ${x} <= ${spec.max}`);
     case "reason":
       return orNull(`typeof ${x} === "string" || (isObj(${x}) && cleanReason(${x}))`);
+    case "bool":
+      return orNull(`typeof ${x} === "boolean"`);
+    case "flat":
+      return `if (!(${nullish})) return false;\n`;
     case "obj": {
       const head = req
         ? `if (!isObj(${x})) return false;\n`
@@ -116,8 +122,14 @@ function emit(spec: FieldSpec, x: string, vars: { n: number }): string {
   }
 }
 
-function emitFields(fields: FieldSpecs, v: string, vars: { n: number }): string {
-  let code = `for (const k in ${v}) if (k.length === 0 || k.indexOf(".") >= 0) return false;\n`;
+/** Every key of the object declared (so no undeclared field, and no key OpenSearch could refuse). */
+function emitKeys(keys: readonly string[], v: string): string {
+  const cases = keys.map((k) => `case ${JSON.stringify(k)}:`).join(" ");
+  return `for (const k in ${v}) switch (k) { ${cases} break; default: return false; }\n`;
+}
+
+function emitFields(fields: FieldSpecs, v: string, vars: { n: number }, root = false): string {
+  let code = emitKeys(root ? ["version", "time", ...Object.keys(fields)] : Object.keys(fields), v);
   for (const [k, spec] of Object.entries(fields)) {
     const x = `v${vars.n++}`;
     code += `{\nconst ${x} = ${v}[${JSON.stringify(k)}];\n${emit(spec, x, vars)}}\n`;
@@ -127,7 +139,7 @@ function emitFields(fields: FieldSpecs, v: string, vars: { n: number }): string 
 
 /** The fast check of one stream's event, compiled (or interpreted where code cannot be generated). */
 export function compileEventCheck(fields: FieldSpecs): (event: Obj) => boolean {
-  const body = emitFields(fields, "e", { n: 0 });
+  const body = emitFields(fields, "e", { n: 0 }, true);
   try {
     const make = new Function(
       "isObj",

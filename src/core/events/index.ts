@@ -83,6 +83,12 @@ function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The record has no keys but event_type and event (others are listed as undeclared by the normaliser). */
+function onlyTypeAndEvent(rec: Obj): boolean {
+  for (const k in rec) if (k !== "event_type" && k !== "event") return false;
+  return true;
+}
+
 /** Each stream's fast check, compiled from its declaration (fast-check.ts). */
 const FAST_EVENT_CHECKS = Object.fromEntries(
   EVENT_TYPES.map((t) => [t, compileEventCheck(FIELD_SPECS[t])]),
@@ -97,7 +103,7 @@ export function fastAccept(value: unknown): boolean {
   const eventType = value["event_type"];
   if (!isKnownEventType(eventType)) return false;
   const event = value["event"];
-  return isObj(event) && FAST_EVENT_CHECKS[eventType](event);
+  return isObj(event) && FAST_EVENT_CHECKS[eventType](event) && onlyTypeAndEvent(value);
 }
 
 /** A record's normalisation: what the document builder needs besides the normalised record itself. */
@@ -107,6 +113,8 @@ export interface Normalisation {
   readonly deviations: readonly Deviation[];
   /** Values taken out of their typed fields, verbatim, by exact path. */
   readonly setAside?: Record<string, unknown>;
+  /** The catch-all's copy of the values no declaration types (`twingate.flat`). */
+  readonly flat?: Record<string, unknown>;
   /** The event_type as received when it was an alias of the stream. */
   readonly eventTypeOriginal?: string;
 }
@@ -169,7 +177,13 @@ function validate(value: unknown, fast: boolean): ValidationResult {
   }
   const event = rec["event"];
   // Most records: the fast check accepts them as they are (see "fast path" above).
-  if (fast && isKnownEventType(received) && isObj(event) && FAST_EVENT_CHECKS[received](event)) {
+  if (
+    fast &&
+    isKnownEventType(received) &&
+    isObj(event) &&
+    FAST_EVENT_CHECKS[received](event) &&
+    onlyTypeAndEvent(rec)
+  ) {
     return { ok: true, record: value as TwingateRecord, deviations: NO_DEVIATIONS };
   }
   const eventType = resolveEventType(received);
@@ -192,11 +206,11 @@ function validate(value: unknown, fast: boolean): ValidationResult {
     };
   }
   const aliasOf = eventType === received ? undefined : received;
-  const placed = normaliseEvent(eventType, event, aliasOf);
+  const placed = normaliseEvent(eventType, event, aliasOf, rec);
   if (!placed.ok) {
     return { ok: false, reason: "schema_invalid", eventType, path: placed.path, message: placed.message };
   }
-  if (placed.deviations.length === 0 && placed.event === event) {
+  if (placed.deviations.length === 0 && placed.event === event && placed.flat === undefined) {
     return { ok: true, record: value as TwingateRecord, deviations: NO_DEVIATIONS };
   }
   // The normalised record: the stream's name, the normalised event, the record's other keys as received.
@@ -209,6 +223,7 @@ function validate(value: unknown, fast: boolean): ValidationResult {
     received: rec,
     deviations: placed.deviations,
     ...(placed.setAside ? { setAside: placed.setAside } : {}),
+    ...(placed.flat ? { flat: placed.flat } : {}),
     ...(aliasOf !== undefined ? { eventTypeOriginal: aliasOf } : {}),
   };
   Object.defineProperty(record, NORMALISATION, { value: meta, enumerable: false });

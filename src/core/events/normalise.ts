@@ -33,7 +33,12 @@ export type DeviationAction =
   /** A field the schema requires is absent, null or empty (the event is kept). */
   | "missing"
   /** A value that fits its field in no obvious way: moved, verbatim, to the document's `set_aside`. */
-  | "set_aside";
+  | "set_aside"
+  /**
+   * A field no declaration names (a vendor addition): kept where it is, and copied to the document's
+   * `twingate.flat` catch-all, where it is searchable.
+   */
+  | "undeclared";
 
 export interface Deviation {
   /** The field's path without array indexes (`event.relays.ip`): bounded, for counting and aggregating. */
@@ -112,6 +117,12 @@ function numberOf(v: unknown): { n: number; coerced: boolean } | undefined {
 interface Walk {
   deviations: Deviation[];
   setAside: Obj | undefined;
+  /** The catch-all's copy (`twingate.flat`): values by their path in the record, arrays collapsed. */
+  flat: Obj | undefined;
+  /** Undeclared fields listed so far (at most MAX_UNDECLARED, then one more-marker). */
+  undeclared: number;
+  /** Values copied to the catch-all so far (at most MAX_FLAT_VALUES). */
+  flatValues: number;
 }
 
 /** Marks a value the walk removes (set aside) from its object or array. */
@@ -194,6 +205,17 @@ function walk(spec: FieldSpec, v: unknown, path: string, at: string, w: Walk): O
       }
       if (isObj(v)) return walkObject(REASON_FIELDS, v, path, at, w);
       return setAside(w, path, at, v, "must be a string or an {id, name} object");
+    case "bool":
+      if (typeof v === "boolean") return v;
+      if (typeof v === "string" && /^\s*(true|false)\s*$/i.test(v)) {
+        const b = v.trim().toLowerCase() === "true";
+        note(w, path, at, "coerced", `${at}: the string ${JSON.stringify(v)} taken as ${b}`);
+        return b;
+      }
+      return setAside(w, path, at, v, "must be a boolean");
+    case "flat":
+      addFlat(w, path, v);
+      return v;
     case "obj":
       if (!isObj(v)) return setAside(w, path, at, v, "must be an object");
       return walkObject(spec.f, v, path, at, w);
@@ -220,6 +242,7 @@ function walkObject(
   path: string,
   at: string,
   w: Walk,
+  root = false,
 ): Obj {
   let out: Obj | undefined;
   for (const k in fields) {
@@ -235,8 +258,7 @@ function walkObject(
   // with a typed field's name (it reads `"ip.x": 1` as `ip: {x: 1}`, against the field's type), and a key
   // with an empty part (`""`, `".a"`, `"a..b"`: "field name cannot be empty").
   for (const k in v) {
-    const dot = k.indexOf(".");
-    if (dot < 0 && k !== "") continue;
+    if (Object.hasOwn(fields, k) || (root && (k === "version" || k === "time"))) continue;
     if (isOddKey(k)) {
       out ??= copy(v);
       setAside(
@@ -249,12 +271,101 @@ function walkObject(
       delete out[k];
       continue;
     }
-    if (!Object.hasOwn(fields, k.slice(0, dot))) continue;
-    out ??= copy(v);
-    setAside(w, `${path}.${k.slice(0, dot)}`, `${at}.${k}`, v[k], "a dotted key under a typed field");
-    delete out[k];
+    const dot = k.indexOf(".");
+    if (dot >= 0 && Object.hasOwn(fields, k.slice(0, dot))) {
+      out ??= copy(v);
+      setAside(w, `${path}.${k.slice(0, dot)}`, `${at}.${k}`, v[k], "a dotted key under a typed field");
+      delete out[k];
+      continue;
+    }
+    undeclared(w, `${path}.${k}`, `${at}.${k}`, v[k]);
   }
   return out ?? v;
+}
+
+/** Undeclared fields listed one by one on a record; past this, one deviation says there are more. */
+const MAX_UNDECLARED = 20;
+/** The path of that deviation (bounded: the fields themselves stay in the event and `twingate.flat`). */
+export const MORE_UNDECLARED = "(more undeclared fields)";
+
+/**
+ * A field no declaration names: listed (path:undeclared) and copied to the catch-all. Kept where it is.
+ */
+function undeclared(w: Walk, path: string, at: string, value: unknown): void {
+  w.undeclared++;
+  if (w.undeclared <= MAX_UNDECLARED)
+    note(
+      w,
+      path,
+      at,
+      "undeclared",
+      `${at}: a field no declaration names, kept and searchable under twingate.flat`,
+    );
+  else if (w.undeclared === MAX_UNDECLARED + 1)
+    note(
+      w,
+      MORE_UNDECLARED,
+      at,
+      "undeclared",
+      `more than ${MAX_UNDECLARED} undeclared fields; ${at} and after`,
+    );
+  addFlat(w, path, value);
+}
+
+/** Longest string copied to the catch-all (a flat_object refuses a term over 32,766 UTF-8 bytes). */
+const MAX_FLAT_STRING = 8000;
+/** Deepest value copied to the catch-all, and most values (the copy stays bounded whatever arrives). */
+const MAX_FLAT_DEPTH = 20;
+const MAX_FLAT_VALUES = 100;
+
+/** `value` for the catch-all: strings too long to index and what lies too deep left out (they stay in _source). */
+function flatCopy(value: unknown, depth: number): unknown {
+  if (typeof value === "string") return value.length > MAX_FLAT_STRING ? undefined : value;
+  if (value === null || typeof value !== "object") return value;
+  if (depth >= MAX_FLAT_DEPTH) return undefined;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const x of value) {
+      const y = flatCopy(x, depth + 1);
+      if (y !== undefined) out.push(y);
+    }
+    return out;
+  }
+  const out: Obj = {};
+  for (const k of Object.keys(value)) {
+    const y = flatCopy((value as Obj)[k], depth + 1);
+    if (y !== undefined)
+      Object.defineProperty(out, k, { value: y, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/**
+ * Adds `value` to the catch-all at `path` (`event.targets.before`: the record's path, arrays collapsed, so
+ * several targets' values become one array). A flat_object takes an object or an array of objects only:
+ * the copy is always an object (the record's shape), whatever the value is.
+ */
+function addFlat(w: Walk, path: string, value: unknown): void {
+  const copied = flatCopy(value, path.split(".").length);
+  if (copied === undefined || value === null || value === undefined) return;
+  if (++w.flatValues > MAX_FLAT_VALUES) return;
+  w.flat ??= {};
+  const parts = path.split(".");
+  let node: Obj = w.flat;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const k = parts[i]!;
+    const next = Object.hasOwn(node, k) ? node[k] : undefined;
+    if (next === undefined) {
+      const child: Obj = {};
+      Object.defineProperty(node, k, { value: child, enumerable: true, writable: true, configurable: true });
+      node = child;
+    } else if (isObj(next)) node = next;
+    else return; // a value already there where an object would go: left out (still in _source)
+  }
+  const last = parts[parts.length - 1]!;
+  const prev = Object.hasOwn(node, last) ? node[last] : undefined;
+  const v = prev === undefined ? copied : Array.isArray(prev) ? [...prev, copied] : [prev, copied];
+  Object.defineProperty(node, last, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
 /** The path's last part for a key OpenSearch cannot store (bounded: the key itself is under set_aside). */
@@ -310,6 +421,7 @@ type Placement =
       time: ParsedTime;
       deviations: Deviation[];
       setAside: Obj | undefined;
+      flat: Obj | undefined;
     }
   | { ok: false; path: string; message: string };
 
@@ -318,9 +430,10 @@ const TIME_HELP =
 
 /**
  * Normalise an event of a resolved stream: its time (required: without one the event cannot be placed),
- * version and typed fields. `aliasOf`: the event_type as received when it was an alias.
+ * version and typed fields. `aliasOf`: the event_type as received when it was an alias; `record`: the
+ * record, whose keys besides event_type and event are listed as undeclared.
  */
-export function normaliseEvent(eventType: EventType, event: Obj, aliasOf?: string): Placement {
+export function normaliseEvent(eventType: EventType, event: Obj, aliasOf?: string, record?: Obj): Placement {
   const rawTime = event["time"];
   const parsed = parseAnyTime(rawTime);
   if (!parsed) {
@@ -333,7 +446,7 @@ export function normaliseEvent(eventType: EventType, event: Obj, aliasOf?: strin
           : `event.time: ${TIME_HELP}, got ${describe(rawTime)}`,
     };
   }
-  const w: Walk = { deviations: [], setAside: undefined };
+  const w: Walk = { deviations: [], setAside: undefined, flat: undefined, undeclared: 0, flatValues: 0 };
   if (aliasOf !== undefined)
     note(
       w,
@@ -350,6 +463,8 @@ export function normaliseEvent(eventType: EventType, event: Obj, aliasOf?: strin
       "coerced",
       `event.time: ${describe(rawTime)} read as ${parsed.time.utc}`,
     );
+  // the record's own keys besides event_type and event: no declaration names them
+  if (record) for (const k in record) if (k !== "event_type" && k !== "event") undeclared(w, k, k, record[k]);
   let out: Obj | undefined;
   const version = normaliseVersion(event["version"], w);
   if (version !== event["version"]) {
@@ -358,7 +473,7 @@ export function normaliseEvent(eventType: EventType, event: Obj, aliasOf?: strin
     else if (Object.hasOwn(event, "version")) out["version"] = version;
     else out = { version, ...out }; // first, where Twingate writes it
   }
-  const walked = walkObject(FIELD_SPECS[eventType], out ?? event, "event", "event", w);
+  const walked = walkObject(FIELD_SPECS[eventType], out ?? event, "event", "event", w, true);
   return {
     ok: true,
     eventType,
@@ -366,5 +481,6 @@ export function normaliseEvent(eventType: EventType, event: Obj, aliasOf?: strin
     time: parsed.time,
     deviations: w.deviations,
     setAside: w.setAside,
+    flat: w.flat,
   };
 }

@@ -1,7 +1,36 @@
 /** `audit_log`: changes admins (users, API keys, Twingate support) made (the vendor's Audit Logs Schema). */
-import { array, keyword, object } from "./declare.ts";
-import { compact, type Json, present, setDefined } from "./ecs.ts";
+import { array, bool, flat, keyword, object } from "./declare.ts";
+import {
+  compact,
+  ecsEvent,
+  emailUser,
+  type Json,
+  lc,
+  OBSERVER,
+  present,
+  related,
+  setDefined,
+} from "./ecs.ts";
 import { defineStream } from "./stream.ts";
+
+/** Target types (lowercased) that are identities and access: ECS category `iam`; others `configuration`. */
+const IAM_TARGETS = new Set([
+  "user",
+  "group",
+  "serviceaccount",
+  "serviceaccountkey",
+  "publicapikey",
+  "apikey",
+  "role",
+]);
+
+/** ECS event.type by the action: create, delete; edit and any other (relations: add, remove) a change. */
+function actionType(action: unknown): string {
+  const a = lc(action);
+  if (a === "create") return "creation";
+  if (a === "delete") return "deletion";
+  return "change";
+}
 
 export const auditLog = defineStream(
   "audit_log",
@@ -11,7 +40,10 @@ export const auditLog = defineStream(
       {
         type: keyword({ req: true, doc: "User, API, Twingate Support" }),
         id: keyword(),
-        info: object({ email: keyword(), name: keyword({ map: "keyword_text" }) }),
+        info: object({
+          email: keyword({ lower: true, doc: "case-blind" }),
+          name: keyword({ map: "keyword_text" }),
+        }),
       },
       { req: true },
     ),
@@ -21,20 +53,57 @@ export const auditLog = defineStream(
         type: keyword({ req: true, doc: "PublicAPIKey, resource, user, group, ..." }),
         id: keyword(),
         name: keyword({ map: "keyword_text" }),
+        email: keyword({ lower: true, doc: "a user target's e-mail (case-blind)" }),
+        permission: keyword({ doc: "an API key's: read only, read write, provision" }),
+        state: keyword(),
+        role: keyword(),
+        isAdmin: bool(),
+        isActive: bool(),
+        address: object(
+          { type: keyword(), value: keyword({ lower: true }) },
+          { doc: "a resource's address" },
+        ),
+        allowedIpRanges: array(keyword()),
+        ports: flat({ doc: "a resource's ports (shape varies)" }),
+        protocols: flat({ doc: "a resource's protocols (shape varies)" }),
+        before: flat({ doc: "the target's state before an edit" }),
       }),
       { doc: "what changed; type-specific fields besides these" },
     ),
   },
   (e) => {
-    const out: Json = {};
+    const targets = (e.targets ?? []).filter((t) => t !== null && t !== undefined);
+    const iam = targets.some((t) => IAM_TARGETS.has(lc(t.type)));
+    const type = [actionType(e.action)];
+    for (const kind of ["user", "group"])
+      if (targets.some((t) => lc(t.type) === kind) && !type.includes(kind)) type.push(kind);
+    const out: Json = {
+      event: ecsEvent("audit_log", [iam ? "iam" : "configuration"], type, e.action, "success"),
+      observer: OBSERVER,
+    };
     const a = e.actor;
-    if (a?.type?.toLowerCase() === "user") {
-      setDefined(
-        out,
-        "user",
-        compact({ id: present(a.id), email: present(a.info?.email), name: present(a.info?.name) }),
-      );
+    // The actor is the principal whatever its type (a user, an API key, Twingate support).
+    const actor = emailUser(a?.id, a?.info?.email, a?.info?.name ?? (a?.info?.email ? undefined : a?.type));
+    const target = targets.find((t) => lc(t.type) === "user");
+    if (actor) {
+      const targetUser = target ? emailUser(target.id, target.email, target.name) : undefined;
+      out["user"] = targetUser ? { ...actor, target: targetUser } : actor;
     }
-    return out;
+    setDefined(
+      out,
+      "related",
+      related(
+        [],
+        [
+          a?.info?.email,
+          a?.info?.name,
+          a?.id,
+          ...targets.flatMap((t) => (lc(t.type) === "user" ? [t.email, t.name, t.id] : [t.email])),
+        ],
+        targets.map((t) => (t.address?.value ? present(t.address.value)?.toLowerCase() : undefined)),
+      ),
+    );
+    return compact(out) ?? out;
   },
+  { principal: true },
 );

@@ -5,7 +5,8 @@ import { keyword, object } from "./declare.ts";
 export const idName = () => object({ id: keyword(), name: keyword({ map: "keyword_text" }) });
 
 /** A Twingate user: `{id, email}`. */
-export const user = () => object({ id: keyword(), email: keyword({ doc: "the user's e-mail address" }) });
+export const user = () =>
+  object({ id: keyword(), email: keyword({ lower: true, doc: "the user's e-mail address (case-blind)" }) });
 
 /** A device: `{id, name, model}`. */
 export const device = () =>
@@ -13,7 +14,7 @@ export const device = () =>
     id: keyword(),
     name: keyword({ map: "keyword_text" }),
     model: object({
-      hostname: keyword(),
+      hostname: keyword({ lower: true, doc: "case-blind" }),
       local_name: keyword({ map: "keyword_text" }),
       serial_number: keyword(),
     }),

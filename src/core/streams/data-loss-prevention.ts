@@ -1,7 +1,20 @@
 /** `data_loss_prevention`: app-control and DLP decisions (only the sync page's example is public). */
 import { device, idName, user } from "./common.ts";
 import { array, keyword, object } from "./declare.ts";
-import { compact, hostOf, type Json, present, setDefined, userOf } from "./ecs.ts";
+import {
+  compact,
+  distinct,
+  domainOf,
+  ecsEvent,
+  hostOf,
+  type Json,
+  lc,
+  OBSERVER,
+  present,
+  related,
+  setDefined,
+  userOf,
+} from "./ecs.ts";
 import { defineStream } from "./stream.ts";
 
 export const dataLossPrevention = defineStream(
@@ -12,13 +25,38 @@ export const dataLossPrevention = defineStream(
     data_loss_prevention_policies: array(idName()),
     device: device(),
     user: user(),
-    resource: object({ address: keyword(), applied_rule: keyword(), id: keyword() }),
+    resource: object({
+      address: keyword({ lower: true, doc: "case-blind" }),
+      applied_rule: keyword({ lower: true }),
+      id: keyword(),
+    }),
   },
   (e) => {
-    const out: Json = {};
+    // ECS category `file`: the decision is about data (a file, a paste) leaving through an app. A block
+    // (action block_*, or status blocked) is the user's action refused: denied, outcome failure.
+    const blocked = lc(e.action).startsWith("block") || lc(e.status) === "blocked";
+    const out: Json = {
+      event: ecsEvent(
+        "data_loss_prevention",
+        ["file"],
+        ["access", blocked ? "denied" : "allowed"],
+        e.action,
+        blocked ? "failure" : "success",
+      ),
+      observer: OBSERVER,
+    };
+    const domain = domainOf(e.resource?.address);
+    if (e.resource) setDefined(out, "destination", compact({ address: present(e.resource.address), domain }));
     setDefined(out, "user", userOf(e.user));
     setDefined(out, "host", hostOf(e.device));
-    if (e.resource) setDefined(out, "destination", compact({ address: present(e.resource.address) }));
+    const policies = (e.data_loss_prevention_policies ?? []).filter((p) => p !== null && p !== undefined);
+    setDefined(
+      out,
+      "rule",
+      compact({ id: distinct(policies.map((p) => p.id)), name: distinct(policies.map((p) => p.name)) }),
+    );
+    setDefined(out, "related", related([], [e.user?.email, e.user?.id], [e.device?.model?.hostname, domain]));
     return out;
   },
+  { principal: true },
 );

@@ -28,6 +28,7 @@ export type MappingKind =
   | "long"
   | "integer"
   | "double"
+  | "boolean"
   /** stored in `_source`, not parsed (`enabled: false`): values whose shape varies */
   | "disabled";
 
@@ -63,7 +64,14 @@ export type FieldSpec =
   /** an array of values of one spec */
   | { readonly t: "arr"; readonly of: FieldSpec; readonly doc?: string }
   /** a DNS filtering reason: a string or an {id, name} object (stored `enabled: false`) */
-  | ({ readonly t: "reason" } & LeafInfo);
+  | ({ readonly t: "reason" } & LeafInfo)
+  /** a `boolean`; "true" and "false" become booleans */
+  | ({ readonly t: "bool" } & LeafInfo)
+  /**
+   * a value whose shape varies (an audit target's `before`, its `ports`): stored as sent, not parsed
+   * (`enabled: false`), and copied to the `twingate.flat` catch-all, where every leaf is searchable
+   */
+  | ({ readonly t: "flat" } & LeafInfo);
 
 /** The specs of one object's fields. */
 export type FieldSpecs = Readonly<Record<string, FieldSpec>>;
@@ -160,6 +168,16 @@ function specsOf(shape: Shape): FieldSpecs {
   const f: Record<string, FieldSpec> = {};
   for (const [k, s] of Object.entries(shape)) f[k] = specOf(s);
   return f;
+}
+
+/** A boolean. */
+export function bool(o: Omit<Leaf, "map" | "req" | "lower"> = {}) {
+  return declared(z.boolean({ error: "must be a boolean" }).nullish(), { t: "bool", ...o });
+}
+
+/** A value of any shape, searchable through the `twingate.flat` catch-all (see FieldSpec `flat`). */
+export function flat(o: Omit<Leaf, "map" | "req" | "lower"> = {}) {
+  return declared(z.unknown().optional(), { t: "flat", ...o });
 }
 
 /** An object of declared fields (other keys are kept as sent); with `req`, the object must be there. */

@@ -58,3 +58,8 @@ export function ecsFields(record: TwingateRecord): Record<string, unknown> {
   // each builder is typed by its own stream's event; the record's type selects it
   return (STREAMS[record.event_type] as Stream<EventType>).ecs(record.event as never);
 }
+
+/** Whether the record's stream names a principal on every event (`no_principal` is noted where none). */
+export function expectsPrincipal(record: TwingateRecord): boolean {
+  return STREAMS[record.event_type].principal;
+}

@@ -1,8 +1,29 @@
 /** `network_access`: ZTNA connections (the vendor's Network Events Schema; its page calls the stream `network`). */
 import { device, idName, user } from "./common.ts";
 import { array, count, degrees, ip, keyword, object, port, text } from "./declare.ts";
-import { compact, hostOf, type Json, present, setDefined, userOf } from "./ecs.ts";
+import {
+  compact,
+  domainOf,
+  ecsEvent,
+  hostOf,
+  type Json,
+  lc,
+  OBSERVER,
+  type Outcome,
+  present,
+  related,
+  setDefined,
+  userOf,
+} from "./ecs.ts";
 import { defineStream } from "./stream.ts";
+
+/** ECS event.type and outcome by the connection's status (others: connection, unknown). */
+const BY_STATUS: Readonly<Record<string, readonly [readonly string[], Outcome]>> = {
+  established_connection: [["connection", "start"], "success"],
+  closed_connection: [["connection", "end"], "success"],
+  denied_access: [["connection", "denied"], "failure"],
+  failed_to_connect: [["connection", "error"], "failure"],
+};
 
 export const networkAccess = defineStream(
   "network_access",
@@ -24,8 +45,11 @@ export const networkAccess = defineStream(
     connector: idName(),
     remote_network: idName(),
     resource: object({
-      address: keyword({ doc: "the resource's address as configured (a DNS name, an IP, a CIDR)" }),
-      applied_rule: keyword({ doc: "the resource definition that matched (may be a wildcard)" }),
+      address: keyword({
+        lower: true,
+        doc: "the resource's address as configured (a DNS name, an IP, a CIDR)",
+      }),
+      applied_rule: keyword({ lower: true, doc: "the resource definition that matched (may be a wildcard)" }),
       id: keyword(),
       ip: ip({ doc: "the resolved address; empty when resolution failed" }),
       port: port(),
@@ -44,35 +68,63 @@ export const networkAccess = defineStream(
     location: object({ lat: degrees(90), lon: degrees(180) }),
   },
   (e) => {
-    const out: Json = {};
+    const [type, outcome] = (typeof e.status === "string" &&
+      Object.hasOwn(BY_STATUS, e.status) &&
+      BY_STATUS[e.status]) || [["connection"], "unknown"];
+    const out: Json = {
+      event: ecsEvent("network_access", ["network"], type, e.status, outcome),
+      observer: OBSERVER,
+    };
     // Only a whole point (a GeoIP miss sends nulls; a value set aside is gone): a geo_point without
     // both would be refused.
     const l = e.location;
     const loc =
       l && typeof l.lat === "number" && typeof l.lon === "number" ? { lat: l.lat, lon: l.lon } : undefined;
+    const c = e.connection;
     setDefined(
       out,
       "source",
-      compact({
-        ip: present(e.connection?.client_ip),
-        geo: loc ? { location: loc } : undefined,
-      }),
+      compact({ ip: present(c?.client_ip), geo: loc ? { location: loc } : undefined }),
     );
-    setDefined(out, "user", userOf(e.user));
-    setDefined(out, "host", hostOf(e.device));
-    if (e.resource) {
+    const r = e.resource;
+    const domain = domainOf(r?.address);
+    if (r) {
       setDefined(
         out,
         "destination",
-        compact({
-          address: present(e.resource.address),
-          ip: present(e.resource.ip),
-          port: e.resource.port ?? undefined,
-        }),
+        compact({ address: present(r.address), domain, ip: present(r.ip), port: r.port ?? undefined }),
       );
     }
-    const transport = present(e.connection?.protocol);
-    if (transport) out["network"] = { transport: transport.toLowerCase() };
+    const transport = present(c?.protocol);
+    const bytes =
+      typeof c?.bytes_received === "number" || typeof c?.bytes_transferred === "number"
+        ? (c?.bytes_received ?? 0) + (c?.bytes_transferred ?? 0)
+        : undefined;
+    setDefined(
+      out,
+      "network",
+      compact({ transport: transport === undefined ? undefined : lc(transport), bytes }),
+    );
+    // The principal: the user, or the service account (then user.id and user.name are the account's; an
+    // analyst tells them apart by `twingate.network_access.service_account` existing).
+    const sa = e.service_account;
+    setDefined(
+      out,
+      "user",
+      userOf(e.user) ?? (sa ? compact({ id: present(sa.id), name: present(sa.name) }) : undefined),
+    );
+    setDefined(out, "host", hostOf(e.device));
+    setDefined(out, "rule", compact({ name: present(r?.applied_rule) }));
+    setDefined(
+      out,
+      "related",
+      related(
+        [c?.client_ip, r?.ip, ...(e.relays ?? []).map((x) => x?.ip)],
+        [e.user?.email, e.user?.id, sa?.name, sa?.id],
+        [e.device?.model?.hostname, domain],
+      ),
+    );
     return out;
   },
+  { principal: true },
 );

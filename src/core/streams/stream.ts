@@ -34,7 +34,9 @@ export interface Stream<N extends string = string, S extends Shape = Shape> {
   readonly record: z.ZodObject<{ event_type: z.ZodLiteral<N>; event: z.ZodObject<typeof base & S> }>;
   /** The specs of the event's declared fields (version and time aside). */
   readonly fields: FieldSpecs;
-  /** The ECS fields of a validated event (source, user, host, destination, dns, network...). */
+  /** Events of this stream name a principal (a user or service account): one without is noted. */
+  readonly principal: boolean;
+  /** The ECS fields of a validated event (event, observer, source, destination, user, host, related...). */
   ecs(event: EventOf<S>): Json;
 }
 
@@ -42,6 +44,7 @@ export function defineStream<N extends string, S extends Shape>(
   name: N,
   shape: S,
   ecs: (event: EventOf<S>) => Json,
+  options: { principal?: boolean } = {},
 ): Stream<N, S> {
   const event = z.object({ ...base, ...shape }) as z.ZodObject<typeof base & S>;
   return {
@@ -49,6 +52,7 @@ export function defineStream<N extends string, S extends Shape>(
     event,
     record: z.object({ event_type: z.literal(name), event }),
     fields: eventSpecs(shape),
+    principal: options.principal ?? false,
     ecs,
   };
 }

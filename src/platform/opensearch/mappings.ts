@@ -1,10 +1,10 @@
 /**
  * Field mappings for the documents built from Twingate's records (see docs/MAPPINGS.md for the why).
  *
- * Policy: every object is `dynamic: false`. Fields listed here are indexed with a chosen type; any other
- * field the vendor adds (audit_log targets differ per target type, new event fields) is kept in `_source`
- * and shown in Discover, but neither indexed nor mapped, so it can never cause a mapping conflict, a
- * rejected document, or a mapping explosion.
+ * Policy: every object is `dynamic: false`. The vendor's fields are under `twingate.<stream>`, typed as their
+ * stream declares them (src/core/streams/); ECS fields beside them; any field no declaration names is kept in
+ * `_source` and copied to `twingate.flat` (a `flat_object`: every leaf searchable as a keyword, one field in
+ * the mapping), so it can never cause a mapping conflict, a rejected document, or a mapping explosion.
  */
 import { EVENT_TYPES, type EventType } from "../../core/model.ts";
 import { FIELD_SPECS, type FieldSpec, type FieldSpecs, type MappingKind } from "../../core/streams/index.ts";
@@ -15,11 +15,19 @@ type Props = Record<string, Mapping>;
 /** Terms longer than this are not indexed (still in _source); protects against Lucene's 32 KiB term limit. */
 const IGNORE_ABOVE = 1024;
 
+/** The normalizer of case-blind keywords (index settings: LOWERCASE_ANALYSIS). */
+export const LOWERCASE = "twingate_lowercase";
+/** The index settings that define it (in the settings component template). */
+export const LOWERCASE_ANALYSIS = { normalizer: { [LOWERCASE]: { type: "custom", filter: ["lowercase"] } } };
+
 const kw = (): Mapping => ({ type: "keyword", ignore_above: IGNORE_ABOVE });
+/** A case-blind keyword (e-mail addresses, DNS and host names): term queries match any spelling. */
+const kwLower = (): Mapping => ({ type: "keyword", ignore_above: IGNORE_ABOVE, normalizer: LOWERCASE });
 /** A keyword that people also search by words (device and person names): `.text` sub-field. */
-const kwText = (): Mapping => ({
+const kwText = (lower = false): Mapping => ({
   type: "keyword",
   ignore_above: IGNORE_ABOVE,
+  ...(lower ? { normalizer: LOWERCASE } : {}),
   fields: { text: { type: "text" } },
 });
 /** Free text that is also aggregated (error messages): text with a `.keyword` sub-field. */
@@ -62,19 +70,38 @@ const documentMapping = (fields: Props): Mapping => ({
   properties: { "@timestamp": { type: "date_nanos" }, event_type: kw(), ...fields, ingest: ingest() },
 });
 
-/** Fields every event document has, whatever its type. */
+/** Fields every event document has, whatever its stream: ECS (docs/MAPPINGS.md) and the catch-all. */
 export function commonMappings(): Mapping {
+  const idEmailName = () => ({ id: kw(), email: kwLower(), name: kwText(true), domain: kwLower() });
   return documentMapping({
-    event: obj({ version: kw(), time: kw() }),
+    twingate: obj({
+      // every vendor value no declaration types (and the declared `flat` ones), by its path in the record
+      flat: { type: "flat_object" },
+      // the record's keys besides event_type and event, as sent
+      envelope: { type: "object", enabled: false },
+    }),
+    event: obj({
+      kind: kw(),
+      category: kw(),
+      type: kw(),
+      action: kw(),
+      outcome: kw(),
+      dataset: kw(),
+      module: kw(),
+    }),
+    observer: obj({ vendor: kw(), product: kw() }),
     source: obj({ ip: ip(), geo: obj({ location: geo() }) }),
-    user: obj({ id: kw(), email: kw(), name: kwText() }),
-    host: obj({ id: kw(), name: kwText(), hostname: kw() }),
-    destination: obj({ address: kw(), ip: ip(), port: port() }),
+    destination: obj({ address: kwLower(), domain: kwLower(), ip: ip(), port: port() }),
+    network: obj({ transport: kw(), protocol: kw(), bytes: long() }),
+    user: obj({ ...idEmailName(), target: obj(idEmailName()) }),
+    host: obj({ id: kw(), name: kwText(true), hostname: kwLower() }),
     dns: obj({
-      question: obj({ name: kw(), registered_domain: kw() }),
+      type: kw(),
+      question: obj({ name: kwLower(), registered_domain: kwLower() }),
       reasons: kw(),
     }),
-    network: obj({ transport: kw() }),
+    rule: obj({ id: kw(), name: kw() }),
+    related: obj({ ip: ip(), user: kwLower(), hosts: kwLower() }),
     // Values the normaliser took out of their typed fields, verbatim, keyed by path: kept, never parsed
     // (so never refused, whatever their type).
     set_aside: { type: "object", enabled: false },
@@ -82,12 +109,12 @@ export function commonMappings(): Mapping {
 }
 
 /** A declared leaf's mapping (its `map`, else its kind's default). */
-function leafMapping(kind: MappingKind): Mapping {
+function leafMapping(kind: MappingKind, lower: boolean): Mapping {
   switch (kind) {
     case "keyword":
-      return kw();
+      return lower ? kwLower() : kw();
     case "keyword_text":
-      return kwText();
+      return kwText(lower);
     case "text_keyword":
       return textKw();
     case "ip":
@@ -98,6 +125,8 @@ function leafMapping(kind: MappingKind): Mapping {
       return port();
     case "double":
       return double();
+    case "boolean":
+      return { type: "boolean" };
     case "disabled":
       return { type: "object", enabled: false };
   }
@@ -110,6 +139,8 @@ const DEFAULT_MAPPING = {
   port: "integer",
   deg: "double",
   reason: "disabled",
+  bool: "boolean",
+  flat: "disabled",
 } as const satisfies Record<Exclude<FieldSpec["t"], "obj" | "arr">, MappingKind>;
 
 /** A declared field's mapping: objects are `dynamic: false` objects, arrays map as their elements. */
@@ -120,7 +151,7 @@ export function fieldMapping(spec: FieldSpec): Mapping {
     case "arr":
       return fieldMapping(spec.of);
     default:
-      return leafMapping(spec.map ?? DEFAULT_MAPPING[spec.t]);
+      return leafMapping(spec.map ?? DEFAULT_MAPPING[spec.t], spec.lower === true);
   }
 }
 
@@ -130,13 +161,13 @@ function propsOf(fields: FieldSpecs): Props {
   return props;
 }
 
-/** The vendor's `event` object per stream, from its declaration (src/core/streams/). */
+/** The vendor's `event` object per stream (at `twingate.<stream>`), from its declaration (src/core/streams/). */
 export const EVENT_MAPPINGS = Object.fromEntries(EVENT_TYPES.map((t) => [t, propsOf(FIELD_SPECS[t])])) as {
   readonly [K in EventType]: Props;
 };
 
 export function eventMappings(type: EventType): Mapping {
-  return { properties: { event: obj(EVENT_MAPPINGS[type]) } };
+  return { properties: { twingate: obj({ [type]: obj(EVENT_MAPPINGS[type]) }) } };
 }
 
 /** Records that could not be indexed as events. `raw` is stored (in _source) but not indexed. */

@@ -15,7 +15,7 @@ import {
   periodMaxDays,
 } from "../../core/documents/period.ts";
 import { EVENT_TYPES, type EventType } from "../../core/model.ts";
-import { commonMappings, eventMappings, quarantineMappings } from "./mappings.ts";
+import { commonMappings, eventMappings, LOWERCASE_ANALYSIS, quarantineMappings } from "./mappings.ts";
 
 const MANAGED_BY = "twingate-ingest";
 
@@ -68,12 +68,19 @@ export function managedObjects(o: TemplateOptions): Managed[] {
     refresh_interval: o.refreshInterval,
   };
   out.push(managed("component_template", `${p}-settings`, { template: { settings: { index: settings } } }));
+  // The mapping components carry the normalizer their case-blind keywords use: OpenSearch validates each
+  // component on its own, so one defined in the settings component is not found there.
+  const analysis = { analysis: LOWERCASE_ANALYSIS };
   out.push(
-    managed("component_template", `${p}-mappings-common`, { template: { mappings: commonMappings() } }),
+    managed("component_template", `${p}-mappings-common`, {
+      template: { settings: analysis, mappings: commonMappings() },
+    }),
   );
   for (const t of EVENT_TYPES) {
     out.push(
-      managed("component_template", `${p}-mappings-${t}`, { template: { mappings: eventMappings(t) } }),
+      managed("component_template", `${p}-mappings-${t}`, {
+        template: { settings: analysis, mappings: eventMappings(t) },
+      }),
     );
   }
   out.push(
