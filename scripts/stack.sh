@@ -199,6 +199,7 @@ install_opensearch() {
   local home zip
   home="$OS_BASE/opensearch-$OPENSEARCH_VERSION"
   if [ -x "$home/bin/opensearch" ]; then
+    install_modules "$home"
     echo "$home"
     return
   fi
@@ -214,7 +215,52 @@ install_opensearch() {
   if [ -d "$home/plugins/opensearch-security" ]; then
     die "unexpected: the security plugin is bundled in $home; this stack expects it absent"
   fi
+  install_modules "$home"
   echo "$home"
+}
+
+# Modules of the full distribution (and of managed clusters) that the minimal one lacks and the bundled
+# dashboards rely on: `geo` (geohash_grid: the client-locations map) and `lang-painless` (scripted fields, e.g.
+# the audit actor shown by e-mail, else name, else id). Maven Central has their jars (org.opensearch.plugin:
+# <name>, the core's version) but no zip: each is laid out as the full distribution has it, modules/<name>
+# with its jar, its own dependencies (read from its pom), a descriptor whose java.version is the
+# distribution's own (netty's module) and, where it needs one, its security policy.
+install_modules() {
+  install_module "$1" geo org/opensearch/geo ""
+  install_module "$1" lang-painless org/opensearch/painless \
+    'grant { permission java.lang.RuntimePermission "createClassLoader"; permission java.lang.RuntimePermission "getClassLoader"; };'
+}
+install_module() {
+  local home="$1" name="$2" package="$3" policy="$4" tmp="$1/$2.partial" jar pom class
+  [ -f "$home/modules/$name/plugin-descriptor.properties" ] && return 0
+  log "adding the $name module $OPENSEARCH_VERSION to $home"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  jar="$(maven_fetch "org.opensearch.plugin:$name:$OPENSEARCH_VERSION:jar" "$name-$OPENSEARCH_VERSION.jar")"
+  cp "$jar" "$tmp/"
+  # the plugin class, named differently across versions (PainlessPlugin in 2.x, PainlessModulePlugin in 3.x)
+  class="$(unzip -Z1 "$jar" | sed -n "s#^\($package/[A-Za-z]*Plugin\)\.class\$#\1#p" | head -n 1 | tr / .)"
+  [ -n "$class" ] || die "no plugin class under $package in $jar"
+  pom="$(maven_fetch "org.opensearch.plugin:$name:$OPENSEARCH_VERSION:pom" "$name-$OPENSEARCH_VERSION.pom")"
+  if grep -q '<dependency>' "$pom" && ! mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" -f "$pom" \
+    dependency:copy-dependencies -DexcludeTransitive=true -DincludeScope=runtime -DoutputDirectory="$tmp" \
+    >"$CACHE/downloads/mvn-$name-$OPENSEARCH_VERSION-deps.log" 2>&1; then
+    tail -n 40 "$CACHE/downloads/mvn-$name-$OPENSEARCH_VERSION-deps.log" >&2
+    die "could not download the dependencies of the $name module with mvn"
+  fi
+  cat >"$tmp/plugin-descriptor.properties" <<EOF
+description=The $name module (scripts/stack.sh, from Maven Central's jars)
+version=$OPENSEARCH_VERSION
+name=$name
+classname=$class
+java.version=$(sed -n 's/^java.version=//p' "$home/modules/transport-netty4/plugin-descriptor.properties")
+opensearch.version=$OPENSEARCH_VERSION
+custom.foldername=
+extended.plugins=
+has.native.controller=false
+EOF
+  [ -z "$policy" ] || printf '%s\n' "$policy" >"$tmp/plugin-security.policy"
+  mv "$tmp" "$home/modules/$name"
 }
 
 # downloads a Maven artifact into .cache/downloads (once); prints the file's path
@@ -238,6 +284,7 @@ install_opensearch_secured() {
   local plain home zip jhome
   home="$OS_HOME"
   if [ -x "$home/bin/opensearch" ] && [ -d "$home/plugins/opensearch-security" ]; then
+    install_modules "$home"
     echo "$home"
     return
   fi
