@@ -199,6 +199,7 @@ install_opensearch() {
   local home zip
   home="$OS_BASE/opensearch-$OPENSEARCH_VERSION"
   if [ -x "$home/bin/opensearch" ]; then
+    install_modules "$home"
     echo "$home"
     return
   fi
@@ -214,7 +215,53 @@ install_opensearch() {
   if [ -d "$home/plugins/opensearch-security" ]; then
     die "unexpected: the security plugin is bundled in $home; this stack expects it absent"
   fi
+  install_modules "$home"
   echo "$home"
+}
+
+# Modules of the full distribution (and of managed clusters) that the minimal one lacks and the bundled
+# dashboards rely on: `geo` (geohash_grid: the client-locations map) and `lang-painless` (scripted fields, e.g.
+# the audit actor shown by e-mail, else name, else id). Maven Central has their jars (org.opensearch.plugin:
+# <name>, the core's version) but no zip: each is laid out as the full distribution has it, modules/<name>
+# with its jar and its own dependencies (one mvn call; the core's, in lib/, excluded), a descriptor whose
+# java.version is the distribution's own (netty's module) and, where it needs one, its security policy.
+install_modules() {
+  install_module "$1" geo org/opensearch/geo ""
+  install_module "$1" lang-painless org/opensearch/painless \
+    'grant { permission java.lang.RuntimePermission "createClassLoader"; permission java.lang.RuntimePermission "getClassLoader"; };'
+}
+install_module() {
+  local home="$1" name="$2" package="$3" policy="$4" tmp="$1/$2.partial" pom="$1/$2.pom.xml" class
+  [ -f "$home/modules/$name/plugin-descriptor.properties" ] && return 0
+  command -v mvn >/dev/null || die "mvn is needed to fetch the $name module"
+  log "adding the $name module $OPENSEARCH_VERSION to $home"
+  rm -rf "$tmp"
+  mkdir -p "$tmp" "$CACHE/downloads"
+  printf '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>stack</groupId><artifactId>%s</artifactId><version>0</version><packaging>pom</packaging><dependencies><dependency><groupId>org.opensearch.plugin</groupId><artifactId>%s</artifactId><version>%s</version><exclusions><exclusion><groupId>org.opensearch</groupId><artifactId>*</artifactId></exclusion></exclusions></dependency></dependencies></project>\n' \
+    "$name-module" "$name" "$OPENSEARCH_VERSION" >"$pom"
+  if ! mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" -f "$pom" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$tmp" >"$CACHE/downloads/mvn-$name-$OPENSEARCH_VERSION.log" 2>&1; then
+    tail -n 40 "$CACHE/downloads/mvn-$name-$OPENSEARCH_VERSION.log" >&2
+    die "could not download org.opensearch.plugin:$name:$OPENSEARCH_VERSION with mvn"
+  fi
+  rm -f "$pom"
+  # the plugin class, named differently across versions (PainlessPlugin in 2.x, PainlessModulePlugin in 3.x)
+  class="$(unzip -Z1 "$tmp/$name-$OPENSEARCH_VERSION.jar" | sed -n "s#^\($package/[A-Za-z]*Plugin\)\.class\$#\1#p" |
+    head -n 1 | tr / .)"
+  [ -n "$class" ] || die "no plugin class under $package in the $name module's jar"
+  cat >"$tmp/plugin-descriptor.properties" <<EOF
+description=The $name module (scripts/stack.sh, from Maven Central's jars)
+version=$OPENSEARCH_VERSION
+name=$name
+classname=$class
+java.version=$(sed -n 's/^java.version=//p' "$home/modules/transport-netty4/plugin-descriptor.properties")
+opensearch.version=$OPENSEARCH_VERSION
+custom.foldername=
+extended.plugins=
+has.native.controller=false
+EOF
+  [ -z "$policy" ] || printf '%s\n' "$policy" >"$tmp/plugin-security.policy"
+  mv "$tmp" "$home/modules/$name"
 }
 
 # downloads a Maven artifact into .cache/downloads (once); prints the file's path
@@ -238,6 +285,7 @@ install_opensearch_secured() {
   local plain home zip jhome
   home="$OS_HOME"
   if [ -x "$home/bin/opensearch" ] && [ -d "$home/plugins/opensearch-security" ]; then
+    install_modules "$home"
     echo "$home"
     return
   fi

@@ -7,6 +7,14 @@
  * exactly the same query and aggregations against real data.
  */
 import { EVENT_TYPES, type EventType } from "../../core/model.ts";
+import {
+  AGGREGATABLE_TYPES,
+  commonMappings,
+  eventMappings,
+  flattenMappings,
+  mergeMappings,
+  quarantineMappings,
+} from "../../platform/opensearch/mappings.ts";
 
 export type PatternKey = EventType | "events" | "quarantine";
 
@@ -20,6 +28,8 @@ export interface AggSpec {
 interface VisSpec {
   id: string;
   title: string;
+  /** Shown by Dashboards beside the panel's title (what the panel counts, when that is not obvious). */
+  description?: string;
   pattern: PatternKey;
   type: "histogram" | "line" | "area" | "pie" | "table" | "metric" | "tile_map" | "horizontal_bar";
   /** Lucene query ("" for all). */
@@ -53,11 +63,18 @@ interface SavedObject {
 // ---- aggregation helpers -------------------------------------------------------------------------------
 
 const count = (id = "1"): AggSpec => ({ id, type: "count", schema: "metric", params: {} });
-const metric = (id: string, type: "sum" | "max" | "avg" | "cardinality", field: string): AggSpec => ({
+/** A metric with its own label: the legend and the table header show it (else Dashboards writes
+ * "Sum of <field>", truncated alike for two fields with a common beginning). */
+const metric = (
+  id: string,
+  type: "sum" | "max" | "avg" | "cardinality",
+  field: string,
+  label: string,
+): AggSpec => ({
   id,
   type,
   schema: "metric",
-  params: { field },
+  params: { field, customLabel: label },
 });
 const overTime = (id = "2"): AggSpec => ({
   id,
@@ -73,12 +90,13 @@ const overTime = (id = "2"): AggSpec => ({
     useNormalizedOpenSearchInterval: true,
   },
 });
+/** A terms bucket; the label is required (without one Dashboards heads the column "<field>: Descending"). */
 const terms = (
   id: string,
   field: string,
   size: number,
   schema: AggSpec["schema"],
-  label?: string,
+  label: string,
 ): AggSpec => ({
   id,
   type: "terms",
@@ -90,11 +108,74 @@ const terms = (
     size,
     otherBucket: false,
     missingBucket: false,
-    ...(label ? { customLabel: label } : {}),
+    customLabel: label,
   },
 });
 
+/** Where the coordinate map opens (and what the saved object, its uiState and its dashboard panel say). */
+const MAP_VIEW = { zoom: 2, center: [20, 0] as [number, number] };
+
+/**
+ * A coordinate map's geohash bucket, as Dashboards writes it, with one difference: `isFilteredByCollar` is
+ * off. With it on (Dashboards' default), the first request is filtered by a placeholder box (lat 0..1) that
+ * holds no point, and the markers come only from a second request the map sends once it knows its own
+ * bounds and zoom; on a dashboard that second request does not always come (the panel's uiState, which
+ * holds the zoom, is cleared there), and the panel stays empty while Visualize draws the same markers. Off,
+ * the first request already returns every cell: the map draws at once, at any zoom.
+ */
+const geohash = (id: string, field: string): AggSpec => ({
+  id,
+  type: "geohash_grid",
+  schema: "segment",
+  params: {
+    field,
+    autoPrecision: true,
+    precision: 2,
+    useGeocentroid: true,
+    isFilteredByCollar: false,
+  },
+});
+
+/**
+ * An index pattern's scripted field: the first of `sources` that has a value (e.g. an actor's e-mail, else
+ * its name, else its id). Dashboards aggregates and shows it like a field, running the script in OpenSearch.
+ */
+export interface ScriptedFieldSpec {
+  name: string;
+  pattern: PatternKey;
+  sources: string[];
+}
+
+export const SCRIPTED_FIELDS: ScriptedFieldSpec[] = [
+  {
+    name: "audit_actor",
+    pattern: "audit_log",
+    sources: ["event.actor.info.email", "event.actor.info.name", "event.actor.id"],
+  },
+];
+
+/** The Painless source of a scripted field: the first source field with a value, else none. */
+export function scriptOf(f: ScriptedFieldSpec): string {
+  const tries = f.sources.map(
+    (s) => `if (doc.containsKey('${s}') && doc['${s}'].size() > 0) { return doc['${s}'].value; }`,
+  );
+  return [...tries, "return null;"].join(" ");
+}
+
+export function scriptedField(pattern: PatternKey, name: string): ScriptedFieldSpec | undefined {
+  return SCRIPTED_FIELDS.find((f) => f.pattern === pattern && f.name === name);
+}
+
 // ---- the content ---------------------------------------------------------------------------------------
+
+/**
+ * A quarantined record may have no usable time (often why it is quarantined), so its document is placed at
+ * its ingestion (`@timestamp` = `ingest.ingested_at`), which every one has; placed by the file's time, those
+ * whose file time is unknown would never show. The file's time is in its name (`ingest.key`).
+ */
+const QUARANTINE_TIME =
+  "Placed at the time they were ingested, not at their file's time (a quarantined record may have no " +
+  "usable time): a range that ends before the ingestion shows none. The file (named by its time) is listed.";
 
 export const VISUALIZATIONS: VisSpec[] = [
   // Overview
@@ -136,7 +217,11 @@ export const VISUALIZATIONS: VisSpec[] = [
     pattern: "events",
     type: "line",
     query: "",
-    aggs: [metric("1", "max", "ingest.lag_ms"), metric("3", "avg", "ingest.lag_ms"), overTime()],
+    aggs: [
+      metric("1", "max", "ingest.lag_ms", "Max lag (ms)"),
+      metric("3", "avg", "ingest.lag_ms", "Average lag (ms)"),
+      overTime(),
+    ],
   },
   // Network access
   {
@@ -154,8 +239,8 @@ export const VISUALIZATIONS: VisSpec[] = [
     type: "area",
     query: "",
     aggs: [
-      metric("1", "sum", "event.connection.bytes_received"),
-      metric("3", "sum", "event.connection.bytes_transferred"),
+      metric("1", "sum", "event.connection.bytes_received", "Bytes received"),
+      metric("3", "sum", "event.connection.bytes_transferred", "Bytes transferred"),
       overTime(),
     ],
   },
@@ -202,15 +287,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     pattern: "network_access",
     type: "tile_map",
     query: "",
-    aggs: [
-      count(),
-      {
-        id: "2",
-        type: "geohash_grid",
-        schema: "segment",
-        params: { field: "source.geo.location", autoPrecision: true, precision: 2, useGeocentroid: true },
-      },
-    ],
+    aggs: [count(), geohash("2", "source.geo.location")],
   },
   // DNS filtering
   {
@@ -279,7 +356,8 @@ export const VISUALIZATIONS: VisSpec[] = [
     aggs: [
       count(),
       terms("2", "event.actor.type", 5, "bucket", "Actor type"),
-      terms("3", "event.actor.id", 20, "bucket", "Actor"),
+      // the actor's e-mail, else its name, else its id (an id alone says nothing to a reader)
+      terms("3", "audit_actor", 20, "bucket", "Actor"),
       terms("4", "event.action", 5, "bucket", "Action"),
     ],
   },
@@ -351,7 +429,8 @@ export const VISUALIZATIONS: VisSpec[] = [
   },
   {
     id: "ingest-quarantine-by-reason",
-    title: "Ingestion health: quarantined records by reason",
+    title: "Ingestion health: quarantined records by reason, at ingestion time",
+    description: QUARANTINE_TIME,
     pattern: "quarantine",
     type: "histogram",
     query: "",
@@ -359,14 +438,15 @@ export const VISUALIZATIONS: VisSpec[] = [
   },
   {
     id: "ingest-quarantine-files",
-    title: "Ingestion health: files with quarantined records",
+    title: "Ingestion health: files with quarantined records, at ingestion time",
+    description: QUARANTINE_TIME,
     pattern: "quarantine",
     type: "table",
     query: "",
     aggs: [
       count(),
       terms("2", "ingest.key", 20, "bucket", "File"),
-      terms("3", "quarantine.reason", 10, "bucket"),
+      terms("3", "quarantine.reason", 10, "bucket", "Reason"),
     ],
   },
 ];
@@ -391,24 +471,18 @@ export const SEARCHES: SearchSpec[] = [
     title: "Investigate: admin deletes",
     pattern: "audit_log",
     query: "event.action:delete",
-    columns: ["event.actor.type", "event.actor.id", "event.targets.type", "event.targets.name"],
+    columns: ["event.actor.type", "audit_actor", "event.targets.type", "event.targets.name"],
   },
   {
     id: "search-audit-recent-changes",
     title: "Audit log: recent changes",
     pattern: "audit_log",
     query: "",
-    columns: [
-      "event.action",
-      "event.actor.type",
-      "event.actor.id",
-      "event.targets.type",
-      "event.targets.name",
-    ],
+    columns: ["event.action", "event.actor.type", "audit_actor", "event.targets.type", "event.targets.name"],
   },
   {
     id: "search-quarantine",
-    title: "Ingestion health: quarantined records",
+    title: "Ingestion health: quarantined records, at ingestion time",
     pattern: "quarantine",
     query: "",
     columns: ["quarantine.reason", "quarantine.path", "quarantine.message", "ingest.key"],
@@ -484,7 +558,8 @@ const DASHBOARDS: DashboardSpec[] = [
     id: "ingestion-health",
     title: "Twingate: Ingestion health",
     description:
-      "Records quarantined by reason, and the files they came from; events indexed with deviations (data quality)",
+      "Records quarantined by reason, and the files they came from (placed at their ingestion time, not their " +
+      "file's); events indexed with deviations (data quality)",
     panels: [
       { kind: "visualization", id: "ingest-deviations-over-time" },
       { kind: "visualization", id: "ingest-deviation-paths" },
@@ -515,7 +590,135 @@ function searchSource(query: string): string {
   });
 }
 
-const PATTERN_KEYS: PatternKey[] = ["events", ...EVENT_TYPES, "quarantine"];
+export const PATTERN_KEYS: PatternKey[] = ["events", ...EVENT_TYPES, "quarantine"];
+
+// ---- index pattern field lists --------------------------------------------------------------------------
+
+type Mapping = Record<string, unknown>;
+
+/** The mappings of the indices a pattern matches (as the index templates compose them). */
+export function patternMappings(key: PatternKey): Mapping[] {
+  if (key === "quarantine") return [quarantineMappings()];
+  const types: readonly EventType[] = key === "events" ? EVENT_TYPES : [key];
+  return types.map((t) => mergeMappings(commonMappings(), eventMappings(t)));
+}
+
+/** A field as Dashboards stores it in an index pattern's `fields` (what it would read from _field_caps). */
+export interface FieldSpec {
+  name: string;
+  type: string;
+  esTypes?: string[];
+  count: 0;
+  scripted: boolean;
+  searchable: boolean;
+  aggregatable: boolean;
+  readFromDocValues: boolean;
+  script?: string;
+  lang?: "painless";
+  subType?: { multi: { parent: string } };
+}
+
+/** OpenSearch's type -> Dashboards' field type. */
+function dashboardsType(esType: string): string {
+  switch (esType) {
+    case "keyword":
+    case "text":
+      return "string";
+    case "long":
+    case "integer":
+    case "short":
+    case "byte":
+    case "double":
+    case "float":
+    case "half_float":
+    case "scaled_float":
+    case "unsigned_long":
+      return "number";
+    case "date":
+    case "date_nanos":
+      return "date";
+    default:
+      return esType; // ip, boolean, geo_point
+  }
+}
+
+/** The definition of a flattened path in a mapping (a multi-field `a.b.text` under `a.b`'s `fields`). */
+function definitionAt(m: Mapping, path: string): { def: Mapping; parent?: string } | undefined {
+  let props = m["properties"] as Record<string, Mapping> | undefined;
+  const parts = path.split(".");
+  for (let i = 0; i < parts.length; i++) {
+    const def = props?.[parts[i]!];
+    if (!def) return undefined;
+    if (i === parts.length - 1) return { def };
+    const sub = (def["fields"] as Record<string, Mapping> | undefined)?.[parts[i + 1]!];
+    if (sub && i === parts.length - 2 && !def["properties"])
+      return { def: sub, parent: parts.slice(0, i + 1).join(".") };
+    props = def["properties"] as Record<string, Mapping> | undefined;
+  }
+  return undefined;
+}
+
+/** Fields OpenSearch reports besides the mapped ones, as Dashboards lists them. */
+const META_FIELDS: FieldSpec[] = [
+  ["_id", "string", true, true],
+  ["_index", "string", true, true],
+  ["_score", "number", false, false],
+  ["_source", "_source", false, false],
+].map(([name, type, searchable, aggregatable]) => ({
+  name: String(name),
+  type: String(type),
+  esTypes: [String(name)],
+  count: 0,
+  scripted: false,
+  searchable: Boolean(searchable),
+  aggregatable: Boolean(aggregatable),
+  readFromDocValues: false,
+}));
+
+/**
+ * An index pattern's field list, from the mappings (so it follows them): shipped with the pattern, Dashboards
+ * needs no field refresh on first view (which every panel of a dashboard wrote at once: HTTP 409s). Object
+ * fields and unindexed objects (`enabled: false`) are not fields; a path typed differently by two streams
+ * would be a `conflict` (a unit test keeps there being none).
+ */
+export function patternFields(key: PatternKey): FieldSpec[] {
+  const byName = new Map<string, FieldSpec>();
+  for (const m of patternMappings(key)) {
+    for (const [name, esType] of flattenMappings(m)) {
+      const at = definitionAt(m, name);
+      if (!at || esType === "object" || at.def["enabled"] === false) continue;
+      const searchable = at.def["index"] !== false;
+      const aggregatable = AGGREGATABLE_TYPES.has(esType) && at.def["doc_values"] !== false;
+      const field: FieldSpec = {
+        name,
+        type: dashboardsType(esType),
+        esTypes: [esType],
+        count: 0,
+        scripted: false,
+        searchable,
+        aggregatable,
+        readFromDocValues: aggregatable,
+        ...(at.parent ? { subType: { multi: { parent: at.parent } } } : {}),
+      };
+      const seen = byName.get(name);
+      if (seen && seen.esTypes?.[0] !== esType) {
+        byName.set(name, { ...seen, type: "conflict", aggregatable: false, searchable: true });
+      } else byName.set(name, field);
+    }
+  }
+  const scripted: FieldSpec[] = SCRIPTED_FIELDS.filter((f) => f.pattern === key).map((f) => ({
+    name: f.name,
+    type: "string",
+    count: 0,
+    scripted: true,
+    script: scriptOf(f),
+    lang: "painless",
+    searchable: true,
+    aggregatable: true,
+    readFromDocValues: false,
+  }));
+  return [...META_FIELDS, ...[...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), ...scripted];
+}
 
 function visParams(v: VisSpec): Record<string, unknown> {
   const seriesParams = v.aggs
@@ -524,7 +727,7 @@ function visParams(v: VisSpec): Record<string, unknown> {
       show: true,
       type: v.type === "histogram" ? "histogram" : v.type === "area" ? "area" : "line",
       mode: v.type === "histogram" ? "stacked" : "normal",
-      data: { label: a.type === "count" ? "Count" : `${a.type} ${String(a.params["field"])}`, id: a.id },
+      data: { label: a.type === "count" ? "Count" : String(a.params["customLabel"]), id: a.id },
       valueAxis: "ValueAxis-1",
       drawLinesBetweenPoints: true,
       showCircles: true,
@@ -608,13 +811,18 @@ function visParams(v: VisSpec): Record<string, unknown> {
         addTooltip: true,
         heatClusterSize: 1.5,
         legendPosition: "bottomright",
-        mapZoom: 2,
-        mapCenter: [0, 0],
-        wms: { enabled: false },
+        mapZoom: MAP_VIEW.zoom,
+        mapCenter: MAP_VIEW.center,
+        wms: { enabled: false, options: { format: "image/png", transparent: true } },
       };
     default:
       return {};
   }
+}
+
+/** What Dashboards keeps beside a visualization (and in its dashboard panel): a map's view. */
+function uiState(v: VisSpec | undefined): Record<string, unknown> {
+  return v?.type === "tile_map" ? { mapZoom: MAP_VIEW.zoom, mapCenter: MAP_VIEW.center } : {};
 }
 
 function visualization(prefix: string, v: VisSpec): SavedObject {
@@ -630,8 +838,8 @@ function visualization(prefix: string, v: VisSpec): SavedObject {
     attributes: {
       title: v.title,
       visState: JSON.stringify(visState),
-      uiStateJSON: "{}",
-      description: "",
+      uiStateJSON: JSON.stringify(uiState(v)),
+      description: v.description ?? "",
       version: 1,
       kibanaSavedObjectMeta: { searchSourceJSON: searchSource(v.query) },
     },
@@ -666,7 +874,7 @@ function dashboard(prefix: string, d: DashboardSpec): SavedObject {
       version: "2.19.0",
       panelIndex: String(i + 1),
       gridData: { x: wide ? 0 : ((i + 1) % 2) * 24, y: i * 15, w: wide ? 48 : 24, h: 15, i: String(i + 1) },
-      embeddableConfig: {},
+      embeddableConfig: uiState(VISUALIZATIONS.find((v) => p.kind === "visualization" && v.id === p.id)),
       panelRefName: `panel_${i}`,
     };
   });
@@ -698,7 +906,11 @@ export function buildSavedObjects(prefix: string): SavedObject[] {
   const patterns: SavedObject[] = PATTERN_KEYS.map((k) => ({
     type: "index-pattern",
     id: patternId(prefix, k),
-    attributes: { title: patternTitle(prefix, k), timeFieldName: "@timestamp" },
+    attributes: {
+      title: patternTitle(prefix, k),
+      timeFieldName: "@timestamp",
+      fields: JSON.stringify(patternFields(k)),
+    },
     references: [],
     migrationVersion: { "index-pattern": "7.6.0" },
   }));
