@@ -150,7 +150,7 @@ export const SCRIPTED_FIELDS: ScriptedFieldSpec[] = [
   {
     name: "audit_actor",
     pattern: "audit_log",
-    sources: ["event.actor.info.email", "event.actor.info.name", "event.actor.id"],
+    sources: ["twingate.audit_log.actor.info.email", "twingate.audit_log.actor.info.name", "twingate.audit_log.actor.id"],
   },
 ];
 
@@ -208,7 +208,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     title: "Twingate: denied and blocked",
     pattern: "events",
     type: "metric",
-    query: "event.status:(denied_access OR blocked)",
+    query: "event.outcome:failure",
     aggs: [count(), terms("2", "event_type", 10, "group", "Event type")],
   },
   {
@@ -230,7 +230,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     pattern: "network_access",
     type: "histogram",
     query: "",
-    aggs: [count(), overTime(), terms("3", "event.status", 10, "group", "Status")],
+    aggs: [count(), overTime(), terms("3", "event.action", 10, "group", "Status")],
   },
   {
     id: "network-bytes",
@@ -239,8 +239,8 @@ export const VISUALIZATIONS: VisSpec[] = [
     type: "area",
     query: "",
     aggs: [
-      metric("1", "sum", "event.connection.bytes_received", "Bytes received"),
-      metric("3", "sum", "event.connection.bytes_transferred", "Bytes transferred"),
+      metric("1", "sum", "twingate.network_access.connection.bytes_received", "Bytes received"),
+      metric("3", "sum", "twingate.network_access.connection.bytes_transferred", "Bytes transferred"),
       overTime(),
     ],
   },
@@ -250,7 +250,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     pattern: "network_access",
     type: "table",
     query: "",
-    aggs: [count(), terms("2", "event.resource.address", 20, "bucket", "Resource")],
+    aggs: [count(), terms("2", "destination.address", 20, "bucket", "Resource")],
   },
   {
     id: "network-top-connectors",
@@ -258,7 +258,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     pattern: "network_access",
     type: "pie",
     query: "",
-    aggs: [count(), terms("2", "event.connector.name", 10, "segment", "Connector")],
+    aggs: [count(), terms("2", "twingate.network_access.connector.name", 10, "segment", "Connector")],
   },
   {
     id: "network-top-remote-networks",
@@ -266,19 +266,19 @@ export const VISUALIZATIONS: VisSpec[] = [
     pattern: "network_access",
     type: "pie",
     query: "",
-    aggs: [count(), terms("2", "event.remote_network.name", 10, "segment", "Remote network")],
+    aggs: [count(), terms("2", "twingate.network_access.remote_network.name", 10, "segment", "Remote network")],
   },
   {
     id: "network-denied-failed",
     title: "Network access: denied and failed connections",
     pattern: "network_access",
     type: "table",
-    query: "event.status:(denied_access OR failed_to_connect)",
+    query: "event.action:(denied_access OR failed_to_connect)",
     aggs: [
       count(),
-      terms("2", "event.status", 5, "bucket", "Status"),
-      terms("3", "event.resource.address", 20, "bucket", "Resource"),
-      terms("4", "event.device.id", 20, "bucket", "Device"),
+      terms("2", "event.action", 5, "bucket", "Status"),
+      terms("3", "destination.address", 20, "bucket", "Resource"),
+      terms("4", "host.id", 20, "bucket", "Device"),
     ],
   },
   {
@@ -296,7 +296,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     pattern: "dns_filtering",
     type: "histogram",
     query: "",
-    aggs: [count(), overTime(), terms("3", "event.status", 5, "group", "Status")],
+    aggs: [count(), overTime(), terms("3", "event.action", 5, "group", "Status")],
   },
   {
     id: "dns-blocked-vs-allowed",
@@ -304,14 +304,14 @@ export const VISUALIZATIONS: VisSpec[] = [
     pattern: "dns_filtering",
     type: "pie",
     query: "",
-    aggs: [count(), terms("2", "event.status", 5, "segment", "Status")],
+    aggs: [count(), terms("2", "event.action", 5, "segment", "Status")],
   },
   {
     id: "dns-top-blocked-domains",
     title: "DNS filtering: top blocked domains",
     pattern: "dns_filtering",
     type: "table",
-    query: "event.status:blocked",
+    query: "event.action:blocked",
     aggs: [count(), terms("2", "dns.question.name", 20, "bucket", "Domain")],
   },
   {
@@ -319,7 +319,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     title: "DNS filtering: top blocked root domains",
     pattern: "dns_filtering",
     type: "table",
-    query: "event.status:blocked",
+    query: "event.action:blocked",
     aggs: [count(), terms("2", "dns.question.registered_domain", 20, "bucket", "Root domain")],
   },
   {
@@ -327,7 +327,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     title: "DNS filtering: top block reasons",
     pattern: "dns_filtering",
     type: "pie",
-    query: "event.status:blocked",
+    query: "event.action:blocked",
     aggs: [count(), terms("2", "dns.reasons", 10, "segment", "Reason")],
   },
   {
@@ -335,7 +335,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     title: "DNS filtering: devices with most blocks",
     pattern: "dns_filtering",
     type: "table",
-    query: "event.status:blocked",
+    query: "event.action:blocked",
     aggs: [count(), terms("2", "host.name", 20, "bucket", "Device")],
   },
   // Audit log
@@ -345,7 +345,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     pattern: "audit_log",
     type: "histogram",
     query: "",
-    aggs: [count(), overTime(), terms("3", "event.targets.type", 10, "group", "Target type")],
+    aggs: [count(), overTime(), terms("3", "twingate.audit_log.targets.type", 10, "group", "Target type")],
   },
   {
     id: "audit-by-actor",
@@ -355,7 +355,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     query: "",
     aggs: [
       count(),
-      terms("2", "event.actor.type", 5, "bucket", "Actor type"),
+      terms("2", "twingate.audit_log.actor.type", 5, "bucket", "Actor type"),
       // the actor's e-mail, else its name, else its id (an id alone says nothing to a reader)
       terms("3", "audit_actor", 20, "bucket", "Actor"),
       terms("4", "event.action", 5, "bucket", "Action"),
@@ -369,8 +369,8 @@ export const VISUALIZATIONS: VisSpec[] = [
     query: "",
     aggs: [
       count(),
-      terms("2", "event.targets.type", 10, "bucket", "Target type"),
-      terms("3", "event.targets.name", 20, "bucket", "Target"),
+      terms("2", "twingate.audit_log.targets.type", 10, "bucket", "Target type"),
+      terms("3", "twingate.audit_log.targets.name", 20, "bucket", "Target"),
     ],
   },
   // DLP
@@ -379,7 +379,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     title: "DLP: blocked uploads / downloads over time",
     pattern: "data_loss_prevention",
     type: "histogram",
-    query: "event.status:blocked",
+    query: "event.outcome:failure",
     aggs: [count(), overTime(), terms("3", "event.action", 10, "group", "Action")],
   },
   {
@@ -388,7 +388,7 @@ export const VISUALIZATIONS: VisSpec[] = [
     pattern: "data_loss_prevention",
     type: "pie",
     query: "",
-    aggs: [count(), terms("2", "event.data_loss_prevention_policies.name", 10, "segment", "Policy")],
+    aggs: [count(), terms("2", "rule.name", 10, "segment", "Policy")],
   },
   {
     id: "dlp-users",
@@ -456,14 +456,14 @@ export const SEARCHES: SearchSpec[] = [
     id: "search-denied-access-by-user",
     title: "Investigate: denied access by user",
     pattern: "network_access",
-    query: "event.status:denied_access",
-    columns: ["user.email", "destination.address", "event.connection.error_message", "source.ip"],
+    query: "event.action:denied_access",
+    columns: ["user.email", "destination.address", "twingate.network_access.connection.error_message", "source.ip"],
   },
   {
     id: "search-blocked-dns-by-device",
     title: "Investigate: blocked DNS by device",
     pattern: "dns_filtering",
-    query: "event.status:blocked",
+    query: "event.action:blocked",
     columns: ["host.name", "dns.question.name", "dns.reasons", "source.ip"],
   },
   {
@@ -471,14 +471,14 @@ export const SEARCHES: SearchSpec[] = [
     title: "Investigate: admin deletes",
     pattern: "audit_log",
     query: "event.action:delete",
-    columns: ["event.actor.type", "audit_actor", "event.targets.type", "event.targets.name"],
+    columns: ["twingate.audit_log.actor.type", "audit_actor", "twingate.audit_log.targets.type", "twingate.audit_log.targets.name"],
   },
   {
     id: "search-audit-recent-changes",
     title: "Audit log: recent changes",
     pattern: "audit_log",
     query: "",
-    columns: ["event.action", "event.actor.type", "audit_actor", "event.targets.type", "event.targets.name"],
+    columns: ["event.action", "twingate.audit_log.actor.type", "audit_actor", "twingate.audit_log.targets.type", "twingate.audit_log.targets.name"],
   },
   {
     id: "search-quarantine",
