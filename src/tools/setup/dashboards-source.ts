@@ -150,7 +150,11 @@ export const SCRIPTED_FIELDS: ScriptedFieldSpec[] = [
   {
     name: "audit_actor",
     pattern: "audit_log",
-    sources: ["twingate.audit_log.actor.info.email", "twingate.audit_log.actor.info.name", "twingate.audit_log.actor.id"],
+    sources: [
+      "twingate.audit_log.actor.info.email",
+      "twingate.audit_log.actor.info.name",
+      "twingate.audit_log.actor.id",
+    ],
   },
 ];
 
@@ -266,7 +270,10 @@ export const VISUALIZATIONS: VisSpec[] = [
     pattern: "network_access",
     type: "pie",
     query: "",
-    aggs: [count(), terms("2", "twingate.network_access.remote_network.name", 10, "segment", "Remote network")],
+    aggs: [
+      count(),
+      terms("2", "twingate.network_access.remote_network.name", 10, "segment", "Remote network"),
+    ],
   },
   {
     id: "network-denied-failed",
@@ -457,7 +464,12 @@ export const SEARCHES: SearchSpec[] = [
     title: "Investigate: denied access by user",
     pattern: "network_access",
     query: "event.action:denied_access",
-    columns: ["user.email", "destination.address", "twingate.network_access.connection.error_message", "source.ip"],
+    columns: [
+      "user.email",
+      "destination.address",
+      "twingate.network_access.connection.error_message",
+      "source.ip",
+    ],
   },
   {
     id: "search-blocked-dns-by-device",
@@ -471,14 +483,25 @@ export const SEARCHES: SearchSpec[] = [
     title: "Investigate: admin deletes",
     pattern: "audit_log",
     query: "event.action:delete",
-    columns: ["twingate.audit_log.actor.type", "audit_actor", "twingate.audit_log.targets.type", "twingate.audit_log.targets.name"],
+    columns: [
+      "twingate.audit_log.actor.type",
+      "audit_actor",
+      "twingate.audit_log.targets.type",
+      "twingate.audit_log.targets.name",
+    ],
   },
   {
     id: "search-audit-recent-changes",
     title: "Audit log: recent changes",
     pattern: "audit_log",
     query: "",
-    columns: ["event.action", "twingate.audit_log.actor.type", "audit_actor", "twingate.audit_log.targets.type", "twingate.audit_log.targets.name"],
+    columns: [
+      "event.action",
+      "twingate.audit_log.actor.type",
+      "audit_actor",
+      "twingate.audit_log.targets.type",
+      "twingate.audit_log.targets.name",
+    ],
   },
   {
     id: "search-quarantine",
@@ -700,6 +723,9 @@ export function patternFields(key: PatternKey): FieldSpec[] {
         readFromDocValues: aggregatable,
         ...(at.parent ? { subType: { multi: { parent: at.parent } } } : {}),
       };
+      // OpenSearch's _field_caps lists a flat_object twice, as `name` and `name.`: what Dashboards would
+      // read, and so what it compares the shipped list with
+      if (esType === "flat_object") byName.set(`${name}.`, { ...field, name: `${name}.` });
       const seen = byName.get(name);
       if (seen && seen.esTypes?.[0] !== esType) {
         byName.set(name, { ...seen, type: "conflict", aggregatable: false, searchable: true });
