@@ -5,6 +5,7 @@ import { createOpenSearchClient, redactUrl } from "../../platform/opensearch/cli
 import { buildSavedObjects, toNdjson } from "../../tools/setup/dashboards-source.ts";
 import { importDashboards } from "../../tools/setup/index.ts";
 import { DEFAULT_RETENTION_DAYS, parseDays, runSetup, type SetupReport } from "../../tools/setup/setup.ts";
+import { upgradeIndices } from "../../tools/setup/upgrade.ts";
 import { UsageError } from "../errors.ts";
 
 function printReport(r: SetupReport, out: NodeJS.WritableStream): void {
@@ -55,6 +56,12 @@ export const setupCommand: CommandModule = {
         describe: "OpenSearch Dashboards URL: import the bundled saved objects (overwrite)",
       })
       .option("dashboards-tenant", { type: "string", describe: "Dashboards tenant (security plugin)" })
+      .option("upgrade-indices", {
+        type: "boolean",
+        default: false,
+        describe:
+          'Bring indices written before the ECS layout to it, in place (same ids; docs/MAPPINGS.md, "Upgrading")',
+      })
       .option("json", { type: "boolean", default: false, describe: "Print the report as JSON" }),
   handler: async (argv) => {
     const config = loadConfig(argv);
@@ -97,6 +104,23 @@ export const setupCommand: CommandModule = {
         },
         logger,
       );
+      // Indices of the layout before ECS: upgraded when asked, else named in a warning (docs/MAPPINGS.md)
+      const upgrade = argv["upgrade-indices"] === true;
+      const upgrades = await upgradeIndices(
+        client,
+        { indexPrefix: config.indexPrefix, dryRun: dryRun || !upgrade },
+        logger,
+      );
+      const pending = upgrades.filter((u) => u.pending > 0);
+      if (pending.length > 0 && (dryRun || !upgrade))
+        report.warnings.push(
+          `${pending.length} index(es) hold ${pending.reduce((n, u) => n + u.pending, 0)} document(s) of the layout before ECS (${pending
+            .slice(0, 3)
+            .map((u) => u.index)
+            .join(
+              ", ",
+            )}${pending.length > 3 ? ", ..." : ""}): run \`twingate-ingest setup --upgrade-indices\` (docs/MAPPINGS.md, "Upgrading")`,
+        );
       const dashboardsUrl = argv["dashboards-url"];
       let imported: Awaited<ReturnType<typeof importDashboards>> | undefined;
       if (typeof dashboardsUrl === "string" && dashboardsUrl.length > 0) {
@@ -117,10 +141,15 @@ export const setupCommand: CommandModule = {
       }
       if (argv["json"] === true) {
         process.stdout.write(
-          `${JSON.stringify({ ...report, ...(imported ? { dashboards: imported } : {}) })}\n`,
+          `${JSON.stringify({ ...report, upgrades, ...(imported ? { dashboards: imported } : {}) })}\n`,
         );
       } else {
         printReport(report, process.stdout);
+        for (const u of upgrade && !dryRun ? upgrades : [])
+          if (u.pending > 0 || u.normalizerAdded || u.fieldsAdded > 0)
+            process.stdout.write(
+              `  upgraded         ${u.index}: ${u.rewritten} document(s) rewritten, ${u.fieldsAdded} field(s) added${u.skipped ? `, ${u.skipped} left as they were` : ""}\n`,
+            );
         if (imported) {
           for (const r of imported.results) {
             process.stdout.write(

@@ -108,6 +108,8 @@ function holdCause(status: number, type: string | undefined, message: string): H
   // flood stage) or `blocked by: [FORBIDDEN/6/cluster read-only (api)]` (cluster.blocks.read_only).
   if (type === "cluster_block_exception" || /blocked by: \[/.test(message))
     return /index \[/.test(message) ? "index_block" : "cluster_block";
+  // A closed index (an operator's, or `setup --upgrade-indices` adding the normalizer) opens again: held.
+  if (type === "index_closed_exception") return "index_block";
   if (type === "security_exception" || /no permissions for \[/.test(message)) return "permission";
   if (/maximum (normal )?shards open|would add \[\d+\] total shards/i.test(message)) return "shard_limit";
   if (status === 401 || status === 403) return "permission";
