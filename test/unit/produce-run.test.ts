@@ -29,6 +29,7 @@ import { buildPools } from "../../src/tools/produce/pools.ts";
 import { provision } from "../../src/tools/produce/provision.ts";
 import { type Clock, produceLoop, produceRange, spreadFileFaults } from "../../src/tools/produce/run.ts";
 import { dirTarget, s3Target, type Target } from "../../src/tools/produce/targets.ts";
+import { DEFAULT_DRIFT_RATE } from "../../src/tools/produce/variety.ts";
 
 const T = Date.parse("2025-07-25T18:20:00Z");
 const MIB = 1024 * 1024;
@@ -77,6 +78,7 @@ describe("produce: options", () => {
     refuse({ count: 3 }, /only applies with --interval/);
     refuse({ oversized: -1 }, /whole number/);
     refuse({ from: "2000-01-01", to: "2025-01-01" }, /split it/);
+    refuse({ driftRate: 1.5 }, /--drift-rate must be between 0 and 1/);
   });
 
   it("plans a range, the last complete slots, or a loop", () => {
@@ -87,7 +89,10 @@ describe("produce: options", () => {
       assert.equal(range.options.seed, 7);
       assert.equal(range.options.ratePerSecond, 1);
       assert.equal(range.options.oversizedBytes, MIB);
+      assert.equal(range.options.driftRate, DEFAULT_DRIFT_RATE);
     }
+    const noDrift = buildPlan({ files: 1, driftRate: 0 }, T, MIB);
+    assert.equal(noDrift.options.driftRate, 0);
     const last = buildPlan({ files: 3, eventsPerFile: 10, prefix: "tg", seed: "abc" }, T + 1000, MIB);
     assert.ok(last.mode === "range");
     if (last.mode === "range") {
@@ -130,6 +135,7 @@ describe("produce: runs", () => {
           oversized: 3,
           truncatedGzip: 2,
           emptySlotRate: 0.3,
+          driftRate: 0.05,
         },
         T,
         4096,
@@ -170,6 +176,13 @@ describe("produce: runs", () => {
       assert.equal(f.truncated_gzip_files, 2);
       assert.equal(f.truncated_gzip_records, 100);
       assert.ok(summary.files[0]!.faults.truncated_gzip && summary.files[1]!.faults.truncated_gzip);
+      // Drift fields, by path: the files' counts add up to the summary's, and each is in the file's text.
+      const drift = Object.values(summary.drift).reduce((a, b) => a + b, 0);
+      assert.equal(
+        drift,
+        sum((x) => Object.values(x.drift).reduce((a, b) => a + b, 0)),
+      );
+      assert.ok(drift > 0 && drift < summary.valid * 0.15, `drift: ${drift}`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

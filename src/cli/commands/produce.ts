@@ -50,6 +50,12 @@ function builder(y: Argv) {
         group: "Data:",
       },
       "events-per-file": { type: "number", describe: "Exactly this many records per file", group: "Data:" },
+      "drift-rate": {
+        type: "number",
+        describe:
+          "Share of records with a field no schema declares (e.g. connection.tunnel_path, a file on DLP events), so schema drift shows [default: 0.002]",
+        group: "Data:",
+      },
       rate: {
         type: "number",
         describe: "Events per second (per slot: rate x seconds, +-20%) [default: 1]",
@@ -134,6 +140,9 @@ function printHuman(summary: ProduceSummary, provisioned: Provisioned | undefine
     `  faults: invalid=${f.invalid} corrupt=${f.corrupt} unknown_type=${f.unknown_type} oversized=${f.oversized}` +
       ` truncated_gzip_files=${f.truncated_gzip_files} (records inside: ${f.truncated_gzip_records})`,
   ];
+  const drift = Object.entries(summary.drift);
+  if (drift.length > 0)
+    lines.push(`  fields no schema declares (drift): ${drift.map(([p, n]) => `${p}=${n}`).join(" ")}`);
   if (summary.skipped_slots.length > 0) lines.push(`  slots without a file: ${summary.skipped_slots.length}`);
   if (provisioned) {
     lines.push(`queue URL (SQS_QUEUE_URL for the worker): ${provisioned.queueUrl}`);

@@ -5,9 +5,11 @@
  */
 import { EVENT_TYPES, type EventType } from "../../core/model.ts";
 import type { Slot } from "../../core/twingate.ts";
+import { auditLog } from "./audit.ts";
 import type { Pools, Resource, User } from "./pools.ts";
 import { Rng } from "./prng.ts";
-import { isoMicros } from "./slots.ts";
+import { isoMicros, timeText } from "./slots.ts";
+import { DEFAULT_DRIFT_RATE, pickTimeForm, plantDrift, VARIETY } from "./variety.ts";
 
 /** What a record is, so a test knows how the consumer must treat it. */
 type RecordKind = "valid" | "invalid" | "corrupt" | "unknown_type" | "oversized";
@@ -20,6 +22,9 @@ export interface ProducedRecord {
   text: string;
   /** For `invalid`: the field that breaks the schema (e.g. `event.connection.client_ip`) and how. */
   invalid?: { path: string; problem: string };
+  /** For a valid record with a planted field no declaration has: its path (`event.connection.tunnel_path`). */
+  drift?: string;
+  /** The instant drawn for the record; its text may be cut to milliseconds or minutes (see slots.ts). */
   timeMicros: number;
 }
 
@@ -56,6 +61,8 @@ export interface SlotPlan {
   oversized: number;
   /** Serialized size each oversized record reaches (at least). */
   oversizedBytes: number;
+  /** Share of valid records carrying a field no declaration has [default: DEFAULT_DRIFT_RATE]. */
+  driftRate?: number;
 }
 
 /** Counts per slot: from a fixed number, or from a rate with some natural variation. */
@@ -121,15 +128,31 @@ export function generateSlot(pools: Pools, plan: SlotPlan): ProducedRecord[] {
     throw new RangeError("the event mix has no type with a positive share");
   const kinds = assignKinds(rng, n, plan.faults, plan.oversized);
   const out: ProducedRecord[] = [];
+  const drift = {
+    rng: new Rng(plan.seed, "drift", plan.slot.startMs),
+    rate: plan.driftRate ?? DEFAULT_DRIFT_RATE,
+  };
+  // Texts of this file's valid records: a time cut to minutes could make two records the same text, i.e.
+  // the same document id, one record fewer downstream than the summary counts. Such a record keeps its
+  // microseconds instead. (Records of different files never collide: a cut time stays in its own slot.)
+  const texts = new Set<string>();
   for (let i = 0; i < n; i++) {
     const timeMicros = times[i]!;
     const eventType = rng.weighted(mixEntries);
-    const record = makeRecord(rng, pools, eventType, timeMicros);
+    const made = makeRecord(rng, pools, eventType, timeMicros, plan.window, drift);
+    const record = made.record as Json;
     const kind = kinds[i]!;
     switch (kind) {
-      case "valid":
-        out.push({ kind, eventType, text: JSON.stringify(record), timeMicros });
+      case "valid": {
+        let text = JSON.stringify(record);
+        if (texts.has(text)) {
+          made.record.event["time"] = isoMicros(timeMicros);
+          text = JSON.stringify(record);
+        }
+        texts.add(text);
+        out.push({ kind, eventType, text, timeMicros, ...(made.drift ? { drift: made.drift } : {}) });
         break;
+      }
       case "invalid": {
         const invalid = breakRecord(rng, record, eventType);
         out.push({ kind, eventType, text: JSON.stringify(record), invalid, timeMicros });
@@ -160,43 +183,100 @@ export function generateSlot(pools: Pools, plan: SlotPlan): ProducedRecord[] {
 
 type Json = Record<string, unknown>;
 
-function makeRecord(rng: Rng, pools: Pools, eventType: EventType, timeMicros: number): Json {
-  const time = isoMicros(timeMicros);
-  switch (eventType) {
-    case "network_access":
-      return { event_type: eventType, event: networkAccess(rng, pools, time) };
-    case "dns_filtering":
-      return { event_type: eventType, event: dnsFiltering(rng, pools, time) };
-    case "audit_log":
-      return { event_type: eventType, event: auditLog(rng, pools, time) };
-    case "data_loss_prevention":
-      return { event_type: eventType, event: dataLossPrevention(rng, pools, time) };
-  }
+/** A valid record before serialisation, with what variety it carries. */
+interface Made {
+  record: { event_type: EventType; event: Json };
+  /** Path of a planted field no declaration has. */
+  drift?: string;
 }
 
+function makeRecord(
+  rng: Rng,
+  pools: Pools,
+  eventType: EventType,
+  timeMicros: number,
+  window: Slot,
+  drift: { rng: Rng; rate: number },
+): Made {
+  const time = timeText(timeMicros, pickTimeForm(rng, eventType, timeMicros, window.startMs));
+  let event: Json;
+  switch (eventType) {
+    case "network_access":
+      event = networkAccess(rng, pools, time);
+      break;
+    case "dns_filtering":
+      event = dnsFiltering(rng, pools, time);
+      break;
+    case "audit_log":
+      event = auditLog(rng, pools, time);
+      break;
+    case "data_loss_prevention":
+      event = dataLossPrevention(rng, pools, time);
+      break;
+  }
+  const record = { event_type: eventType, event };
+  // From a PRNG stream of its own, drawn for every record: the drift rate changes which records carry a
+  // drift field and nothing else in the file.
+  return drift.rng.next() < drift.rate
+    ? { record, drift: plantDrift(drift.rng, eventType, event) }
+    : { record };
+}
+
+/** The client's address: mostly the user's home line (IPv4 or, dual stack, IPv6); sometimes travelling. */
 function clientIp(rng: Rng, user: User): string {
-  // Mostly from home/office; sometimes travelling or on mobile data.
+  if (rng.chance(VARIETY.clientIpv6)) return user.homeIp6;
   if (rng.chance(0.85)) return user.homeIp;
   return `${rng.pick([24, 37, 68, 82, 98, 109, 174, 188])}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}`;
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
+/**
+ * Why a connection failed, as an error message. A resolve failure names the host name that did not
+ * resolve: only a resource defined by a name has one (an IP address is never resolved).
+ */
+function failure(rng: Rng, resource: Resource, unresolvable: boolean): { message: string; dns: boolean } {
+  if (unresolvable) return { message: `Failed to resolve ${resource.address}`, dns: true };
+  const why = rng.pick(
+    resource.addressType === "DNS"
+      ? (["refused", "timeout", "dns"] as const)
+      : (["refused", "timeout", "unreachable"] as const),
+  );
+  if (why === "dns") return { message: `Failed to resolve ${resource.address}`, dns: true };
+  return {
+    message: {
+      refused: "Connection refused",
+      timeout: "Connection timed out",
+      unreachable: "No route to host",
+    }[why],
+    dns: false,
+  };
+}
+
 function networkAccess(rng: Rng, pools: Pools, time: string): Json {
   const resource: Resource = rng.skewed(pools.resources);
-  const status = rng.weighted([
-    ["closed_connection", 48],
-    ["established_connection", 38],
-    ["denied_access", 8],
-    ["failed_to_connect", 6],
-  ] as const);
-  const asService = rng.chance(0.06);
+  // A name that does not resolve: every connection to it fails to resolve (the DNS_ERROR of the console's
+  // CSV export is, in the S3 format, a failed_to_connect with the resolve error).
+  const unresolvable = resource.ips.length === 0;
+  const status = unresolvable
+    ? "failed_to_connect"
+    : rng.weighted([
+        ["closed_connection", 48],
+        ["established_connection", 38],
+        ["denied_access", 8],
+        ["failed_to_connect", 6],
+      ] as const);
+  const asService = rng.chance(VARIETY.serviceAccount);
   const user = rng.skewed(pools.users);
   const sa = rng.pick(pools.serviceAccounts);
   const ip = asService ? sa.ip : clientIp(rng, user);
   const port = rng.pick(resource.ports);
   const connection: Json = { client_ip: ip, protocol: resource.protocol };
-  let resolvedIp = resource.ips.length > 0 ? rng.pick(resource.ips) : "";
+  let resolvedIp = "";
+  if (!unresolvable) {
+    resolvedIp =
+      resource.ip6 !== undefined && rng.chance(VARIETY.resourceIpv6) ? resource.ip6 : rng.pick(resource.ips);
+  }
   if (status === "closed_connection") {
     // Long-tailed transfer sizes: most connections are small, a few move a lot.
     connection["bytes_received"] = rng.logNormalInt(4_000, 2.2, 5_000_000_000);
@@ -211,44 +291,52 @@ function networkAccess(rng: Rng, pools: Pools, time: string): Json {
       "User is not in a group with access to the resource",
     ]);
   } else {
-    const why = rng.pick(["refused", "timeout", "dns"] as const);
-    if (why === "dns") resolvedIp = "";
-    if (rng.chance(0.5)) {
+    const why = failure(rng, resource, unresolvable);
+    // The vendor writes an empty ip when the name did not resolve (docs/DATA-QUALITY.md: stored as null).
+    if (why.dns) resolvedIp = "";
+    if (!rng.chance(VARIETY.failedWithoutBytes)) {
       connection["bytes_received"] = 0;
       connection["bytes_transferred"] = 0;
     }
-    connection["error_message"] = {
-      refused: "Connection refused",
-      timeout: "Connection timed out",
-      dns: `Failed to resolve ${resource.address}`,
-    }[why];
+    connection["error_message"] = why.message;
   }
   const connector = rng.pick(resource.network.connectors);
-  const relays = rng.chance(0.35) ? [] : [rng.skewed(pools.relays)].map((r) => ({ ...r }));
-  const event: Json = {
-    version: 1,
-    time,
-    status,
-    connection,
-    connector: { id: connector.id, name: connector.name },
-    remote_network: { id: resource.network.id, name: resource.network.name },
-    resource: {
-      address: resource.address,
-      applied_rule: resource.appliedRule,
-      id: resource.id,
-      ip: resolvedIp,
-      port,
-    },
-    relays,
-    device: { id: asService ? sa.deviceId : rng.pick(user.devices).id },
+  const relayCount = status === "denied_access" ? 0 : rng.weighted(VARIETY.relays);
+  // Relays are reached in the client's address family.
+  const v6 = ip.includes(":");
+  const relays = (
+    relayCount === 1
+      ? [pools.relays.indexOf(rng.skewed(pools.relays))]
+      : rng.sample(pools.relays.length, relayCount)
+  )
+    .map((i) => pools.relays[i]!)
+    .map((r) => ({ ip: v6 ? r.ip6 : r.ip, name: r.name, port: r.port }));
+  const withoutConnector = status === "denied_access" && rng.chance(VARIETY.deniedWithoutConnector);
+  const event: Json = { version: 1, time, status, connection };
+  if (!withoutConnector) {
+    event["connector"] = { id: connector.id, name: connector.name };
+    event["remote_network"] = { id: resource.network.id, name: resource.network.name };
+  }
+  event["resource"] = {
+    address: resource.address,
+    applied_rule: resource.appliedRule,
+    id: resource.id,
+    ip: resolvedIp,
+    port,
   };
+  event["relays"] = relays;
+  event["device"] = { id: asService ? sa.deviceId : rng.pick(user.devices).id };
   if (asService) event["service_account"] = { name: sa.name, id: sa.id, key: sa.key, key_id: sa.keyId };
   else event["user"] = { id: user.id, email: user.email };
-  const loc = user.location;
-  event["location"] = {
-    lat: round2(loc.lat + (rng.next() - 0.5) * 0.2),
-    lon: round2(loc.lon + (rng.next() - 0.5) * 0.2),
-  };
+  const where = rng.weighted(VARIETY.location);
+  if (where === "null") event["location"] = null;
+  else if (where === "object") {
+    const loc = user.location;
+    event["location"] = {
+      lat: round2(loc.lat + (rng.next() - 0.5) * 0.2),
+      lon: round2(loc.lon + (rng.next() - 0.5) * 0.2),
+    };
+  }
   return event;
 }
 
@@ -273,6 +361,7 @@ function dnsFiltering(rng: Rng, pools: Pools, time: string): Json {
     status = "allowed";
     reasons = [{ id: "allowlist", name: "Allowlist" }];
   }
+  const asStrings = reasons.length > 0 && rng.chance(VARIETY.reasonStrings);
   return {
     version: 1,
     time,
@@ -287,106 +376,8 @@ function dnsFiltering(rng: Rng, pools: Pools, time: string): Json {
       ] as const),
     },
     status,
-    reasons,
+    reasons: asStrings ? reasons.map((r) => r.id) : reasons.map((r) => ({ ...r })),
   };
-}
-
-const TARGET_TYPES = [
-  ["resource", 30],
-  ["user", 15],
-  ["group", 15],
-  ["device", 10],
-  ["connector", 8],
-  ["remoteNetwork", 6],
-  ["serviceAccount", 5],
-  ["serviceAccountKey", 5],
-  ["PublicAPIKey", 6],
-] as const;
-
-function auditTarget(rng: Rng, pools: Pools, type: (typeof TARGET_TYPES)[number][0]): Json {
-  const base = (id: string, name: string): Json => ({ version: "1.0", type, id, name });
-  switch (type) {
-    case "resource": {
-      const r = rng.pick(pools.resources);
-      const isIp = /^\d/.test(r.address);
-      return {
-        ...base(r.graphId, r.name),
-        address: { type: isIp ? "IP" : "DNS", value: r.appliedRule },
-        protocols: {
-          allowIcmp: rng.chance(0.5),
-          tcp: { policy: "RESTRICTED", ports: r.ports.filter(() => r.protocol === "tcp").map((p) => `${p}`) },
-          udp: { policy: r.protocol === "udp" ? "RESTRICTED" : "DENY_ALL", ports: [] },
-        },
-        isActive: rng.chance(0.95),
-      };
-    }
-    case "user": {
-      const u = rng.pick(pools.users);
-      return { ...base(u.graphId, u.name), email: u.email, isAdmin: u.isAdmin };
-    }
-    case "group": {
-      const g = rng.pick(pools.groups);
-      return { ...base(g.id, g.name), isActive: true };
-    }
-    case "device": {
-      const u = rng.pick(pools.users);
-      const d = rng.pick(u.devices);
-      return { ...base(d.graphId, d.name), isTrusted: rng.chance(0.7) };
-    }
-    case "connector": {
-      const c = rng.pick(pools.connectors);
-      return base(c.graphId, c.name);
-    }
-    case "remoteNetwork": {
-      const n = rng.pick(pools.networks);
-      return { ...base(n.graphId, n.name), location: n.name.startsWith("office") ? "ON_PREMISE" : "AWS" };
-    }
-    case "serviceAccount": {
-      const s = rng.pick(pools.serviceAccounts);
-      return base(s.graphId, s.name);
-    }
-    case "serviceAccountKey": {
-      const s = rng.pick(pools.serviceAccounts);
-      return base(s.keyId, `${s.name}-key`);
-    }
-    case "PublicAPIKey": {
-      const k = rng.pick(pools.apiKeys);
-      return {
-        ...base(k.id, k.name),
-        permission: rng.pick(["read only", "read write", "provision"]),
-        allowedIpRanges: rng.chance(0.6)
-          ? ["0.0.0.0/0", "::/0"]
-          : [`${rng.int(1, 223)}.${rng.int(0, 255)}.0.0/16`],
-      };
-    }
-  }
-}
-
-function auditLog(rng: Rng, pools: Pools, time: string): Json {
-  const action = rng.weighted([
-    ["edit", 50],
-    ["create", 35],
-    ["delete", 15],
-  ] as const);
-  const targetCount = rng.chance(0.15) ? 2 : 1;
-  const targets: Json[] = [];
-  for (let i = 0; i < targetCount; i++) targets.push(auditTarget(rng, pools, rng.weighted(TARGET_TYPES)));
-  const actorType = rng.weighted([
-    ["User", 80],
-    ["API", 15],
-    ["Twingate Support", 5],
-  ] as const);
-  let actor: Json;
-  if (actorType === "User") {
-    const admin = rng.skewed(pools.admins);
-    actor = { type: "User", id: admin.graphId, info: { email: admin.email, name: admin.name } };
-  } else if (actorType === "API") {
-    const key = rng.pick(pools.apiKeys);
-    actor = { type: "API", id: key.id, info: { name: key.name } };
-  } else {
-    actor = { type: "Twingate Support", id: "VHdpbmdhdGVTdXBwb3J0OjE=", info: null };
-  }
-  return { version: 1, time, action, targets, actor };
 }
 
 function dataLossPrevention(rng: Rng, pools: Pools, time: string): Json {

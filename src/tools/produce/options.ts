@@ -14,6 +14,7 @@ import type { Layout } from "./encode.ts";
 import { LAYOUTS } from "./encode.ts";
 import type { Mix } from "./generator.ts";
 import type { ProduceOptions } from "./run.ts";
+import { DEFAULT_DRIFT_RATE } from "./variety.ts";
 
 export class ProduceUsageError extends Error {
   override name = "ProduceUsageError";
@@ -62,6 +63,7 @@ export interface ProduceArgs {
   truncatedGzip?: number;
   oversized?: number;
   emptySlotRate?: number;
+  driftRate?: number;
 }
 
 type ProducePlan =
@@ -122,6 +124,7 @@ export function buildPlan(args: ProduceArgs, nowMs: number, oversizedBytes: numb
     oversizedBytes,
     truncatedGzip: nonNegInt("truncated-gzip", args.truncatedGzip),
     emptySlotRate: rate("empty-slot-rate", args.emptySlotRate),
+    driftRate: args.driftRate === undefined ? DEFAULT_DRIFT_RATE : rate("drift-rate", args.driftRate),
   };
 
   const parseTime = (flag: string, v: string) => {

@@ -16,6 +16,8 @@ export interface User {
   isAdmin: boolean;
   devices: Device[];
   homeIp: string;
+  /** The home line's IPv6 address (dual stack): some connections come from it. */
+  homeIp6: string;
   location: Location;
 }
 
@@ -37,6 +39,8 @@ interface RemoteNetwork {
   graphId: string;
   name: string;
   connectors: Connector[];
+  /** The network's IPv6 unique local /48 (`fd12:3456:789a`): its resources' IPv6 addresses. */
+  ula: string;
 }
 
 export interface Connector {
@@ -50,9 +54,13 @@ export interface Resource {
   graphId: string;
   name: string;
   address: string;
+  /** How the resource is defined: by a DNS name (possibly a wildcard) or by an IP address or range. */
+  addressType: "DNS" | "IP";
   appliedRule: string;
   /** IPs the address resolves to (empty for a name that does not resolve). */
   ips: string[];
+  /** The name's AAAA answer (a unique local IPv6 address), for resources addressed by a name that resolves. */
+  ip6?: string;
   ports: number[];
   protocol: "tcp" | "udp" | "icmp";
   network: RemoteNetwork;
@@ -60,6 +68,8 @@ export interface Resource {
 
 interface Relay {
   ip: string;
+  /** The relay's IPv6 address: a client on an IPv6 network reaches it there. */
+  ip6: string;
   name: string;
   port: number;
 }
@@ -364,6 +374,14 @@ function uniqueNumericIds(rng: Rng, count: number, digits: number, taken: Set<st
   return out;
 }
 
+const hex4 = (rng: Rng) => rng.int(0, 0xffff).toString(16);
+
+/** A public IPv6 address in a home or mobile ISP's range (compressed form, lower case). */
+function publicIp6(rng: Rng): string {
+  const prefix = rng.pick(["2600:1700", "2a02:c7f", "2001:56a", "2607:fb90", "2a01:e0a", "2406:3003"]);
+  return `${prefix}:${hex4(rng)}:${hex4(rng)}::${hex4(rng)}`;
+}
+
 function publicIp(rng: Rng): string {
   // Avoid private, loopback, multicast and reserved first octets.
   const first = rng.pick([3, 12, 18, 23, 34, 44, 52, 64, 73, 81, 92, 104, 142, 151, 176, 185, 203, 212]);
@@ -427,6 +445,7 @@ export function buildPools(seed: number | string, sizes: PoolSizes = DEFAULT_POO
       isAdmin: false,
       devices,
       homeIp: publicIp(rng),
+      homeIp6: publicIp6(rng),
       location: rng.pick(LOCATIONS),
     });
   }
@@ -447,7 +466,8 @@ export function buildPools(seed: number | string, sizes: PoolSizes = DEFAULT_POO
       connectorNames.add(cname);
       return { id: cid, graphId: graphId("Connector", cid), name: cname };
     });
-    return { id: id!, graphId: graphId("RemoteNetwork", id!), name, connectors };
+    const ula = `fd${rng.int(0, 255).toString(16).padStart(2, "0")}:${hex4(rng)}:${hex4(rng)}`;
+    return { id: id!, graphId: graphId("RemoteNetwork", id!), name, connectors, ula };
   });
   const connectors = networks.flatMap((n) => n.connectors);
 
@@ -463,6 +483,7 @@ export function buildPools(seed: number | string, sizes: PoolSizes = DEFAULT_POO
       ["fqdn", 6],
       ["wildcard", 2],
       ["ip", 1],
+      ["ip6", 1],
       ["cidr", 1],
     ] as const);
     const suffix = i >= SERVICES.length ? `-${Math.floor(i / SERVICES.length) + 1}` : "";
@@ -470,40 +491,68 @@ export function buildPools(seed: number | string, sizes: PoolSizes = DEFAULT_POO
     const ip = `${subnet}.${rng.int(2, 250)}`;
     let address = host;
     let appliedRule = host;
+    const ip6 = `${network.ula}:${rng.int(1, 0xff).toString(16)}::${hex4(rng)}`;
     let ips = [ip];
+    let aaaa: string | undefined = ip6;
     if (shape === "wildcard") {
       appliedRule = `*.${envName}.${internalDomain}`;
     } else if (shape === "ip") {
       address = ip;
       appliedRule = ip;
+      aaaa = undefined;
+    } else if (shape === "ip6") {
+      // A resource defined by its IPv6 address: the address is the IP (no name to resolve).
+      address = ip6;
+      appliedRule = ip6;
+      ips = [ip6];
+      aaaa = undefined;
     } else if (shape === "cidr") {
       appliedRule = `${subnet}.0/24`;
       address = ip;
       ips = [ip];
+      aaaa = undefined;
     }
-    // A few names do not resolve: failed connections then carry an empty ip.
-    if (shape === "fqdn" && rng.chance(0.1)) ips = [];
+    // A few names (never the busiest resources) do not resolve: every connection to them fails to resolve.
+    if (shape === "fqdn" && i >= 5 && rng.chance(0.1)) {
+      ips = [];
+      aaaa = undefined;
+    }
     resources.push({
       id: rid,
       graphId: graphId("Resource", rid),
       name: `${svc.name}${suffix} (${envName})`,
       address,
+      addressType: shape === "fqdn" || shape === "wildcard" ? "DNS" : "IP",
       appliedRule,
       ips,
+      ...(aaaa !== undefined ? { ip6: aaaa } : {}),
       ports: svc.ports,
       protocol: svc.protocol,
       network,
     });
   });
 
+  const relayIp6 = () => `2600:1900:${hex4(rng)}:${hex4(rng)}::${hex4(rng)}`;
   const relays: Relay[] = [
-    { ip: publicIp(rng), name: "relaybalancer+https://relays-prm.twingate.com", port: 30501 },
-    { ip: publicIp(rng), name: "relaybalancer+https://relays-prm.twingate.com", port: 30502 },
     {
       ip: publicIp(rng),
+      ip6: relayIp6(),
+      name: "relaybalancer+https://relays-prm.twingate.com",
+      port: 30501,
+    },
+    {
+      ip: publicIp(rng),
+      ip6: relayIp6(),
+      name: "relaybalancer+https://relays-prm.twingate.com",
+      port: 30502,
+    },
+    {
+      ip: publicIp(rng),
+      ip6: relayIp6(),
       name: `relay-${rng.pick(["us-east", "eu-west", "ap-south"])}.twingate.com`,
       port: 443,
     },
+    { ip: publicIp(rng), ip6: relayIp6(), name: "relay-eu-central.twingate.com", port: 443 },
   ];
 
   const serviceAccounts: ServiceAccount[] = ["ci-deployer", "backup-agent", "monitoring-probe"].map(
@@ -531,7 +580,7 @@ export function buildPools(seed: number | string, sizes: PoolSizes = DEFAULT_POO
   }));
 
   const internalDomains: DnsDomain[] = resources
-    .filter((r) => !/^\d/.test(r.address))
+    .filter((r) => r.addressType === "DNS")
     .slice(0, 8)
     .map((r) => ({ domain: r.address, root: internalDomain }));
   // Public domains first (most traffic), then internal ones; order matters for the skewed picks.

@@ -27,6 +27,8 @@ export interface ProduceOptions {
   truncatedGzip: number;
   /** Share of slots left without events (no file), for the gaps report. */
   emptySlotRate: number;
+  /** Share of valid records with a field no declaration has (schema drift) [default: DEFAULT_DRIFT_RATE]. */
+  driftRate?: number;
 }
 
 interface FileFaults {
@@ -50,6 +52,8 @@ export interface FileReport {
   gzip: boolean;
   by_event_type: Record<EventType, number>;
   faults: FileFaults;
+  /** Valid records carrying a field no declaration has, by the field's path. */
+  drift: Record<string, number>;
 }
 
 export interface Faults {
@@ -79,6 +83,8 @@ export interface ProduceSummary {
   /** Invalid records per event type (what `schema_invalid` quarantine must hold, by type). */
   invalid_by_event_type: Record<EventType, number>;
   faults: Faults;
+  /** Valid records carrying a field no declaration has, by the field's path (in readable files). */
+  drift: Record<string, number>;
   bucket?: string;
   queue_url?: string;
   queue_arn?: string;
@@ -139,6 +145,7 @@ export function planFile(
     faults: truncated ? { invalid: 0, corrupt: 0, unknownType: 0 } : opts.faults,
     oversized: truncated ? 0 : Math.min(count, faultPlan.oversized),
     oversizedBytes: opts.oversizedBytes,
+    ...(opts.driftRate !== undefined ? { driftRate: opts.driftRate } : {}),
   });
   const gzip = opts.gzip || truncated;
   let body = encodeFile(
@@ -156,10 +163,12 @@ export function planFile(
     truncated_gzip: truncated,
   };
   let valid = 0;
+  const drift: Record<string, number> = {};
   for (const r of records) {
     if (r.kind === "valid") {
       valid++;
       byType[r.eventType as EventType]++;
+      if (r.drift !== undefined) drift[r.drift] = (drift[r.drift] ?? 0) + 1;
     } else faults[r.kind]++;
   }
   return {
@@ -177,6 +186,7 @@ export function planFile(
       gzip,
       by_event_type: truncated ? zeroTypes() : byType,
       faults,
+      drift: truncated ? {} : drift,
     },
   };
 }
@@ -204,6 +214,7 @@ export class Summary {
         truncated_gzip_files: 0,
         truncated_gzip_records: 0,
       },
+      drift: {},
     };
   }
 
@@ -227,6 +238,7 @@ export class Summary {
     d.faults.corrupt += r.faults.corrupt;
     d.faults.unknown_type += r.faults.unknown_type;
     d.faults.oversized += r.faults.oversized;
+    for (const [path, n] of Object.entries(r.drift)) d.drift[path] = (d.drift[path] ?? 0) + n;
     for (const rec of file.records) {
       if (rec.kind === "invalid") d.invalid_by_event_type[rec.eventType as EventType]++;
     }
