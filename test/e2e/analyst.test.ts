@@ -298,7 +298,8 @@ describe("the analyst's searches", { timeout: 600_000 }, () => {
       const dq = report.checks.find((c) => c.name === "Data quality");
       assert.ok(dq, doctor.stdout);
       assert.equal(dq.status, "warn", dq.detail);
-      assert.ok((dq.data?.["fresh"] as string[]).includes("event.connection.tunnel_path"), dq.detail);
+      const fresh = (dq.data?.["fresh"] ?? []) as string[];
+      assert.ok(fresh.includes("event.connection.tunnel_path"), dq.detail);
     } finally {
       await worker.stop();
     }

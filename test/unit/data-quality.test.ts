@@ -72,7 +72,9 @@ describe("data-quality corpus", () => {
       assert.equal(action.id, documentId(JSON.parse(before)));
       const ingest = doc["ingest"] as Record<string, unknown>;
       // the document also notes an event of a stream with principals that names none (documents.test.ts)
-      const listed = ((ingest["deviations"] as string[] | undefined) ?? []).filter((d) => d !== "no_principal");
+      const listed = ((ingest["deviations"] as string[] | undefined) ?? []).filter(
+        (d) => d !== "no_principal",
+      );
       assert.deepEqual([...listed].sort(), c.expect.deviations);
       if (c.expect.timestamp) assert.equal(doc["@timestamp"], c.expect.timestamp);
       // the vendor's paths (event.*) are under twingate.<stream> in the document

@@ -436,7 +436,8 @@ describe("validateRecord's fast path (differential, against zod)", () => {
     for (const r of SEEDS) {
       const full = validateRecordFull(r);
       // a seed the normaliser changes (an empty resource.ip) or copies to the catch-all is the full path's
-      if (full.ok && (full.deviations.length > 0 || normalisationOf(full.record)?.flat !== undefined)) continue;
+      if (full.ok && (full.deviations.length > 0 || normalisationOf(full.record)?.flat !== undefined))
+        continue;
       assert.ok(fastAccept(r), `fast path accepts ${JSON.stringify(r)}`);
       types.add(r.event_type);
     }

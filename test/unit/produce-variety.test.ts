@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { validateRecord } from "../../src/core/events/index.ts";
-import { isIpText } from "../../src/core/events/normalise.ts";
+import { isIpText } from "../../src/core/events/ip.ts";
 import { DEFAULT_MIX, generateSlot, NO_FAULTS, type SlotPlan } from "../../src/tools/produce/generator.ts";
 import { buildPools } from "../../src/tools/produce/pools.ts";
 import { timeFormMs, timeText } from "../../src/tools/produce/slots.ts";

@@ -160,7 +160,7 @@ export async function upgradeIndices(
     const analysis = (((settings[index] as Json)?.["settings"] as Json)?.["index"] as Json)?.["analysis"] as
       | Json
       | undefined;
-    const hasNormalizer = ((analysis?.["normalizer"] as Json | undefined) ?? {})[LOWERCASE] !== undefined;
+    const hasNormalizer = (analysis?.["normalizer"] as Json | undefined)?.[LOWERCASE] !== undefined;
     const mapping = await req(client, "GET", `/${index}/_mapping`);
     const existing = (((mapping[index] as Json)?.["mappings"] as Json)?.["properties"] ?? {}) as Json;
     const desired = (mergeMappings(commonMappings(), eventMappings(stream))["properties"] ?? {}) as Json;
