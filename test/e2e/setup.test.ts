@@ -311,6 +311,7 @@ describe("setup against OpenSearch", {
     // the declared target fields are mapped (the vendor's, under twingate.audit_log); anything else stays
     // out of the mapping (kept in _source, searchable through twingate.flat)
     assert.deepEqual(Object.keys(targets).sort(), [
+      "activeState",
       "address",
       "allowedIpRanges",
       "before",
@@ -318,13 +319,17 @@ describe("setup against OpenSearch", {
       "id",
       "isActive",
       "isAdmin",
+      "isTrusted",
+      "location",
       "name",
       "permission",
-      "ports",
       "protocols",
+      "remoteNetwork",
       "role",
+      "serialNumber",
       "state",
       "type",
+      "user",
       "version",
     ]);
     assert.equal((targets["email"] as unknown as { normalizer?: string }).normalizer, "twingate_lowercase");

@@ -6,7 +6,7 @@ export const idName = () => object({ id: keyword(), name: keyword({ map: "keywor
 
 /** A Twingate user: `{id, email}`. */
 export const user = () =>
-  object({ id: keyword(), email: keyword({ lower: true, doc: "the user's e-mail address (case-blind)" }) });
+  object({ id: keyword(), email: keyword({ lower: true, doc: "the user's e-mail address" }) });
 
 /** A device: `{id, name, model}`. */
 export const device = () =>
@@ -14,7 +14,7 @@ export const device = () =>
     id: keyword(),
     name: keyword({ map: "keyword_text" }),
     model: object({
-      hostname: keyword({ lower: true, doc: "case-blind" }),
+      hostname: keyword({ lower: true }),
       local_name: keyword({ map: "keyword_text" }),
       serial_number: keyword(),
     }),

@@ -1,5 +1,5 @@
 /** `data_loss_prevention`: app-control and DLP decisions (only the sync page's example is public). */
-import { device, idName, user } from "./common.ts";
+import { idName, user } from "./common.ts";
 import { array, keyword, object } from "./declare.ts";
 import {
   compact,
@@ -23,10 +23,11 @@ export const dataLossPrevention = defineStream(
     action: keyword({ req: true, doc: "e.g. block_upload" }),
     status: keyword({ doc: "e.g. blocked" }),
     data_loss_prevention_policies: array(idName()),
-    device: device(),
+    // the sync page's example names the device by id and name
+    device: idName(),
     user: user(),
     resource: object({
-      address: keyword({ lower: true, doc: "case-blind" }),
+      address: keyword({ lower: true }),
       applied_rule: keyword({ lower: true }),
       id: keyword(),
     }),
@@ -55,7 +56,7 @@ export const dataLossPrevention = defineStream(
       "rule",
       compact({ id: distinct(policies.map((p) => p.id)), name: distinct(policies.map((p) => p.name)) }),
     );
-    setDefined(out, "related", related([], [e.user?.email, e.user?.id], [e.device?.model?.hostname, domain]));
+    setDefined(out, "related", related([], [e.user?.email, e.user?.id], [domain]));
     return out;
   },
   { principal: true },

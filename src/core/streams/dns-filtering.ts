@@ -18,8 +18,8 @@ import { defineStream } from "./stream.ts";
 export const dnsFiltering = defineStream(
   "dns_filtering",
   {
-    domain: keyword({ req: true, lower: true, doc: "the name queried (case-blind)" }),
-    root: keyword({ lower: true, doc: "its registrable domain (case-blind)" }),
+    domain: keyword({ req: true, lower: true, doc: "the name queried" }),
+    root: keyword({ lower: true, doc: "its registrable domain" }),
     status: keyword({ req: true, doc: "default, blocked, allowed" }),
     device: device(),
     user: user(),

@@ -1,5 +1,5 @@
 /** `network_access`: ZTNA connections (the vendor's Network Events Schema; its page calls the stream `network`). */
-import { device, idName, user } from "./common.ts";
+import { idName, user } from "./common.ts";
 import { array, count, degrees, ip, keyword, object, port, text } from "./declare.ts";
 import {
   compact,
@@ -55,7 +55,8 @@ export const networkAccess = defineStream(
       port: port(),
     }),
     relays: array(object({ ip: ip(), name: keyword(), port: port() }), { doc: "empty for peer-to-peer" }),
-    device: device(),
+    // the vendor's network events name the device by its id alone
+    device: object({ id: keyword() }),
     user: user(),
     service_account: object({
       id: keyword(),
@@ -121,7 +122,7 @@ export const networkAccess = defineStream(
       related(
         [c?.client_ip, r?.ip, ...(e.relays ?? []).map((x) => x?.ip)],
         [e.user?.email, e.user?.id, sa?.name, sa?.id],
-        [e.device?.model?.hostname, domain],
+        [domain],
       ),
     );
     return out;

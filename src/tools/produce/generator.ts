@@ -368,6 +368,8 @@ function dnsFiltering(rng: Rng, pools: Pools, time: string): Json {
     domain: domain.domain,
     root: domain.root,
     device: { id: device.graphId, name: device.name, model: device.model ? { ...device.model } : null },
+    // the device's user (the vendor's DNS Filtering Logs carry it; the sync page's sample shows none)
+    user: { id: user.id, email: user.email },
     connection: {
       client_ip: clientIp(rng, user),
       protocol: rng.weighted([
