@@ -26,7 +26,7 @@ import {
   runBackfill,
 } from "../../runtimes/backfill/run.ts";
 import { S3Checkpoint } from "../../runtimes/backfill/s3-checkpoint.ts";
-import { ensureTemplates } from "../../runtimes/worker/startup.ts";
+import { startIndexGuard } from "../../runtimes/worker/startup.ts";
 import { UsageError } from "../errors.ts";
 import {
   type CommandArgs,
@@ -194,12 +194,13 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     }
 
     const opensearch = createOpenSearchClient(config, logger);
-    await ensureTemplates(opensearch, config, logger);
+    const indexGuard = await startIndexGuard(opensearch, config, logger);
     const pipeline = buildPipeline({
       config,
       opensearch,
       source: s3 ? objectSource("s3", s3) : objectSource("local"),
       logger,
+      indexGuard,
     });
     if (resume) {
       logger.info(
