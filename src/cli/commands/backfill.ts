@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { CommandModule } from "yargs";
 import { buildPipeline, objectSource } from "../../core/ingest/pipeline.ts";
@@ -120,6 +121,8 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     }
     checkConcurrency(argv.concurrency);
     if (argv.dir !== undefined && argv.prefix) throw new UsageError("--prefix applies to --bucket only");
+    if (argv.dir !== undefined && !existsSync(argv.dir))
+      throw new UsageError(`--dir: no such file or folder: ${argv.dir}`, true);
     if (argv.enqueue && argv.bucket === undefined) {
       throw new UsageError("--enqueue needs --bucket: the workers read the files from S3");
     }
@@ -233,7 +236,8 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
 
 /**
  * A checkpointed run (read here or enqueue) with its progress display and signal handling, then its
- * summary on stdout and the exit code: 1 when stopped or something failed, 130 when interrupted.
+ * summary on stdout and the exit code: 1 when stopped, something failed or records were rejected, 130 when
+ * interrupted.
  */
 async function runCheckpointed<S extends BackfillSummary | EnqueueSummary>(
   argv: BackfillArgs,
@@ -266,8 +270,11 @@ async function runCheckpointed<S extends BackfillSummary | EnqueueSummary>(
   process.stdout.write(
     argv.json ? `${JSON.stringify({ ...summary, checkpoint: file.path }, null, 2)}\n` : r.format(summary),
   );
+  // The exit-code rule (README): records rejected are problems found, as `validate` says them.
+  const rejected = "rejected" in summary.total ? summary.total.rejected : 0;
   if (summary.stopReason !== undefined || summary.failed.length > 0) argv.exitCode = 1;
   else if (summary.interrupted) argv.exitCode = 130;
+  else if (rejected > 0) argv.exitCode = 1;
   logger.flush();
 }
 
