@@ -17,7 +17,7 @@ import {
 import { type EnqueueSummary, runEnqueue } from "../../runtimes/backfill/enqueue.ts";
 import { emptyListingStats, listS3 } from "../../runtimes/backfill/listing.ts";
 import type { BackfillProgress } from "../../runtimes/backfill/listing-run.ts";
-import { createProgress } from "../../runtimes/backfill/progress.ts";
+import { createProgress, progressMode } from "../../runtimes/backfill/progress.ts";
 import { listPlan, type TimeRange } from "../../runtimes/backfill/range.ts";
 import { formatBackfillSummary, formatDryRun, formatEnqueueSummary } from "../../runtimes/backfill/report.ts";
 import {
@@ -111,7 +111,11 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
           describe: "List what would be read and its size; read nothing",
         },
         json: { type: "boolean", default: false, describe: "Summary as JSON on stdout" },
-        progress: { type: "boolean", describe: "Progress bar (default: when stderr is a terminal)" },
+        progress: {
+          type: "boolean",
+          describe:
+            "Progress on stderr: a bar on a terminal, else a plain line every 10 s (done, rate, ETA); --no-progress: none",
+        },
       })
       .options(settingOptions(KEYS)) as never,
   handler: async (argv) => {
@@ -251,7 +255,7 @@ async function runCheckpointed<S extends BackfillSummary | EnqueueSummary>(
   },
 ): Promise<void> {
   const controller = new AbortController();
-  const display = createProgress({ tty: argv.progress ?? Boolean(process.stderr.isTTY), logger });
+  const display = createProgress({ mode: progressMode(argv.progress, Boolean(process.stderr.isTTY)) });
   const onSignal = signalHandler(controller);
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
