@@ -409,6 +409,37 @@ describe("TemplateGuard: no index born without the templates", () => {
     await c.close();
   });
 
+  test("installing met by a read-only cluster (403 cluster_block_exception): waited for, not a refusal", async () => {
+    const { TemplateGuard, TemplatesMissingError } = await import("../../src/tools/setup/guard.ts");
+    const c = client();
+    const original = fake.handle.bind(fake);
+    fake.handle = async (req) => {
+      if (req.method !== "PUT") return original(req);
+      for await (const _ of req) {
+        // drained
+      }
+      return [
+        403,
+        {
+          error: {
+            type: "cluster_block_exception",
+            reason: "blocked by: [FORBIDDEN/6/cluster read-only (api)];",
+          },
+        },
+      ];
+    };
+    try {
+      const guard = new TemplateGuard(c, { indexPrefix: "blocked", autoSetup: true }, silent);
+      await assert.rejects(guard.ensure("blocked-audit_log-2025.07"), (err: unknown) => {
+        assert.ok(!(err instanceof TemplatesMissingError), "a block is held like a write, not a refusal");
+        return true;
+      });
+    } finally {
+      fake.handle = original;
+    }
+    await c.close();
+  });
+
   test("installing refused (403): the write is refused with a reason naming setup", async () => {
     const { TemplateGuard, TemplatesMissingError } = await import("../../src/tools/setup/guard.ts");
     const c = client();

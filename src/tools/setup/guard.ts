@@ -10,7 +10,7 @@
 import type { Client } from "@opensearch-project/opensearch";
 import type { IndexPeriod } from "../../core/documents/period.ts";
 import { type IndexGuard, TemplatesMissingError } from "../../core/sink/index-guard.ts";
-import { httpStatusOf } from "../../core/sink/write-failure.ts";
+import { classifyRequestError, httpStatusOf } from "../../core/sink/write-failure.ts";
 import type { Logger } from "../../platform/logger.ts";
 import { checkTemplates, runSetup } from "./setup.ts";
 
@@ -92,7 +92,9 @@ export class TemplateGuard implements IndexGuard {
       await runSetup(this.client, { indexPrefix: prefix, indexPeriod: this.opts.indexPeriod }, this.logger);
     } catch (err) {
       const status = httpStatusOf(err);
-      if (status === 401 || status === 403) {
+      const v = classifyRequestError(err);
+      // A permission refused (not a block: a read-only cluster is waited for like any write)
+      if ((status === 401 || status === 403) && v.kind === "hold" && v.cause === "permission") {
         throw new TemplatesMissingError(
           `${problem}, and installing them was refused (HTTP ${status}: ${errMessage(err)}): run \`twingate-ingest setup\` as a user that may (docs/SECURITY.md); nothing is written until then`,
         );
