@@ -5,13 +5,13 @@
  * templates deleted under it hold the new index's writes (/readyz says why) until `setup` runs.
  */
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { after, describe, it } from "node:test";
 import type { Client } from "@opensearch-project/opensearch";
 import { countDocs, produce, runCli, startCli, startWorker, waitFor } from "../helpers/processes.ts";
 import {
   awsClients,
   dropPrefix,
+  freePort,
   indexPrefixes,
   opensearchClient,
   stackEnv,
@@ -46,16 +46,6 @@ async function fieldTypes(client: Client, pattern: string, field: string): Promi
 async function deleteTemplates(prefix: string): Promise<void> {
   await os.indices.deleteIndexTemplate({ name: `${prefix}*` });
   await os.cluster.deleteComponentTemplate({ name: `${prefix}*` });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const window = (from: string, to: string) => ["--from", from, "--to", to, "--rate", "0.1"];
