@@ -22,6 +22,7 @@ const keepRunning = args.includes("--keep-running");
 const bucket = "twingate-demo";
 const prefix = "twingate";
 const env = { ...process.env, BUCKET_ALLOWLIST: bucket, INDEX_PREFIX: prefix };
+const metricsPort = process.env["METRICS_PORT"] ?? "9464";
 
 function run(cliArgs: string[], capture = false): Promise<string> {
   const child = spawn(process.execPath, [CLI, ...cliArgs], {
@@ -80,24 +81,36 @@ process.stdout.write(
   `    ${summary.files.length} files, ${summary.records} records (${summary.valid} valid) -> notifications on ${summary.queue_url}\n`,
 );
 
-step("worker: SQS -> S3 -> validate -> OpenSearch _bulk (metrics on http://127.0.0.1:9464/metrics)");
+step(
+  `worker: SQS -> S3 -> validate -> OpenSearch _bulk (metrics on http://127.0.0.1:${metricsPort}/metrics)`,
+);
 const worker = spawn(
   process.execPath,
-  [CLI, "worker", "--queue-url", summary.queue_url, "--sqs-wait-seconds", "2", "--metrics-port", "9464"],
+  [CLI, "worker", "--queue-url", summary.queue_url, "--sqs-wait-seconds", "2", "--metrics-port", metricsPort],
   { env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "inherit", "pipe"] },
 );
-// One readable line per object from the worker's JSON log.
+// One readable line per object from the worker's JSON log; this run's totals from the same lines.
+const thisRun = { records: 0, indexed: 0, duplicates: 0, rejected: 0 };
+/** A warning's own fields (the field path of a data-quality warning, the key, the reason), not pino's. */
+const detail = (l: Record<string, unknown>) =>
+  Object.entries(l)
+    .filter(([k]) => !["level", "time", "pid", "hostname", "msg"].includes(k))
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ")
+    .slice(0, 400);
 worker.stderr.on("data", (chunk: Buffer) => {
   for (const line of chunk.toString().split("\n")) {
     if (!line.startsWith("{")) continue;
     try {
       const l = JSON.parse(line) as Record<string, unknown>;
       if (l["msg"] === "object ingested") {
+        for (const k of ["records", "indexed", "duplicates", "rejected"] as const)
+          thisRun[k] += Number(l[k] ?? 0);
         process.stdout.write(
           `    ${String(l["key"]).padEnd(34)} records ${String(l["records"]).padStart(5)}  indexed ${String(l["indexed"]).padStart(5)}  quarantined ${l["rejected"]}\n`,
         );
       } else if (Number(l["level"]) >= 40)
-        process.stdout.write(`    [${l["level"] === 40 ? "warn" : "error"}] ${l["msg"]}\n`);
+        process.stdout.write(`    [${l["level"] === 40 ? "warn" : "error"}] ${l["msg"]}  ${detail(l)}\n`);
     } catch {
       /* not a log line */
     }
@@ -136,15 +149,26 @@ for (const r of rows) {
   const stream = r.index.slice(prefix.length + 1).replace(/-\d{4}\.(?:\d{2}\.\d{2}|w\d{2}|\d{2})$/, "");
   byStream.set(stream, (byStream.get(stream) ?? 0) + Number(r["docs.count"]));
 }
-for (const [stream, n] of byStream)
-  process.stdout.write(`    ${stream.padEnd(22)} ${String(n).padStart(7)} documents\n`);
+process.stdout.write(
+  `    this run: ${thisRun.records} records read, ${thisRun.indexed} indexed, ${thisRun.rejected} quarantined; ${thisRun.duplicates} of the documents were already there (an earlier run, or a retried request)\n`,
+);
+process.stdout.write(
+  `    ${"index".padEnd(22)} ${"this run".padStart(9)} ${"in OpenSearch (every run)".padStart(26)}\n`,
+);
+for (const [stream, n] of byStream) {
+  const produced = summary.by_event_type[stream];
+  const mine = produced === undefined ? "-" : String(produced);
+  process.stdout.write(`    ${stream.padEnd(22)} ${mine.padStart(9)} ${String(n).padStart(26)}\n`);
+}
 const url = process.env["OPENSEARCH_URL"];
+// Queries that answer after the demo has ended (the worker's /metrics stops with it).
 process.stdout.write(`
 Query it:
     curl -s '${url}/${prefix}-network_access/_search?q=event.action:denied_access&size=3&pretty'
     curl -s '${url}/${prefix}-quarantine-*/_search?size=3&pretty'      # the records that failed validation
-    curl -s 'http://127.0.0.1:9464/metrics' | grep twingate_ingest_records_total
-`);
+    curl -s '${url}/${prefix}-*/_search?size=0&pretty' -H 'content-type: application/json' \\
+      -d '{"aggs":{"indices":{"terms":{"field":"_index"}}}}'       # documents per index
+${keepRunning ? `    curl -s 'http://127.0.0.1:${metricsPort}/metrics' | grep twingate_ingest_records_total   # while it runs\n` : ""}`);
 
 if (keepRunning) {
   step("live: a new file every 30 s; Ctrl-C to stop");

@@ -12,6 +12,7 @@
  *   for fast reruns, unless STACK_STOP_AFTER=1.
  * - One `node --test` run with the spec reporter (its closing `ℹ pass N` / `ℹ fail N` lines are the
  *   summary); files run one at a time when end-to-end files are included (they share the stack, 2 cores).
+ * - With both, the unit files run first, on their own: a unit failure stops before the end-to-end files.
  * - Exit code: the runner's.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -157,15 +158,38 @@ async function main() {
     ...opts.nodeArgs,
     ...files,
   ];
-  process.stderr.write(`[tests] ${files.length} file(s)${e2e ? ", end-to-end included" : ""}\n`);
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: "inherit" });
-  for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
-  const code = await new Promise((resolve) => {
-    child.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0)));
-  });
+  // Unit files first, in a run of their own: their failures show (and stop the run) in minutes, not after
+  // the end-to-end files.
+  const isUnit = (f) => f.startsWith(`test${path.sep}unit${path.sep}`);
+  const phases =
+    e2e && files.some(isUnit) ? [files.filter(isUnit), files.filter((f) => !isUnit(f))] : [files];
+  const head = args.slice(0, args.length - files.length);
+  let code = 0;
+  for (const [i, phase] of phases.entries()) {
+    const what =
+      phases.length > 1 ? (i === 0 ? " (unit, first)" : " (end to end)") : e2e ? ", end-to-end included" : "";
+    process.stderr.write(`[tests] ${phase.length} file(s)${what}\n`);
+    code = await runNode([...head, ...phase], env);
+    if (code !== 0) {
+      if (i < phases.length - 1)
+        process.stderr.write("[tests] unit tests failed: end-to-end tests not run\n");
+      break;
+    }
+  }
 
   if (started && process.env.STACK_STOP_AFTER === "1") runStack("down");
   process.exit(code);
+}
+
+let current;
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => current?.kill(sig));
+
+function runNode(args, env) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: "inherit" });
+  current = child;
+  return new Promise((resolve) => {
+    child.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+  });
 }
 
 await main();

@@ -669,6 +669,14 @@ cmd_status() {
     printf 'moto        %-28s %s\n' "$MOTO_URL" "down"
     rc=1
   fi
+  # every other node this script started and is running (another port or version, or the secured node
+  # `npm test` starts): `down` stops them too
+  local pidfile node
+  for pidfile in "$OS_BASE"/state/opensearch-*/opensearch.pid; do
+    [ "$pidfile" != "$OS_PIDFILE" ] && pid_alive "$pidfile" "org.opensearch.bootstrap.OpenSearch" || continue
+    node="$(basename "$(dirname "$pidfile")")"
+    printf 'opensearch  %-28s %s\n' "127.0.0.1:${node#opensearch-}" "also running, pid $(tr -dc '0-9' <"$pidfile") (stopped by \`down\`)"
+  done
   return $rc
 }
 

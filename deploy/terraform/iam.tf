@@ -20,18 +20,25 @@ data "aws_iam_policy_document" "worker" {
     resources = [local.objects_arn]
   }
 
+  # Without a condition on s3:prefix, even with key_prefix set: S3 answers a GetObject of a missing key with
+  # 404 only to a caller that may list the bucket, and that check carries no s3:prefix, so a condition on it
+  # made a deleted file a 403 (retried into the DLQ) instead of a 404 (acknowledged). Listing shows key
+  # names only; GetObject stays limited to the prefix.
   statement {
     sid       = "ListTwingateFiles"
     actions   = ["s3:ListBucket"]
     resources = [local.bucket_arn]
+  }
 
-    dynamic "condition" {
-      for_each = var.key_prefix != "" ? [var.key_prefix] : []
-      content {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["${condition.value}*"]
-      }
+  # SigV4 to an Amazon OpenSearch Service domain (OPENSEARCH_AWS_SIGV4=es): the HTTP verbs the worker sends
+  # (_bulk, the template check and, with AUTO_SETUP, their install). The domain's access policy must allow
+  # this role too (DEPLOY.md), and with fine-grained access control map it to a role (docs/SECURITY.md).
+  dynamic "statement" {
+    for_each = var.opensearch_domain_arn != "" ? [var.opensearch_domain_arn] : []
+    content {
+      sid       = "WriteOpenSearch"
+      actions   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
+      resources = [statement.value, "${statement.value}/*"]
     }
   }
 

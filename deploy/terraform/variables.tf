@@ -36,6 +36,12 @@ variable "key_prefix" {
   default     = ""
 }
 
+variable "opensearch_domain_arn" {
+  type        = string
+  description = "ARN of the Amazon OpenSearch Service domain the worker writes to with SigV4 (arn:aws:es:<region>:<account>:domain/<name>): grants the worker role es:ESHttpGet/Head/Post/Put on it. \"\" for another cluster (basic auth)."
+  default     = ""
+}
+
 variable "kms_key_arn" {
   type        = string
   description = "ARN of an existing KMS key for SSE-KMS on the bucket. null with create_kms_key = false: SSE-S3."

@@ -1,43 +1,5 @@
-import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { ConfigError } from "../platform/config/index.ts";
-import { commands } from "./commands/index.ts";
-import { UsageError } from "./errors.ts";
-
-/** Exit codes: 0 ok, 1 the work found problems (e.g. rejected records), 2 usage or configuration error. */
-export async function main(args: string[]): Promise<number> {
-  let exitCode = 0;
-  const parser = yargs(args)
-    .scriptName("twingate-ingest")
-    .usage("$0 <command> [options]\n\nIngest Twingate's S3 sync files into OpenSearch.")
-    .command(commands)
-    .demandCommand(1, "Choose a command.")
-    .strict()
-    .recommendCommands()
-    .help()
-    .alias("h", "help")
-    .version()
-    .wrap(Math.min(120, process.stdout.columns || 100))
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
-    });
-  try {
-    const argv = await parser.parseAsync();
-    if (typeof argv["exitCode"] === "number") exitCode = argv["exitCode"];
-  } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError) {
-      process.stderr.write(`twingate-ingest: ${err.message}\n`);
-      if (err instanceof UsageError && !err.quiet) process.stderr.write("Run with --help for usage.\n");
-      return 2;
-    }
-    process.stderr.write(
-      `twingate-ingest: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    return 1;
-  }
-  return exitCode;
-}
+import { main } from "./program.ts";
 
 // The SDK warns on every start that its 2027 releases will need Node 22; our lockfile pins the
 // SDK, and the README's support matrix says so once instead of every worker start-up.

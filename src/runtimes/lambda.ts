@@ -7,6 +7,7 @@ import { createLogger, type Logger } from "../platform/logger.ts";
 import { Metrics } from "../platform/metrics.ts";
 import { createOpenSearchClient } from "../platform/opensearch/client.ts";
 import { createTaskQueue } from "../platform/util/queue.ts";
+import { TemplateGuard } from "../tools/setup/guard.ts";
 import { errText, handleMessage, type MessageDeps } from "./worker/handle-message.ts";
 
 /**
@@ -38,6 +39,12 @@ export function buildRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     source: objectSource("s3", createS3Client(config)),
     logger,
     metrics,
+    // Checked before the first write to each index of the container (a cold start's first write included).
+    indexGuard: new TemplateGuard(
+      opensearch,
+      { indexPrefix: config.indexPrefix, indexPeriod: config.indexPeriod, autoSetup: config.autoSetup },
+      logger,
+    ),
   });
   return {
     config,

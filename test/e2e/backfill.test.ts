@@ -88,6 +88,11 @@ async function assertIndexedExactly(prefix: string): Promise<void> {
   );
 }
 
+/** The exit-code rule: records rejected (quarantined) are problems found, exit 1 (the data has a tenth invalid). */
+function rejectsExit(): number {
+  return produced.faults["invalid"] ? 1 : 0;
+}
+
 function assertSummaryMatches(t: BackfillSummary["total"]): void {
   assert.equal(t.records, produced.records);
   assert.equal(t.indexed, produced.valid);
@@ -155,7 +160,7 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
       ...["--index-prefix", prefix, "--checkpoint", checkpoint, "--concurrency", "8"],
     ];
     const first = await backfillCli(args);
-    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.code, rejectsExit(), first.stderr);
     const s1 = JSON.parse(first.stdout) as BackfillSummary;
     assert.equal(s1.listing.taken, produced.files.length);
     assert.equal(s1.listing.skippedName, 2, "the notes file and README.txt are skipped and counted");
@@ -166,7 +171,7 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
     await assert.rejects(stat(checkpoint), /ENOENT/, "a complete run removes its checkpoint");
 
     const second = await backfillCli(args);
-    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.code, rejectsExit(), second.stderr);
     const s2 = JSON.parse(second.stdout) as BackfillSummary;
     assert.equal(s2.run.files, produced.files.length);
     assert.equal(
@@ -221,7 +226,7 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
 
     // 3. Resumes where it stopped and finishes.
     const r3 = await backfillCli(args);
-    assert.equal(r3.code, 0, r3.stderr);
+    assert.equal(r3.code, rejectsExit(), r3.stderr);
     const s3 = JSON.parse(r3.stdout) as BackfillSummary;
     assert.equal(s3.resumed, true);
     assert.ok(s3.run.files < total, `resumed, not restarted (${s3.run.files} of ${total})`);

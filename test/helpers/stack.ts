@@ -4,6 +4,7 @@
  * by name (uniqueName) rather than by server.
  */
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import { after } from "node:test";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -169,4 +170,13 @@ export function indexPrefixes(): (name: string) => string {
     made.push(p);
     return p;
   };
+}
+
+/** A TCP port free on 127.0.0.1 now (for a worker's /readyz). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
 }

@@ -395,3 +395,72 @@ describe("ingestObject and the sink's batch memory", () => {
     assert.equal(taken.size, 0, "none left behind when the object fails either");
   });
 });
+
+describe("BulkSink with an index guard", () => {
+  it("writes nothing to an index the guard has not let through; templates missing: held (named in /readyz), then written", async () => {
+    const { TemplatesMissingError } = await import("../../src/core/sink/index-guard.ts");
+    const { transport, calls } = scripted([ok]);
+    const asked: string[] = [];
+    let refusals = 2;
+    const allowed = new Set<string>();
+    const sink = new BulkSink(
+      transport,
+      {
+        maxDocs: 3,
+        maxBytes: 1e6,
+        concurrency: 2,
+        backoffBaseMs: 1,
+        backoffCapMs: 5,
+        quarantine,
+        indexGuard: {
+          ready: (index) => allowed.has(index),
+          ensure: async (index) => {
+            asked.push(index);
+            if (refusals-- > 0) {
+              assert.equal(calls.length, 0, "no write before the guard lets the index through");
+              throw new TemplatesMissingError("templates missing: run `twingate-ingest setup`");
+            }
+            allowed.add(index);
+          },
+        },
+      },
+      logger,
+    );
+    const reasons: (string | undefined)[] = [];
+    const timer = setInterval(() => reasons.push(sink.holds.reason), 1);
+    const w = sink.open();
+    for (let i = 0; i < 5; i++) await w.add(action(i));
+    const o = await w.finish();
+    clearInterval(timer);
+    assert.equal(o.created, 5);
+    assert.deepEqual(asked, Array(3).fill("t-network_access-2025.07.25"), "one index, asked until it passes");
+    assert.ok(
+      reasons.some((r) => r !== undefined && /templates: .*twingate-ingest setup/.test(r)),
+      `readyz reason: ${reasons.filter(Boolean)[0]}`,
+    );
+    assert.equal(sink.holds.reason, undefined);
+  });
+
+  it("a guard's request wrong as a whole fails the object instead of waiting", async () => {
+    const { transport, calls } = scripted([ok]);
+    const sink = new BulkSink(
+      transport,
+      {
+        maxDocs: 3,
+        maxBytes: 1e6,
+        concurrency: 2,
+        quarantine,
+        indexGuard: {
+          ready: () => false,
+          ensure: async () => {
+            throw Object.assign(new Error("HTTP 400: bad"), { statusCode: 400 });
+          },
+        },
+      },
+      logger,
+    );
+    const w = sink.open();
+    await assert.rejects(async () => w.add(action(1)), PermanentBulkError);
+    assert.equal(calls.length, 0);
+  });
+});

@@ -348,3 +348,119 @@ describe("runSetup against an emulated cluster", () => {
     await c.close();
   });
 });
+
+describe("TemplateGuard: no index born without the templates", () => {
+  const fake = new FakeOpenSearch();
+  const silent = createLogger("silent");
+  before(() => new Promise<void>((r) => fake.server.listen(0, "127.0.0.1", r)));
+  after(() => new Promise<void>((r) => fake.server.close(() => r())));
+  const client = () => createOpenSearchClient(loadConfig({}, { OPENSEARCH_URL: fake.url() }));
+  const names = (prefix: string) =>
+    managedObjects({ prefix, shards: 1, replicas: 0, refreshInterval: "5s" }).map((o) => o.name);
+
+  test("AUTO_SETUP off: missing templates refuse the write, naming setup; the start-up check is a configuration error", async () => {
+    const { TemplateGuard, TemplatesMissingError } = await import("../../src/tools/setup/guard.ts");
+    const { startIndexGuard } = await import("../../src/runtimes/worker/startup.ts");
+    const { ConfigError } = await import("../../src/platform/config/index.ts");
+    const c = client();
+    const guard = new TemplateGuard(c, { indexPrefix: "off", autoSetup: false }, silent);
+    await assert.rejects(guard.ensure("off-network_access-2025.07"), (err: unknown) => {
+      assert.ok(err instanceof TemplatesMissingError);
+      assert.match(err.message, /twingate-ingest setup/);
+      assert.match(err.message, /missing: off-settings/);
+      return true;
+    });
+    assert.equal(guard.ready("off-network_access-2025.07"), false);
+    fake.puts = [];
+    await assert.rejects(
+      startIndexGuard(c, { indexPrefix: "off", autoSetup: false }, silent),
+      (err: unknown) => err instanceof ConfigError && /twingate-ingest setup/.test(err.message),
+    );
+    assert.deepEqual(fake.puts, [], "nothing installed without AUTO_SETUP");
+    await c.close();
+  });
+
+  test("AUTO_SETUP on (the default): installs them before the first write; deleted while running: installed again before the next index", async () => {
+    const { TemplateGuard } = await import("../../src/tools/setup/guard.ts");
+    assert.equal(loadConfig({}, {}).autoSetup, true, "the default");
+    const c = client();
+    let now = 1_000_000;
+    const guard = new TemplateGuard(
+      c,
+      { indexPrefix: "auto", autoSetup: true, recheckMs: 60_000, now: () => now },
+      silent,
+    );
+    await guard.ensure("auto-network_access-2025.07");
+    assert.deepEqual(await checkTemplates(c, "auto"), { missing: [], outdated: [] });
+    assert.equal(guard.ready("auto-network_access-2025.07"), true);
+    assert.equal(guard.ready("auto-network_access-2025.08"), false, "a new index name is checked");
+    // someone deletes every template while the process runs
+    for (const n of names("auto")) {
+      fake.components.delete(n);
+      fake.templates.delete(n);
+    }
+    fake.puts = [];
+    await guard.ensure("auto-network_access-2025.08");
+    assert.deepEqual(await checkTemplates(c, "auto"), { missing: [], outdated: [] });
+    assert.ok(fake.puts.includes("auto-network_access"));
+    // a known index is checked again once its answer is old
+    now += 60_001;
+    assert.equal(guard.ready("auto-network_access-2025.07"), false);
+    await c.close();
+  });
+
+  test("installing met by a read-only cluster (403 cluster_block_exception): waited for, not a refusal", async () => {
+    const { TemplateGuard, TemplatesMissingError } = await import("../../src/tools/setup/guard.ts");
+    const c = client();
+    const original = fake.handle.bind(fake);
+    fake.handle = async (req) => {
+      if (req.method !== "PUT") return original(req);
+      for await (const _ of req) {
+        // drained
+      }
+      return [
+        403,
+        {
+          error: {
+            type: "cluster_block_exception",
+            reason: "blocked by: [FORBIDDEN/6/cluster read-only (api)];",
+          },
+        },
+      ];
+    };
+    try {
+      const guard = new TemplateGuard(c, { indexPrefix: "blocked", autoSetup: true }, silent);
+      await assert.rejects(guard.ensure("blocked-audit_log-2025.07"), (err: unknown) => {
+        assert.ok(!(err instanceof TemplatesMissingError), "a block is held like a write, not a refusal");
+        return true;
+      });
+    } finally {
+      fake.handle = original;
+    }
+    await c.close();
+  });
+
+  test("installing refused (403): the write is refused with a reason naming setup", async () => {
+    const { TemplateGuard, TemplatesMissingError } = await import("../../src/tools/setup/guard.ts");
+    const c = client();
+    const original = fake.handle.bind(fake);
+    fake.handle = async (req) => {
+      if (req.method !== "PUT") return original(req);
+      for await (const _ of req) {
+        // drained
+      }
+      return [403, { error: { type: "security_exception", reason: "no permissions for [x]" } }];
+    };
+    try {
+      const guard = new TemplateGuard(c, { indexPrefix: "denied", autoSetup: true }, silent);
+      await assert.rejects(
+        guard.ensure("denied-dns_filtering-2025.07"),
+        (err: unknown) =>
+          err instanceof TemplatesMissingError && /403.*twingate-ingest setup/.test(err.message),
+      );
+    } finally {
+      fake.handle = original;
+    }
+    await c.close();
+  });
+});

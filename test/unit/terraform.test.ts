@@ -174,6 +174,10 @@ describe("deploy/terraform", () => {
     const worker = blockBody(all, 'data "aws_iam_policy_document" "worker"');
     const actions = actionsIn(worker);
     assert.deepEqual(actions, [
+      "es:ESHttpGet",
+      "es:ESHttpHead",
+      "es:ESHttpPost",
+      "es:ESHttpPut",
       "kms:Decrypt",
       "s3:GetObject",
       "s3:ListBucket",
@@ -183,6 +187,47 @@ describe("deploy/terraform", () => {
       "sqs:ReceiveMessage",
     ]);
     assert.doesNotMatch(worker, /"\*"|"[a-z0-9]+:\*"/, "no wildcard resources or actions");
+  });
+
+  test("a deleted file is a 404 under key_prefix: the worker's ListBucket has no s3:prefix condition", () => {
+    const { all } = readConfig(MODULE);
+    const worker = blockBody(all, 'data "aws_iam_policy_document" "worker"');
+    const list = worker.slice(worker.indexOf('sid       = "ListTwingateFiles"'));
+    assert.doesNotMatch(list.slice(0, list.indexOf("statement")), /s3:prefix/);
+  });
+
+  test("SigV4: es:ESHttp* on the domain when its ARN is given, and the examples pass it", () => {
+    const { all } = readConfig(MODULE);
+    const worker = blockBody(all, 'data "aws_iam_policy_document" "worker"');
+    assert.match(
+      worker,
+      /for_each = var\.opensearch_domain_arn != "" \? \[var\.opensearch_domain_arn\] : \[\]/,
+    );
+    assert.match(worker, /resources = \[statement\.value, "\$\{statement\.value\}\/\*"\]/);
+    for (const ex of EXAMPLES) {
+      assert.match(readConfig(ex).all, /opensearch_domain_arn += var\.opensearch_domain_arn/, ex);
+    }
+    const deploy = readFileSync(join(ROOT, "docs", "DEPLOY.md"), "utf8");
+    assert.match(deploy, /es:ESHttp/);
+    assert.match(deploy, /access policy/);
+  });
+
+  test("the ECS example has an ECR repository, and DEPLOY.md builds the image for ARM64 with buildx and pushes it", () => {
+    const { all } = readConfig(join(MODULE, "examples", "ecs-fargate"));
+    assert.match(all, /resource "aws_ecr_repository" "worker"/);
+    assert.match(all, /cpu_architecture += "ARM64"/);
+    const deploy = readFileSync(join(ROOT, "docs", "DEPLOY.md"), "utf8");
+    assert.match(deploy, /docker buildx build --platform linux\/arm64,linux\/amd64/);
+    assert.match(deploy, /docker login --username AWS --password-stdin/);
+  });
+
+  test("the Lambda example reserves no concurrency by default (accounts at a new account's quota refuse any)", () => {
+    const { all } = readConfig(join(MODULE, "examples", "lambda"));
+    assert.match(blockBody(all, 'variable "reserved_concurrency"'), /default += -1/);
+    assert.match(
+      blockBody(all, 'resource "aws_lambda_function" "worker"'),
+      /reserved_concurrent_executions = var\.reserved_concurrency/,
+    );
   });
 
   test("only the backfill policy may send to the queue", () => {

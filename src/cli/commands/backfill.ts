@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { CommandModule } from "yargs";
 import { buildPipeline, objectSource } from "../../core/ingest/pipeline.ts";
@@ -16,7 +17,7 @@ import {
 import { type EnqueueSummary, runEnqueue } from "../../runtimes/backfill/enqueue.ts";
 import { emptyListingStats, listS3 } from "../../runtimes/backfill/listing.ts";
 import type { BackfillProgress } from "../../runtimes/backfill/listing-run.ts";
-import { createProgress } from "../../runtimes/backfill/progress.ts";
+import { createProgress, progressMode } from "../../runtimes/backfill/progress.ts";
 import { listPlan, type TimeRange } from "../../runtimes/backfill/range.ts";
 import { formatBackfillSummary, formatDryRun, formatEnqueueSummary } from "../../runtimes/backfill/report.ts";
 import {
@@ -26,7 +27,7 @@ import {
   runBackfill,
 } from "../../runtimes/backfill/run.ts";
 import { S3Checkpoint } from "../../runtimes/backfill/s3-checkpoint.ts";
-import { ensureTemplates } from "../../runtimes/worker/startup.ts";
+import { startIndexGuard } from "../../runtimes/worker/startup.ts";
 import { UsageError } from "../errors.ts";
 import {
   type CommandArgs,
@@ -110,7 +111,11 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
           describe: "List what would be read and its size; read nothing",
         },
         json: { type: "boolean", default: false, describe: "Summary as JSON on stdout" },
-        progress: { type: "boolean", describe: "Progress bar (default: when stderr is a terminal)" },
+        progress: {
+          type: "boolean",
+          describe:
+            "Progress on stderr: a bar on a terminal, else a plain line every 10 s (done, rate, ETA); --no-progress: none",
+        },
       })
       .options(settingOptions(KEYS)) as never,
   handler: async (argv) => {
@@ -120,6 +125,8 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     }
     checkConcurrency(argv.concurrency);
     if (argv.dir !== undefined && argv.prefix) throw new UsageError("--prefix applies to --bucket only");
+    if (argv.dir !== undefined && !existsSync(argv.dir))
+      throw new UsageError(`--dir: no such file or folder: ${argv.dir}`, true);
     if (argv.enqueue && argv.bucket === undefined) {
       throw new UsageError("--enqueue needs --bucket: the workers read the files from S3");
     }
@@ -194,12 +201,13 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     }
 
     const opensearch = createOpenSearchClient(config, logger);
-    await ensureTemplates(opensearch, config, logger);
+    const indexGuard = await startIndexGuard(opensearch, config, logger);
     const pipeline = buildPipeline({
       config,
       opensearch,
       source: s3 ? objectSource("s3", s3) : objectSource("local"),
       logger,
+      indexGuard,
     });
     if (resume) {
       logger.info(
@@ -232,7 +240,8 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
 
 /**
  * A checkpointed run (read here or enqueue) with its progress display and signal handling, then its
- * summary on stdout and the exit code: 1 when stopped or something failed, 130 when interrupted.
+ * summary on stdout and the exit code: 1 when stopped, something failed or records were rejected, 130 when
+ * interrupted.
  */
 async function runCheckpointed<S extends BackfillSummary | EnqueueSummary>(
   argv: BackfillArgs,
@@ -246,7 +255,7 @@ async function runCheckpointed<S extends BackfillSummary | EnqueueSummary>(
   },
 ): Promise<void> {
   const controller = new AbortController();
-  const display = createProgress({ tty: argv.progress ?? Boolean(process.stderr.isTTY), logger });
+  const display = createProgress({ mode: progressMode(argv.progress, Boolean(process.stderr.isTTY)) });
   const onSignal = signalHandler(controller);
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -265,8 +274,11 @@ async function runCheckpointed<S extends BackfillSummary | EnqueueSummary>(
   process.stdout.write(
     argv.json ? `${JSON.stringify({ ...summary, checkpoint: file.path }, null, 2)}\n` : r.format(summary),
   );
+  // The exit-code rule (README): records rejected are problems found, as `validate` says them.
+  const rejected = "rejected" in summary.total ? summary.total.rejected : 0;
   if (summary.stopReason !== undefined || summary.failed.length > 0) argv.exitCode = 1;
   else if (summary.interrupted) argv.exitCode = 130;
+  else if (rejected > 0) argv.exitCode = 1;
   logger.flush();
 }
 

@@ -8,7 +8,7 @@ import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
 import { type EnqueueSummary, fixedObjects, runEnqueue } from "../../runtimes/backfill/enqueue.ts";
 import { emptyListingStats, type ListedObject, listS3 } from "../../runtimes/backfill/listing.ts";
 import { listPlan } from "../../runtimes/backfill/range.ts";
-import { ensureTemplates } from "../../runtimes/worker/startup.ts";
+import { startIndexGuard } from "../../runtimes/worker/startup.ts";
 import { buildReport, formatReport, keysWithoutDocuments } from "../../tools/gaps/index.ts";
 import { type InProcessRepair, repairInProcess } from "../../tools/gaps/repair.ts";
 import { UsageError } from "../errors.ts";
@@ -140,12 +140,13 @@ export const gapsCommand: CommandModule<object, GapsArgs> = {
                 sqs.destroy();
               }
             } else {
-              await ensureTemplates(client, config, logger);
+              const indexGuard = await startIndexGuard(client, config, logger);
               const pipeline = buildPipeline({
                 config,
                 opensearch: client,
                 source: objectSource("s3", s3),
                 logger,
+                indexGuard,
               });
               repair = await repairInProcess({
                 bucket: argv.bucket,

@@ -10,9 +10,10 @@ import {
 import { createLogger } from "../../platform/logger.ts";
 import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
 import { type ReplaySummary, runReplay } from "../../runtimes/replay/run.ts";
+import { startIndexGuard } from "../../runtimes/worker/startup.ts";
 import { type CommandArgs, type RangeArgs, rangeFromArgs } from "../options.ts";
 
-const KEYS = ["logLevel", ...OPENSEARCH_SETTINGS, ...BULK_SETTINGS, ...READER_SETTINGS] as const;
+const KEYS = ["logLevel", "autoSetup", ...OPENSEARCH_SETTINGS, ...BULK_SETTINGS, ...READER_SETTINGS] as const;
 
 interface ReplayArgs extends CommandArgs, RangeArgs {
   reason?: string[];
@@ -77,8 +78,10 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
+      const indexGuard = argv["dry-run"] ? undefined : await startIndexGuard(client, config, logger);
       const summary = await runReplay({
         client,
+        ...(indexGuard ? { indexGuard } : {}),
         indexPrefix: config.indexPrefix,
         indexPeriod: config.indexPeriod,
         bulk: {

@@ -50,9 +50,7 @@ function builder(y: Argv) {
     .example("$0 validate ./export/", "Check every file under ./export")
     .example("$0 validate --json 2025-07-25T18:20:00+00:00.json.gz", "Machine-readable summary")
     .epilog(
-      "Exit 0 when every record is valid, 1 when a record or a file was rejected (with --strict, also when a\n" +
-        "record has deviations), 2 on a usage or I/O error.\n" +
-        "Valid records include those indexed with deviations (with_issues, deviations_by_path; see docs/DATA-QUALITY.md).\n" +
+      "Valid records include those indexed with deviations (with_issues, deviations_by_path; see docs/DATA-QUALITY.md).\n" +
         "File-level errors (syntax_error, truncated_gzip, file_too_large) are listed in file_errors with their\n" +
         "reason and are not counted in rejected/rejected_by_reason, which count records only.",
     );

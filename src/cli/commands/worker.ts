@@ -10,7 +10,7 @@ import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
 import { createTaskQueue } from "../../platform/util/queue.ts";
 import { READY_CHECK_TIMEOUT_MS, startHttpServer } from "../../runtimes/worker/http.ts";
 import { SqsWorker } from "../../runtimes/worker/sqs-worker.ts";
-import { ensureTemplates } from "../../runtimes/worker/startup.ts";
+import { probeQueue, startIndexGuard } from "../../runtimes/worker/startup.ts";
 import { INGEST_SETTINGS, queueWithRegion } from "../options.ts";
 
 const KEYS = [
@@ -66,9 +66,19 @@ export const workerCommand: CommandModule = {
         "BUCKET_ALLOWLIST is empty: objects from any bucket named in a notification will be fetched",
       );
     }
-    await ensureTemplates(opensearch, config, logger);
+    // What no wait can fix fails the start (exit 2, the setting named: cli/explain.ts); what waiting fixes
+    // (OpenSearch or SQS not answering yet) is logged and waited for, /readyz saying so.
+    await probeQueue(sqs, queueUrl, logger);
+    const indexGuard = await startIndexGuard(opensearch, config, logger);
 
-    const pipeline = buildPipeline({ config, opensearch, source: objectSource("s3", s3), logger, metrics });
+    const pipeline = buildPipeline({
+      config,
+      opensearch,
+      source: objectSource("s3", s3),
+      logger,
+      metrics,
+      indexGuard,
+    });
     worker = new SqsWorker(
       sqs,
       {
@@ -113,6 +123,8 @@ export const workerCommand: CommandModule = {
                 },
                 // 503 with the reason while writes are held (a block, a permission missing...).
                 writes: async () => pipeline.sink.holds.reason,
+                // 503 while the last check found the templates missing and not installable (names `setup`).
+                templates: async () => indexGuard.problem,
                 sqs: async (abortSignal) => {
                   await sqs.send(
                     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),

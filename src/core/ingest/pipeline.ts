@@ -7,6 +7,7 @@ import { quarantineRefused } from "../documents/quarantine.ts";
 import type { ObjectRef } from "../model.ts";
 import { BulkSink } from "../sink/bulk-sink.ts";
 import { WriteHolds } from "../sink/holds.ts";
+import type { IndexGuard } from "../sink/index-guard.ts";
 import { openSearchBulkTransport } from "../sink/opensearch-transport.ts";
 import { localSource } from "../sources/local.ts";
 import { s3Source } from "../sources/s3.ts";
@@ -46,6 +47,8 @@ export function buildPipeline(opts: {
   source: ObjectSource;
   logger: Logger;
   metrics?: Metrics;
+  /** Asked before the first write to each index (no index born without the templates); every command passes one. */
+  indexGuard?: IndexGuard;
 }): Pipeline {
   const { config, logger, metrics } = opts;
   const sink = new BulkSink(
@@ -57,6 +60,7 @@ export function buildPipeline(opts: {
       quarantine: (action, message) =>
         quarantineRefused(action, message, config.indexPrefix, config.indexPeriod),
       holds: new WriteHolds(logger, metrics, config.holdLimit),
+      ...(opts.indexGuard ? { indexGuard: opts.indexGuard } : {}),
     },
     logger,
     metrics,

@@ -6,6 +6,7 @@ import type { IndexAction } from "../model.ts";
 import { BulkBatch } from "./bulk-body.ts";
 import type { BulkResponse } from "./bulk-response.ts";
 import { WriteHolds } from "./holds.ts";
+import { type IndexGuard, TemplatesMissingError } from "./index-guard.ts";
 import {
   countStored,
   emptyOutcome,
@@ -35,6 +36,8 @@ interface BulkSinkOptions {
   quarantine: (action: IndexAction, message: string) => IndexAction;
   /** Where holds are reported (shared with /readyz); a sink of its own, with the default limit, if absent. */
   holds?: WriteHolds;
+  /** Asked before the first write to each index name: no index born without the templates (index-guard.ts). */
+  indexGuard?: IndexGuard;
 }
 
 /** What one batch stored (the sink-wide outcome type). */
@@ -74,6 +77,13 @@ export class BulkSink implements Sink {
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     let batch = this.newBatch();
+    const guard = this.options.indexGuard;
+    /** The index of the last action added: the guard's answer for it is known (most records share one). */
+    let lastIndex: string | undefined;
+    const add = (action: IndexAction): Promise<void> | undefined => {
+      batch.add(action);
+      return this.isFull(batch) ? flush() : undefined;
+    };
     const flush = async () => {
       if (batch.size === 0) return;
       const full = batch;
@@ -94,8 +104,17 @@ export class BulkSink implements Sink {
     return {
       add: (action) => {
         if (failure) throw failure;
-        batch.add(action);
-        return this.isFull(batch) ? flush() : undefined;
+        const index = action.index;
+        if (guard && index !== lastIndex) {
+          if (!guard.ready(index)) {
+            return this.guardIndex(guard, index, signal).then(() => {
+              lastIndex = index;
+              return add(action);
+            });
+          }
+          lastIndex = index;
+        }
+        return add(action);
       },
       finish: async () => {
         await flush();
@@ -110,6 +129,43 @@ export class BulkSink implements Sink {
         await Promise.allSettled(inFlight);
       },
     };
+  }
+
+  /**
+   * Waits until the guard lets `index` be written (born from the templates): what it cannot settle now
+   * (templates missing and not installable, OpenSearch down) is held like a write, with backoff, reported
+   * through `holds` (/readyz) and given up past the hold limit; a request wrong as a whole fails.
+   */
+  private async guardIndex(guard: IndexGuard, index: string, signal?: AbortSignal): Promise<void> {
+    const writer = {};
+    let attempt = 0;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        try {
+          await guard.ensure(index, signal);
+          return;
+        } catch (err) {
+          if (signal?.aborted) throw signal.reason;
+          const v: { kind: "hold"; cause: HoldCause; message: string } | { kind: "fail"; message: string } =
+            err instanceof TemplatesMissingError
+              ? { kind: "hold", cause: "templates", message: err.message }
+              : classifyRequestError(err);
+          if (v.kind === "fail")
+            throw new PermanentBulkError(`checking the templates for ${index} failed: ${v.message}`);
+          this.holds.hold(writer, v.cause, v.message, `the first write to ${index}`);
+          const ms = backoffMs(attempt++, this.options.backoffBaseMs, this.options.backoffCapMs);
+          this.metrics?.retries.inc({ kind: "index_guard" });
+          this.logger.debug(
+            { index, cause: v.cause, err: v.message, waitMs: ms },
+            "index guard held; retrying",
+          );
+          await sleep(ms, signal);
+        }
+      }
+    } finally {
+      this.holds.release(writer);
+    }
   }
 
   /** A new empty batch; `isFull` tells when to hand it to `write`. */

@@ -31,6 +31,8 @@ export type HoldCause =
   | "server_error"
   | "unreachable"
   | "timeout"
+  /** The index templates are missing or outdated and may not be installed (index-guard.ts). */
+  | "templates"
   | "unknown";
 
 type WriteVerdict =

@@ -308,9 +308,10 @@ export const SETTINGS = {
   },
   autoSetup: {
     env: "AUTO_SETUP",
-    describe: "Install index templates at worker start-up when missing",
+    describe:
+      "Install or update the index templates (and retention policy) when missing or outdated, at start-up and before a write creates an index; false: refuse to write (hold) until `setup` has run",
     schema: bool,
-    default: false,
+    default: true,
     boolean: true,
   },
 } satisfies Record<string, SettingDef>;

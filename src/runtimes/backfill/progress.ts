@@ -1,8 +1,8 @@
 /**
- * Progress of a long run: a bar on a terminal (stderr), a log line every interval otherwise.
+ * Progress of a long run on stderr: a bar on a terminal; plain lines every interval otherwise (CI, `docker
+ * logs`, a Kubernetes Job), each with what is done, the rate and the time left; or nothing.
  */
 import cliProgress from "cli-progress";
-import type { Logger } from "../../platform/logger.ts";
 import type { BackfillProgress } from "./listing-run.ts";
 
 interface ProgressDisplay {
@@ -10,7 +10,15 @@ interface ProgressDisplay {
   stop(): void;
 }
 
-/** Records per second and seconds left from what is known (pure, for the log lines). */
+export type ProgressMode = "bar" | "lines" | "off";
+
+/** `--progress` / `--no-progress` and whether stderr is a terminal → how progress is shown. */
+export function progressMode(flag: boolean | undefined, isTty: boolean): ProgressMode {
+  if (flag === false) return "off";
+  return isTty ? "bar" : "lines";
+}
+
+/** Records per second and seconds left from what is known (pure, for the lines). */
 export function rates(
   p: BackfillProgress,
   elapsedMs: number,
@@ -23,18 +31,38 @@ export function rates(
   return { recordsPerSec: Math.round(recordsPerSec), etaSec };
 }
 
+function duration(sec: number): string {
+  if (sec < 60) return `${sec}s`;
+  const h = Math.floor(sec / 3600);
+  const m = Math.floor((sec % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(sec % 60).padStart(2, "0")}s`;
+}
+
+/** One plain progress line (pure): `backfill: 120/300 files (40%), 52000 records, 5300 records/s, ETA 34s`. */
+export function progressLine(p: BackfillProgress, elapsedMs: number): string {
+  const r = rates(p, elapsedMs);
+  const files = p.listingDone
+    ? `${p.done}/${p.listed} files (${p.listed > 0 ? Math.floor((p.done / p.listed) * 100) : 100}%)`
+    : `${p.done}/${p.listed}+ files (still listing)`;
+  const eta = r.etaSec !== undefined ? `ETA ${duration(r.etaSec)}` : "ETA unknown until the listing ends";
+  return `backfill: ${files}, ${p.records} records, ${r.recordsPerSec} records/s, ${eta}, ${duration(Math.round(elapsedMs / 1000))} elapsed`;
+}
+
 export function createProgress(opts: {
-  tty: boolean;
-  logger: Logger;
+  mode: ProgressMode;
   intervalMs?: number;
-  stream?: NodeJS.WriteStream;
+  stream?: NodeJS.WritableStream;
+  now?: () => number;
 }): ProgressDisplay {
-  const started = performance.now();
+  const now = opts.now ?? (() => performance.now());
+  const started = now();
+  const stream = opts.stream ?? process.stderr;
   let last: BackfillProgress = { listed: 0, listingDone: false, done: 0, records: 0, bytes: 0 };
-  if (opts.tty) {
+  if (opts.mode === "off") return { update() {}, stop() {} };
+  if (opts.mode === "bar") {
     const bar = new cliProgress.SingleBar(
       {
-        stream: opts.stream ?? process.stderr,
+        stream: stream as NodeJS.WriteStream,
         format: "{bar} {value}/{total} files{more} | {records} records | {rps} rec/s | ETA {eta_formatted}",
         hideCursor: true,
         etaBuffer: 50,
@@ -42,33 +70,29 @@ export function createProgress(opts: {
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(0, 0, { records: 0, rps: 0, more: "+" });
+    // Started at the first file listed: a bar of 0/0 is drawn full.
+    let shown = false;
     return {
       update(p) {
         last = p;
-        const r = rates(p, performance.now() - started);
+        if (p.listed === 0) return;
+        const r = rates(p, now() - started);
+        const payload = { records: p.records, rps: r.recordsPerSec, more: p.listingDone ? "" : "+" };
+        if (!shown) {
+          shown = true;
+          bar.start(p.listed, p.done, payload);
+          return;
+        }
         bar.setTotal(p.listed);
-        bar.update(p.done, { records: p.records, rps: r.recordsPerSec, more: p.listingDone ? "" : "+" });
+        bar.update(p.done, payload);
       },
       stop() {
-        bar.stop();
+        if (shown) bar.stop();
       },
     };
   }
   const timer = setInterval(() => {
-    const r = rates(last, performance.now() - started);
-    opts.logger.info(
-      {
-        files: last.done,
-        listed: last.listed,
-        listingDone: last.listingDone,
-        records: last.records,
-        bytes: last.bytes,
-        recordsPerSec: r.recordsPerSec,
-        ...(r.etaSec !== undefined ? { etaSec: r.etaSec } : {}),
-      },
-      "backfill progress",
-    );
+    stream.write(`${progressLine(last, now() - started)}\n`);
   }, opts.intervalMs ?? 10_000);
   timer.unref();
   return {

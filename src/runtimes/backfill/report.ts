@@ -32,7 +32,8 @@ function counts(title: string, c: Record<string, number>): string[] {
 function totalsLines(t: Totals): string[] {
   return [
     `files ingested: ${t.files}${t.notFound ? ` (+${t.notFound} gone before they were read)` : ""}${t.fileErrors ? `, ${t.fileErrors} with a file-level error` : ""}`,
-    `records: ${t.records}  indexed: ${t.indexed} (${t.duplicates} already there)  rejected: ${t.rejected}`,
+    `records: ${t.records}  indexed: ${t.indexed}  quarantined: ${t.rejected}`,
+    `documents already there (written by an earlier run or delivery, indexed or quarantined; ids are deterministic): ${t.duplicates}`,
     `bytes read: ${formatBytes(t.bytes)}`,
     ...counts("indexed by event type", t.byEventType),
     ...counts("rejected by reason", t.rejectedByReason),

@@ -11,6 +11,7 @@ import { quarantineRefused } from "../../core/documents/quarantine.ts";
 import type { IndexAction } from "../../core/model.ts";
 import { type BulkResponse, BulkSink, type BulkTransport } from "../../core/sink/bulk-sink.ts";
 import { WriteHolds } from "../../core/sink/holds.ts";
+import type { IndexGuard } from "../../core/sink/index-guard.ts";
 import { openSearchBulkTransport } from "../../core/sink/opensearch-transport.ts";
 import { classifyItem, classifyRequestError, type HoldCause } from "../../core/sink/write-failure.ts";
 import type { Logger } from "../../platform/logger.ts";
@@ -39,6 +40,8 @@ interface ReplayOptions {
   transport?: BulkTransport;
   /** How long a write may be held (cluster blocked, down...) before replay gives up (HOLD_LIMIT). */
   holdLimitMs?: number;
+  /** Asked before the first write to each index: no index born without the templates (cli: always given). */
+  indexGuard?: IndexGuard;
 }
 
 export interface ReplaySummary {
@@ -161,6 +164,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     {
       ...opts.bulk,
       holds,
+      ...(opts.indexGuard ? { indexGuard: opts.indexGuard } : {}),
       quarantine: (action, message) => {
         const q = quarantineRefused(action, message, opts.indexPrefix, opts.indexPeriod);
         refused.set(actionKey(action), q);

@@ -22,6 +22,12 @@ variable "image" {
   description = "Worker image, e.g. <account>.dkr.ecr.<region>.amazonaws.com/twingate-ingest:0.1.0."
 }
 
+variable "opensearch_domain_arn" {
+  type        = string
+  description = "ARN of the Amazon OpenSearch Service domain (SigV4): the worker role gets es:ESHttp* on it; its access policy must allow the role too."
+  default     = ""
+}
+
 variable "opensearch_url" {
   type        = string
   description = "OpenSearch endpoint (SigV4-signed as the task role)."
@@ -59,6 +65,26 @@ module "twingate_sync" {
   worker_role_services = ["ecs-tasks.amazonaws.com"]
   create_twingate_oidc = true
   twingate_network     = var.twingate_network
+  # es:ESHttp* for SigV4 (OPENSEARCH_AWS_SIGV4 below)
+  opensearch_domain_arn = var.opensearch_domain_arn
+}
+
+# Where the image is pushed. The tasks run on ARM64 (runtime_platform below), so build for it (or for both):
+#   aws ecr get-login-password | docker login --username AWS --password-stdin <account>.dkr.ecr.<region>.amazonaws.com
+#   docker buildx build --platform linux/arm64,linux/amd64 -t "$(terraform output -raw repository_url):0.1.0" --push .
+# then -var image=<repository_url>:0.1.0 (DEPLOY.md, step 4).
+resource "aws_ecr_repository" "worker" {
+  name                 = "twingate-ingest"
+  image_tag_mutability = "IMMUTABLE"
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+}
+
+output "repository_url" {
+  description = "ECR repository to push the worker image to (docker buildx build --platform linux/arm64,linux/amd64 --push)."
+  value       = aws_ecr_repository.worker.repository_url
 }
 
 resource "aws_ecs_cluster" "this" {

@@ -18,6 +18,12 @@ variable "bucket_name" {
   description = "Bucket Twingate syncs to."
 }
 
+variable "opensearch_domain_arn" {
+  type        = string
+  description = "ARN of the Amazon OpenSearch Service domain (SigV4): the worker role gets es:ESHttp* on it; its access policy must allow the role too."
+  default     = ""
+}
+
 variable "opensearch_url" {
   type        = string
   description = "OpenSearch endpoint, e.g. https://search-logs-xxxx.eu-west-1.es.amazonaws.com (SigV4-signed as the function's role)."
@@ -32,6 +38,12 @@ variable "package" {
   type        = string
   description = "The zip built by npm run build:lambda."
   default     = "../../../../dist/lambda/twingate-ingest-lambda.zip"
+}
+
+variable "reserved_concurrency" {
+  type        = number
+  description = "Executions reserved for the function (-1: none, the default; any reservation must leave the account at least 100 unreserved, so an account at a new account's quota refuses every one)."
+  default     = -1
 }
 
 variable "max_concurrency" {
@@ -53,6 +65,8 @@ module "twingate_sync" {
   worker_role_services = ["lambda.amazonaws.com"]
   create_twingate_oidc = true
   twingate_network     = var.twingate_network
+  # es:ESHttp* for SigV4 (OPENSEARCH_AWS_SIGV4 below)
+  opensearch_domain_arn = var.opensearch_domain_arn
   # AWS: at least the function timeout; 6 times leaves room for the event source's retries.
   visibility_timeout_seconds = 6 * local.function_timeout
 }
@@ -78,9 +92,10 @@ resource "aws_lambda_function" "worker" {
   memory_size      = 1024
   timeout          = local.function_timeout
 
-  # A hard ceiling for this function across the account (the event source's maximum_concurrency,
-  # below, is the one that throttles cleanly without errors).
-  reserved_concurrent_executions = var.max_concurrency + 2
+  # Unreserved by default: AWS refuses a reservation that leaves the account fewer than 100 unreserved
+  # executions, which is every reservation in an account at a new account's quota (10). The event source's
+  # maximum_concurrency (below) is what bounds the load on OpenSearch.
+  reserved_concurrent_executions = var.reserved_concurrency
 
   environment {
     variables = merge(module.twingate_sync.worker_environment, {

@@ -1,0 +1,222 @@
+/**
+ * One exit-code rule for every command (README, "Exit codes"): 0 done, 1 the work found problems, 2 usage or
+ * configuration (the message names the setting, no stack trace), 130 interrupted. In-process (`main`), with
+ * AWS mocked and OpenSearch played by a small HTTP server, so each command's configuration errors are tried
+ * without the stack.
+ */
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, afterEach, before, describe, it } from "node:test";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import { main } from "../../src/cli/program.ts";
+
+const COMMANDS = [
+  "worker",
+  "backfill",
+  "setup",
+  "doctor",
+  "produce",
+  "validate",
+  "replay",
+  "gaps",
+  "redrive",
+];
+
+/** Runs the CLI in this process; its stdout and stderr captured (pino writes to fd 2 directly: not captured). */
+async function run(args: string[], env: Record<string, string> = {}) {
+  let out = "";
+  let err = "";
+  const saved = { out: process.stdout.write, err: process.stderr.write, env: { ...process.env } };
+  // Teed, not swallowed: the test runner's own reports go to this process's stdout too.
+  process.stdout.write = ((c: string | Uint8Array, ...rest: unknown[]) => {
+    out += String(c);
+    return (saved.out as (...a: unknown[]) => boolean).call(process.stdout, c, ...rest);
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => {
+    err += String(c);
+    return true;
+  }) as typeof process.stderr.write;
+  Object.assign(process.env, { LOG_LEVEL: "silent", AWS_REGION: "eu-west-1", ...env });
+  try {
+    const code = await main(args);
+    return { code, out, err };
+  } finally {
+    process.stdout.write = saved.out;
+    process.stderr.write = saved.err;
+    process.env = saved.env;
+  }
+}
+
+const noStack = (text: string) => assert.doesNotMatch(text, /\n\s+at /, `no stack trace in:\n${text}`);
+
+/** OpenSearch refusing the credentials, as a wrong password gets. */
+let unauthorised: Server;
+let url401 = "";
+before(async () => {
+  unauthorised = createServer((_req, res) => {
+    res.writeHead(401, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: "Unauthorized" }));
+  });
+  await new Promise<void>((r) => unauthorised.listen(0, "127.0.0.1", r));
+  url401 = `http://127.0.0.1:${(unauthorised.address() as AddressInfo).port}`;
+});
+after(() => new Promise<void>((r) => unauthorised.close(() => r())));
+
+const sqs = mockClient(SQSClient);
+const s3 = mockClient(S3Client);
+afterEach(() => {
+  sqs.reset();
+  s3.reset();
+});
+const queueUrl = "https://sqs.eu-west-1.amazonaws.com/123456789012/tg-typo";
+const missingQueue = () =>
+  Object.assign(new Error("The specified queue does not exist."), {
+    name: "QueueDoesNotExist",
+    $metadata: { httpStatusCode: 400 },
+  });
+
+describe("exit codes", () => {
+  it("every command's --help ends with the rule", async () => {
+    for (const c of COMMANDS) {
+      const r = await run([c, "--help"]);
+      assert.equal(r.code, 0, c);
+      assert.match(
+        r.out.replace(/\s+/g, " "),
+        /Exit codes: 0 done.*; 1 .*; 2 usage or configuration error.*; 130 /,
+        c,
+      );
+    }
+  });
+
+  it("usage errors are 2 for every command", async () => {
+    for (const c of COMMANDS) {
+      const r = await run([c, "--bogus"]);
+      assert.equal(r.code, 2, `${c}: ${r.err}`);
+      assert.match(
+        r.err,
+        /Unknown argument: bogus|Not enough non-option arguments|Missing required argument/,
+      );
+    }
+  });
+
+  it("worker: a queue that does not exist is exit 2 naming SQS_QUEUE_URL, at once", async () => {
+    sqs.on(GetQueueAttributesCommand).rejects(missingQueue());
+    const r = await run([
+      "worker",
+      "--queue-url",
+      queueUrl,
+      "--metrics-port",
+      "0",
+      "--opensearch-url",
+      url401,
+    ]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /SQS_QUEUE_URL/);
+    noStack(r.err);
+  });
+
+  it("worker: access denied on the queue is exit 2", async () => {
+    sqs.on(GetQueueAttributesCommand).rejects(
+      Object.assign(new Error("not authorized to perform: sqs:getqueueattributes"), {
+        name: "AccessDenied",
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    const r = await run([
+      "worker",
+      "--queue-url",
+      queueUrl,
+      "--metrics-port",
+      "0",
+      "--opensearch-url",
+      url401,
+    ]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /access denied/);
+    noStack(r.err);
+  });
+
+  it("worker: wrong OpenSearch credentials are exit 2 naming OPENSEARCH_USERNAME / OPENSEARCH_PASSWORD", async () => {
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { QueueArn: "arn" } });
+    const r = await run([
+      "worker",
+      "--queue-url",
+      queueUrl,
+      "--metrics-port",
+      "0",
+      "--opensearch-url",
+      url401,
+    ]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /OPENSEARCH_USERNAME \/ OPENSEARCH_PASSWORD/);
+    noStack(r.err);
+  });
+
+  it("setup, replay: wrong credentials are exit 2 without a stack trace", async () => {
+    for (const args of [["setup"], ["replay"]]) {
+      const r = await run([...args, "--opensearch-url", url401]);
+      assert.equal(r.code, 2, `${args[0]}: ${r.err}`);
+      assert.match(r.err, /HTTP 401.*OPENSEARCH_USERNAME/);
+      noStack(r.err);
+    }
+  });
+
+  it("setup: OpenSearch not answering is exit 1 naming OPENSEARCH_URL, without a stack trace", async () => {
+    const r = await run([
+      "setup",
+      "--opensearch-url",
+      "http://127.0.0.1:1",
+      "--opensearch-timeout-ms",
+      "2000",
+    ]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /does not answer.*OPENSEARCH_URL/);
+    noStack(r.err);
+  });
+
+  it("backfill: a folder that does not exist is exit 2 (as validate), naming it", async () => {
+    for (const args of [
+      [
+        "backfill",
+        "--dir",
+        "/no/such/folder",
+        "--opensearch-url",
+        url401,
+        "--checkpoint",
+        "/tmp/x-never.json",
+      ],
+      ["validate", "/no/such/folder"],
+    ]) {
+      const r = await run(args);
+      assert.equal(r.code, 2, `${args[0]}: ${r.err}`);
+      assert.match(r.err, /\/no\/such\/folder/);
+      noStack(r.err);
+    }
+  });
+
+  it("gaps, backfill: access denied on the bucket is exit 2", async () => {
+    s3.on(ListObjectsV2Command).rejects(
+      Object.assign(new Error("Access Denied"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } }),
+    );
+    for (const args of [
+      ["gaps", "--bucket", "b", "--from", "2025-07-01", "--to", "2025-07-02"],
+      ["backfill", "--bucket", "b", "--from", "2025-07-01", "--to", "2025-07-02", "--dry-run"],
+    ]) {
+      const r = await run([...args, "--opensearch-url", url401]);
+      assert.equal(r.code, 2, `${args[0]}: ${r.err}`);
+      assert.match(r.err, /access denied/);
+      noStack(r.err);
+    }
+  });
+
+  it("redrive: a queue that does not exist is exit 2 naming SQS_QUEUE_URL", async () => {
+    sqs.onAnyCommand().rejects(missingQueue());
+    const r = await run(["redrive", "--queue-url", queueUrl]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /SQS_QUEUE_URL/);
+    noStack(r.err);
+  });
+});
