@@ -28,6 +28,8 @@
 #   STACK_OPENSEARCH_HEAP (512m: -Xms, -Xmx is twice that up to 1g)  STACK_KEEP_DATA=1 (keep indices across up)
 #   STACK_CACHE_DIR (<repo>/.cache)  STACK_OPENSEARCH_USER (opensearch; used when run as root)
 #   STACK_START_TIMEOUT (120 seconds per service)
+#   STACK_OPENSEARCH_HTTP_MAX_CONTENT_LENGTH (e.g. 64kb: the node's http.max_content_length, for the test of a
+#     record the cluster refuses for its size; OpenSearch's own default, 100mb, unless given)
 set -euo pipefail
 
 # the plain stack's version (docker-compose.yml uses the same image version)
@@ -445,6 +447,9 @@ path.logs: $OS_STATE/logs
 cluster.routing.allocation.disk.threshold_enabled: false
 action.destructive_requires_name: false
 EOF
+  if [ -n "${STACK_OPENSEARCH_HTTP_MAX_CONTENT_LENGTH:-}" ]; then
+    echo "http.max_content_length: $STACK_OPENSEARCH_HTTP_MAX_CONTENT_LENGTH" >>"$OS_STATE/config/opensearch.yml"
+  fi
   if [ "$SECURITY" = 1 ]; then
     configure_security "$OS_STATE/config" "$jhome"
     # The shared state parent may have no world write bit; SECURE_DIR stays root's (700), the CA copy is readable.
