@@ -224,6 +224,25 @@ describe("WriteHolds", () => {
     assert.throws(() => holds.hold(b, "permission", "again"), HoldLimitError);
     assert.equal(holds.reason, undefined);
     assert.ok(lines.some((l) => l.level === 50 && /hold limit/.test(l.msg)));
-    assert.ok(lines.some((l) => l.level === 30 && /resuming/.test(l.msg)));
+    assert.ok(
+      !lines.some((l) => /resuming/.test(l.msg)),
+      "a hold given up is not a resumption: nothing was written",
+    );
+    assert.ok(lines.some((l) => l.level === 40 && /given up or stopped, not written/.test(l.msg)));
+  });
+
+  it("says 'resuming' only when a held writer wrote; one stopped while held (shutdown) says it was not written", () => {
+    const lines: { level: number; msg: string }[] = [];
+    const logger = pino({ level: "info" }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const holds = new WriteHolds(logger);
+    const a = {};
+    holds.hold(a, "unreachable", "connect ECONNREFUSED");
+    holds.release(a, "abandoned");
+    assert.deepEqual(lines.map((l) => /resuming|not written/.exec(l.msg)?.[0]).filter(Boolean), [
+      "not written",
+    ]);
+    holds.hold(a, "unreachable", "connect ECONNREFUSED");
+    holds.release(a);
+    assert.equal(lines.at(-1)?.msg, "OpenSearch takes writes again; resuming");
   });
 });

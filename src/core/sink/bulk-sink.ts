@@ -185,10 +185,12 @@ export class BulkSink implements Sink {
   ): Promise<BatchOutcome> {
     const outcome = emptyOutcome();
     const writer = {};
+    let written = false;
     try {
       await this.writeHeld(batch, outcome, writer, shared, signal);
+      written = true;
     } finally {
-      this.holds.release(writer);
+      this.holds.release(writer, written ? "written" : "abandoned");
     }
     return outcome;
   }
