@@ -734,7 +734,8 @@ cmd_cluster() {
     done
     ;;
   pids) for i in $(seq 0 $((CLUSTER_NODES - 1))); do
-    cluster_alive "$i" && echo "node-$i $((CLUSTER_PORT + i)) $(tr -dc '0-9' <"$(cluster_state "$i")/opensearch.pid")"
+    # a node stopping removes its pid file: then it is simply not listed
+    cluster_alive "$i" && echo "node-$i $((CLUSTER_PORT + i)) $(tr -dc '0-9' <"$(cluster_state "$i")/opensearch.pid" 2>/dev/null)"
   done ;;
   status) curl -fsS --max-time 3 "http://127.0.0.1:$CLUSTER_PORT/_cat/nodes?v&h=name,http,master,heap.percent" || echo "down" ;;
   *) die "usage: $0 cluster up|down|pids|status" ;;

@@ -11,6 +11,9 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
@@ -61,7 +64,7 @@ function pids(): Map<number, number> {
   const out = new Map<number, number>();
   for (const line of cluster("pids").split("\n")) {
     const m = /^node-(\d+) \d+ (\d+)$/.exec(line.trim());
-    if (m) out.set(Number(m[1]), Number(m[2]));
+    if (m?.[2]) out.set(Number(m[1]), Number(m[2]));
   }
   return out;
 }
@@ -329,7 +332,12 @@ describe(`a cluster of ${N} nodes`, { timeout: 3_600_000, concurrency: 1 }, () =
         "1",
         "--json",
       ],
-      { OPENSEARCH_URL: URLS.join(","), LOG_LEVEL: "warn" },
+      {
+        OPENSEARCH_URL: URLS.join(","),
+        LOG_LEVEL: "warn",
+        // not the working directory's default checkpoint file
+        BACKFILL_CHECKPOINT: join(mkdtempSync(join(tmpdir(), "tg-cl-")), "checkpoint.json"),
+      },
     ).finally(() => {
       backfillDone = true;
     });
