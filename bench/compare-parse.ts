@@ -30,7 +30,9 @@ async function load(root: string): Promise<FullRun> {
   const bulk = process.argv.includes("--serialise")
     ? await import(u("src/core/sink/bulk-body.ts"))
     : undefined;
-  return fullRun(parse, events, documents, bulk);
+  const exactPath = join(root, core, "parse", "exact-integers.ts");
+  const exact = existsSync(exactPath) ? await import(pathToFileURL(exactPath).href) : undefined;
+  return fullRun(parse, events, documents, bulk, exact);
 }
 
 const mb = Number(arg("mb") ?? 20);

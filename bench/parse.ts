@@ -25,6 +25,7 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import * as documents from "../src/core/documents/index.ts";
 import * as events from "../src/core/events/index.ts";
+import * as exact from "../src/core/parse/exact-integers.ts";
 import * as parse from "../src/core/parse/index.ts";
 import * as bulkBody from "../src/core/sink/bulk-body.ts";
 import { bare as bareJsonParse, fullRun, median } from "./lib/parse-runs.ts";
@@ -65,7 +66,7 @@ async function full(
   toBytes = false,
 ): Promise<Result & { rejected: number }> {
   // The same loop as ingestObject: reader batches (one await per chunk), validate, document + id.
-  const r = await fullRun(parse, events, documents, toBytes ? bulkBody : undefined)(path);
+  const r = await fullRun(parse, events, documents, toBytes ? bulkBody : undefined, exact)(path);
   return { name, bytes: plainBytes, records: r.records, seconds: r.seconds, rejected: r.rejected };
 }
 

@@ -39,9 +39,10 @@ function parseArgs(argv) {
     if (passthrough) opts.nodeArgs.push(arg);
     else if (arg === "--") passthrough = true;
     else if (arg === "--unit") opts.unit = true;
+    else if (arg === "--cluster") opts.cluster = true;
     else if (arg === "--help" || arg === "-h") {
       process.stdout.write(
-        "usage: node scripts/run-tests.mjs [--unit] [filter...] [-- node-test-flags...]\n",
+        "usage: node scripts/run-tests.mjs [--unit|--cluster] [filter...] [-- node-test-flags...]\n",
       );
       process.exit(0);
     } else if (arg.startsWith("--")) opts.nodeArgs.push(arg);
@@ -112,14 +113,15 @@ function runStack(command) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const dirs = opts.unit ? ["test/unit"] : ["test/unit", "test/e2e"];
+  // --cluster: only the multi-node tests (test/cluster/, npm run test:cluster: not part of npm test)
+  const dirs = opts.cluster ? ["test/cluster"] : opts.unit ? ["test/unit"] : ["test/unit", "test/e2e"];
   const all = dirs.flatMap(findTests);
   const files = opts.filters.length ? all.filter((f) => opts.filters.some((s) => f.includes(s))) : all;
   if (files.length === 0) {
     process.stderr.write(`no test files match ${opts.filters.join(", ") || "(none found)"}\n`);
     process.exit(1);
   }
-  const e2e = files.some((f) => f.startsWith(`test${path.sep}e2e${path.sep}`));
+  const e2e = files.some((f) => !f.startsWith(`test${path.sep}unit${path.sep}`));
 
   const env = { ...process.env };
   // as in src/cli/main.ts: the SDK's once-per-process notice that its 2027 releases need Node 22

@@ -15,6 +15,7 @@
 #   scripts/stack.sh env      `export ...` lines for the endpoints (eval "$(scripts/stack.sh env)")
 #   scripts/stack.sh logs     tail of each service's log
 #   scripts/stack.sh pids     `opensearch <pid>` / `moto <pid>` of what it started (bench/pinned.sh uses them)
+#   scripts/stack.sh cluster up|down|pids|status   a cluster of several nodes (see its section below)
 #
 # Environment (all optional):
 #   STACK_OPENSEARCH_VERSION (2.19.6; `2` and `3` are short for 2.19.6 and 3.4.0; any version Maven Central has)
@@ -28,6 +29,8 @@
 #   STACK_OPENSEARCH_HEAP (512m: -Xms, -Xmx is twice that up to 1g)  STACK_KEEP_DATA=1 (keep indices across up)
 #   STACK_CACHE_DIR (<repo>/.cache)  STACK_OPENSEARCH_USER (opensearch; used when run as root)
 #   STACK_START_TIMEOUT (120 seconds per service)
+#   STACK_OPENSEARCH_HTTP_MAX_CONTENT_LENGTH (e.g. 64kb: the node's http.max_content_length, for the test of a
+#     record the cluster refuses for its size; OpenSearch's own default, 100mb, unless given)
 set -euo pipefail
 
 # the plain stack's version (docker-compose.yml uses the same image version)
@@ -493,6 +496,9 @@ path.logs: $OS_STATE/logs
 cluster.routing.allocation.disk.threshold_enabled: false
 action.destructive_requires_name: false
 EOF
+  if [ -n "${STACK_OPENSEARCH_HTTP_MAX_CONTENT_LENGTH:-}" ]; then
+    echo "http.max_content_length: $STACK_OPENSEARCH_HTTP_MAX_CONTENT_LENGTH" >>"$OS_STATE/config/opensearch.yml"
+  fi
   if [ "$SECURITY" = 1 ]; then
     configure_security "$OS_STATE/config" "$jhome"
     # The shared state parent may have no world write bit; SECURE_DIR stays root's (700), the CA copy is readable.
@@ -687,15 +693,122 @@ cmd_logs() {
   tail -n "${1:-40}" "$MOTO_LOG" 2>/dev/null || true
 }
 
+# ---------------------------------------------------------------- cluster (several nodes)
+# `cluster up|down|status|pids`: a cluster of STACK_CLUSTER_NODES (3) nodes on loopback, security off, for the
+# multi-node tests (test/cluster/, npm run test:cluster). Node i listens on STACK_CLUSTER_PORT + i (HTTP; first
+# port: STACK_OPENSEARCH_PORT + 20) and that + 100 (transport); each has its own state dir, named like a single
+# node's (state/opensearch-<http port>), so `down` stops them too. `up` starts the nodes not running, keeping
+# the data of a node that was stopped or killed while others run (a restart rejoins), and waits until every
+# node is in and the cluster is green or yellow. Heap STACK_CLUSTER_HEAP (256m) per node.
+
+CLUSTER_NODES="${STACK_CLUSTER_NODES:-3}"
+CLUSTER_PORT="${STACK_CLUSTER_PORT:-$((OS_PORT + 20))}"
+CLUSTER_HEAP="${STACK_CLUSTER_HEAP:-256m}"
+
+cluster_state() { echo "$OS_BASE/state/opensearch-$((CLUSTER_PORT + $1))"; }
+cluster_alive() { pid_alive "$(cluster_state "$1")/opensearch.pid" "org.opensearch.bootstrap.OpenSearch"; }
+# every node in, status green or yellow (an unmet wait answers 408, which curl -f fails on), asked of node $1
+cluster_formed() {
+  curl -fsS --max-time 5 -o /dev/null \
+    "http://127.0.0.1:$((CLUSTER_PORT + $1))/_cluster/health?wait_for_nodes=$CLUSTER_NODES&wait_for_status=yellow&timeout=2s" 2>/dev/null
+}
+
+cluster_start_node() {
+  local i="$1" home="$2" jhome="$3" state port seeds="" names="" j
+  state="$(cluster_state "$i")"
+  port=$((CLUSTER_PORT + i))
+  for j in $(seq 0 $((CLUSTER_NODES - 1))); do
+    seeds="$seeds${seeds:+, }\"127.0.0.1:$((CLUSTER_PORT + j + 100))\""
+    names="$names${names:+, }\"node-$j\""
+  done
+  mkdir -p "$state/data" "$state/logs" "$state/tmp"
+  rm -rf "$state/config"
+  cp -r "$home/config" "$state/config"
+  sed -i -e '/^-Xm[sx]/d' -e "s#file=logs/gc.log#file=$state/logs/gc.log#" \
+    -e "s#-XX:HeapDumpPath=data#-XX:HeapDumpPath=$state/data#" -e "s#-XX:ErrorFile=logs/#-XX:ErrorFile=$state/logs/#" \
+    "$state/config/jvm.options"
+  cat >"$state/config/opensearch.yml" <<EOF
+# written by scripts/stack.sh (cluster)
+cluster.name: twingate-cluster-$CLUSTER_PORT
+node.name: node-$i
+network.host: 127.0.0.1
+http.port: $port
+transport.port: $((port + 100))
+discovery.seed_hosts: [$seeds]
+cluster.initial_cluster_manager_nodes: [$names]
+path.data: $state/data
+path.logs: $state/logs
+cluster.routing.allocation.disk.threshold_enabled: false
+action.destructive_requires_name: false
+EOF
+  is_root && chown -R "$OS_USER:" "$home" "$state" && chmod 755 "$(dirname "$state")"
+  log "starting cluster node-$i on http://127.0.0.1:$port (transport $((port + 100)), heap $CLUSTER_HEAP)"
+  local -a cmd=(env "JAVA_HOME=$jhome" "OPENSEARCH_JAVA_HOME=$jhome" "OPENSEARCH_PATH_CONF=$state/config"
+    "OPENSEARCH_TMPDIR=$state/tmp" "OPENSEARCH_JAVA_OPTS=-Xms$CLUSTER_HEAP -Xmx$CLUSTER_HEAP"
+    "$home/bin/opensearch" -d -p "$state/opensearch.pid")
+  if is_root; then
+    (cd / && runuser -u "$OS_USER" -- "${cmd[@]}" >"$state/startup.log" 2>&1 </dev/null 9>&-)
+  else
+    (cd / && "${cmd[@]}" >"$state/startup.log" 2>&1 </dev/null 9>&-)
+  fi || {
+    tail -n 40 "$state/startup.log" >&2
+    die "cluster node-$i failed to launch"
+  }
+}
+
+cluster_up() {
+  local home jhome i any=0 started=$SECONDS
+  home="$(install_opensearch)"
+  jhome="$(java_home)"
+  ensure_os_user
+  for i in $(seq 0 $((CLUSTER_NODES - 1))); do cluster_alive "$i" && any=1; done
+  for i in $(seq 0 $((CLUSTER_NODES - 1))); do
+    cluster_alive "$i" && continue
+    port_in_use $((CLUSTER_PORT + i)) && die "port $((CLUSTER_PORT + i)) is in use; choose another STACK_CLUSTER_PORT"
+    # a fresh cluster starts from empty data; a node rejoining a running one keeps its own
+    [ "$any" = 1 ] || rm -rf "$(cluster_state "$i")"
+    cluster_start_node "$i" "$home" "$jhome"
+  done
+  until cluster_formed 0 || cluster_formed $((CLUSTER_NODES - 1)); do
+    [ $((SECONDS - started)) -lt "$((START_TIMEOUT * 2))" ] || {
+      tail -n 30 "$(cluster_state 0)/logs/twingate-cluster-$CLUSTER_PORT.log" >&2 2>/dev/null || true
+      die "the cluster did not form ($CLUSTER_NODES nodes) in $((START_TIMEOUT * 2))s"
+    }
+    sleep 1
+  done
+  log "cluster of $CLUSTER_NODES nodes up: http://127.0.0.1:$CLUSTER_PORT..$((CLUSTER_PORT + CLUSTER_NODES - 1))"
+}
+
+cmd_cluster() {
+  local i
+  case "${1:-}" in
+  up) with_lock && cluster_up ;;
+  down)
+    with_lock
+    for i in $(seq 0 $((CLUSTER_NODES - 1))); do
+      stop_pid "cluster node-$i" "$(cluster_state "$i")/opensearch.pid" "org.opensearch.bootstrap.OpenSearch"
+    done
+    ;;
+  pids) for i in $(seq 0 $((CLUSTER_NODES - 1))); do
+    # a node stopping removes its pid file: then it is simply not listed
+    cluster_alive "$i" && echo "node-$i $((CLUSTER_PORT + i)) $(tr -dc '0-9' <"$(cluster_state "$i")/opensearch.pid" 2>/dev/null)"
+  done ;;
+  status) curl -fsS --max-time 3 "http://127.0.0.1:$CLUSTER_PORT/_cat/nodes?v&h=name,http,master,heap.percent" || echo "down" ;;
+  *) die "usage: $0 cluster up|down|pids|status" ;;
+  esac
+  return 0
+}
+
 case "${1:-}" in
 up) cmd_up ;;
+cluster) cmd_cluster "${2:-}" ;;
 down) cmd_down "${2:-all}" ;;
 status) cmd_status ;;
 pids) cmd_pids ;;
 env) print_env ;;
 logs) cmd_logs "${2:-40}" ;;
 *)
-  echo "usage: $0 up|down|status|env|logs|pids" >&2
+  echo "usage: $0 up|down|status|env|logs|pids|cluster" >&2
   exit 2
   ;;
 esac

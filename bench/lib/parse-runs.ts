@@ -51,6 +51,9 @@ interface BulkBodyMod {
     capacity?: number,
   ) => { add(a: never): void; readonly size: number; readonly bytes: number };
 }
+interface ExactMod {
+  keepExactIntegers: (raw: string, value: unknown) => unknown;
+}
 export type FullRun = (path: string) => Promise<{ records: number; seconds: number; rejected: number }>;
 
 /**
@@ -62,6 +65,8 @@ export function fullRun(
   events: EventsMod,
   documents: DocumentsMod,
   bulk?: BulkBodyMod,
+  /** parse/exact-integers.ts, in a tree that has it (the record stage's first step, ingest/actions.ts). */
+  exact?: ExactMod,
 ): FullRun {
   return async (path) => {
     const t0 = process.hrtime.bigint();
@@ -75,7 +80,8 @@ export function fullRun(
         rejected++;
         return;
       }
-      const v = events.validateRecord(item.value);
+      const value = exact ? exact.keepExactIntegers(item.raw ?? "", item.value) : item.value;
+      const v = events.validateRecord(value);
       if (!v.ok) {
         rejected++;
         return;

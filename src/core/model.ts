@@ -20,6 +20,8 @@ export interface ObjectRef {
    * of a file not named like Twingate's are placed by it (see quarantineIndexName).
    */
   lastModified?: string;
+  /** What the source read (S3: the object's ETag, size and version), compared with the notification's. */
+  read?: { etag?: string | undefined; size?: number | undefined; versionId?: string | undefined };
 }
 
 /** Where a record came from. `line` is set for NDJSON (1-based). `ordinal` is 0-based within the file. */

@@ -59,6 +59,11 @@ export class Metrics {
     help: "Documents sent in _bulk requests (including retries)",
     registers: [this.registry],
   });
+  readonly objectVersionMismatch = new Counter({
+    name: "twingate_ingest_object_version_mismatch_total",
+    help: "Objects whose eTag or size differed from their notification's: overwritten before they were read (the notified version is lost unless the bucket is versioned)",
+    registers: [this.registry],
+  });
   readonly retries = new Counter({
     name: "twingate_ingest_retries_total",
     help: "Retries, by what was retried",

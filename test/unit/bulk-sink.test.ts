@@ -237,6 +237,70 @@ describe("BulkSink.write", () => {
     ]);
   });
 
+  it("a record refused alone with a 413 is the record's fault: quarantined as record_too_large, the rest stored", async () => {
+    const tooLarge = Object.assign(new Error("413"), { statusCode: 413 });
+    // id-2 is "too large": any request holding it is refused whole, as http.max_content_length does.
+    const { transport, calls } = scripted([(ids) => (ids.includes("id-2") ? tooLarge : ok(ids))]);
+    const reasons: string[] = [];
+    const sink = new BulkSink(
+      transport,
+      {
+        maxDocs: 3,
+        maxBytes: 1e6,
+        concurrency: 2,
+        backoffBaseMs: 1,
+        backoffCapMs: 5,
+        quarantine: (a, message, reason = "index_rejected") => {
+          reasons.push(reason);
+          return { ...quarantine(a, message), reason };
+        },
+      },
+      logger,
+    );
+    const o = await sink.write(BulkBatch.of([action(1), action(2), action(3)]));
+    assert.deepEqual(reasons, ["record_too_large"]);
+    assert.equal(o.quarantinedOnIndex, 1);
+    assert.deepEqual(o.indexedByType, { network_access: 2 });
+    assert.deepEqual(o.quarantinedByReason, { record_too_large: 1 });
+    assert.deepEqual(
+      calls.filter((c) => c.includes("id-2") || c.includes("q-id-2")).map((c) => c.join(",")),
+      ["id-1,id-2,id-3", "id-1,id-2", "id-2", "q-id-2"],
+      "halved down to itself, refused alone once, its quarantine document written in its place",
+    );
+  });
+
+  it("a quarantine document refused alone with a 413 fails the object (nowhere safer to put it)", async () => {
+    const tooLarge = Object.assign(new Error("413"), { statusCode: 413 });
+    await assert.rejects(
+      sinkWith(scripted([() => tooLarge]).transport).write(BulkBatch.of([action(1, "quarantine")])),
+      PermanentBulkError,
+    );
+  });
+
+  it("the 413 halving is logged once per object, naming BULK_MAX_BYTES", async () => {
+    const tooLarge = Object.assign(new Error("413"), { statusCode: 413 });
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, { write: (l: string) => void lines.push(l) });
+    const { transport } = scripted([(ids) => (ids.length > 1 ? tooLarge : ok(ids))]);
+    const sink = new BulkSink(
+      transport,
+      { maxDocs: 4, maxBytes: 1e6, concurrency: 2, backoffBaseMs: 1, backoffCapMs: 5, quarantine },
+      log,
+    );
+    const w = sink.open();
+    for (let i = 1; i <= 12; i++) await w.add(action(i));
+    const o = await w.finish();
+    assert.equal(o.created, 12);
+    const halving = lines.filter((l) => l.includes("HTTP 413"));
+    assert.equal(halving.length, 1, lines.join(""));
+    assert.match(halving[0]!, /BULK_MAX_BYTES \(now 1000000\)/);
+    lines.length = 0;
+    const w2 = sink.open();
+    for (let i = 13; i <= 16; i++) await w2.add(action(i));
+    await w2.finish();
+    assert.equal(lines.filter((l) => l.includes("HTTP 413")).length, 1, "and once again for the next object");
+  });
+
   it("fails permanently when the quarantine index itself refuses a document", async () => {
     const { transport } = scripted([
       (ids) => ({

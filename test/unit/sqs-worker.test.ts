@@ -8,6 +8,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
+import { pino } from "pino";
 import type { IngestResult } from "../../src/core/ingest/ingest-object.ts";
 import { Metrics } from "../../src/platform/metrics.ts";
 import { handleMessage } from "../../src/runtimes/worker/handle-message.ts";
@@ -228,12 +229,20 @@ describe("SqsWorker", () => {
             signal.addEventListener("abort", () => reject(signal.reason), { once: true });
           }),
       ),
-      logger,
+      pino({ level: "warn" }, { write: (l: string) => void warnings.push(l) }),
     );
+    const warnings: string[] = [];
     void worker.start();
     while (sqs.commandCalls(ChangeMessageVisibilityCommand).length < 2)
       await new Promise((r) => setTimeout(r, 20));
+    // the signal handler's stop, then the command's once the loop ends: one stop, one deadline, one log
+    await Promise.all([worker.stop(), worker.stop()]);
     await worker.stop();
+    assert.equal(
+      warnings.filter((l) => l.includes("shutdown deadline reached")).length,
+      1,
+      warnings.join(""),
+    );
     const vis = sqs
       .commandCalls(ChangeMessageVisibilityCommand)
       .map((c) => c.args[0].input.VisibilityTimeout);

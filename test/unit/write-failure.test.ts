@@ -77,7 +77,22 @@ describe("classifyItem", () => {
       "shard_limit",
     ],
     [item(429, "es_rejected_execution_exception", "rejected execution"), "throttled"],
-    [item(503, "unavailable_shards_exception", "primary shard is not active"), "server_error"],
+    [item(503, "unavailable_shards_exception", "primary shard is not active"), "shards_unavailable"],
+    [item(503, "no_shard_available_action_exception", "No shard available"), "shards_unavailable"],
+    [item(500, "node_disconnected_exception", "[node-1][127.0.0.1:9721] disconnected"), "node_unavailable"],
+    [
+      {
+        status: 500,
+        error: {
+          type: "remote_transport_exception",
+          reason: "[node-1][127.0.0.1:9721][indices:data/write/bulk[s][p]]",
+          caused_by: { type: "node_closed_exception", reason: "node closed" },
+        },
+      },
+      "node_unavailable",
+    ],
+    [item(503, "cluster_manager_not_discovered_exception", ""), "node_unavailable"],
+    [item(503), "server_error"],
     [item(500), "server_error"],
     [item(400, "some_new_exception", "never seen"), "unknown"],
     [item(404, "index_not_found_exception", "no such index"), "unknown"],
@@ -108,6 +123,7 @@ describe("classifyRequestError", () => {
       "permission",
     ],
     [http(401, "HTTP 401: Unauthorized"), "hold", "permission"],
+    [http(503, "HTTP 503: cluster_manager_not_discovered_exception: null"), "hold", "node_unavailable"],
     [
       http(
         403,
@@ -224,6 +240,25 @@ describe("WriteHolds", () => {
     assert.throws(() => holds.hold(b, "permission", "again"), HoldLimitError);
     assert.equal(holds.reason, undefined);
     assert.ok(lines.some((l) => l.level === 50 && /hold limit/.test(l.msg)));
-    assert.ok(lines.some((l) => l.level === 30 && /resuming/.test(l.msg)));
+    assert.ok(
+      !lines.some((l) => /resuming/.test(l.msg)),
+      "a hold given up is not a resumption: nothing was written",
+    );
+    assert.ok(lines.some((l) => l.level === 40 && /given up or stopped, not written/.test(l.msg)));
+  });
+
+  it("says 'resuming' only when a held writer wrote; one stopped while held (shutdown) says it was not written", () => {
+    const lines: { level: number; msg: string }[] = [];
+    const logger = pino({ level: "info" }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const holds = new WriteHolds(logger);
+    const a = {};
+    holds.hold(a, "unreachable", "connect ECONNREFUSED");
+    holds.release(a, "abandoned");
+    assert.deepEqual(lines.map((l) => /resuming|not written/.exec(l.msg)?.[0]).filter(Boolean), [
+      "not written",
+    ]);
+    holds.hold(a, "unreachable", "connect ECONNREFUSED");
+    holds.release(a);
+    assert.equal(lines.at(-1)?.msg, "OpenSearch takes writes again; resuming");
   });
 });

@@ -119,14 +119,16 @@ export function toQuarantineAction(
 }
 
 /**
- * A record OpenSearch refused (mapping or parse error) becomes a quarantine document, rebuilt from the
- * document itself so the sink needs nothing but the action.
+ * A record OpenSearch refused (mapping or parse error: `index_rejected`; alone over the cluster's
+ * http.max_content_length: `record_too_large`, its raw text a preview) becomes a quarantine document,
+ * rebuilt from the document itself so the sink needs nothing but the action.
  */
 export function quarantineRefused(
   action: IndexAction,
   message: string,
   indexPrefix: string,
   indexPeriod?: IndexPeriod,
+  reason: "index_rejected" | "record_too_large" = "index_rejected",
 ): IndexAction {
   const doc = action.document as {
     event_type?: string;
@@ -139,7 +141,7 @@ export function quarantineRefused(
   const fileTimeMs = storedFileTimeMs(ingest);
   return toQuarantineAction(
     {
-      reason: "index_rejected",
+      reason,
       message,
       // A normalised record as received (else the record as the document holds it, its other keys back at
       // the top: the same record), and the id the document had: replay validates it again (a normalised

@@ -11,6 +11,7 @@ import {
 } from "../documents/quarantine.ts";
 import { parseAnyTime, type validateRecord } from "../events/index.ts";
 import type { IndexAction, ObjectRef, RecordSource, Rejection } from "../model.ts";
+import { keepExactIntegers } from "../parse/exact-integers.ts";
 import type { ReaderItem } from "../parse/index.ts";
 import type { RejectionCap } from "./reject-cap.ts";
 
@@ -47,7 +48,9 @@ export function placeRecord(
   docOpts: DocumentOptions,
   validate: typeof validateRecord,
 ): { action: IndexAction; rejection?: never } | { action?: never; rejection: Rejection } {
-  const v = validate(item.value);
+  // Integers a double cannot hold keep their digits (parse/exact-integers.ts); the same value for the others.
+  const value = keepExactIntegers(item.raw, item.value);
+  const v = validate(value);
   if (!v.ok) return { rejection: toRejection(v, item) };
   const src: RecordSource = { bucket: ref.bucket, key: ref.key, ordinal: item.ordinal };
   if (item.line !== undefined) src.line = item.line;

@@ -6,6 +6,7 @@ import { validateRecord } from "../events/index.ts";
 import type { ObjectRef } from "../model.ts";
 import { readRecordBatches } from "../parse/index.ts";
 import { emptyOutcome, type Sink, type SinkOutcome } from "../sink/sink.ts";
+import { notifiedVersionMismatch } from "../sources/notified-version.ts";
 import type { ObjectSource } from "../sources/types.ts";
 import { actionsFor } from "./actions.ts";
 import { RejectionCap } from "./reject-cap.ts";
@@ -85,6 +86,14 @@ export async function ingestObject(
   if (!body) {
     log.warn("object no longer exists; nothing to ingest");
     return summarise(ref, { ...seen, notFound: true }, emptyOutcome(), cap);
+  }
+  const overwritten = notifiedVersionMismatch(ref, ref.read);
+  if (overwritten) {
+    deps.metrics?.objectVersionMismatch.inc();
+    log.warn(
+      { mismatch: overwritten, versionId: ref.read?.versionId },
+      "the object read is not the version the notification announced: it was overwritten before it was read; the notified version is lost unless the bucket is versioned (docs/DEPLOY.md)",
+    );
   }
   body.on("data", (chunk: Buffer) => {
     seen.bytes += chunk.length;

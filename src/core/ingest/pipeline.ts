@@ -57,8 +57,8 @@ export function buildPipeline(opts: {
       maxDocs: config.bulkMaxDocs,
       maxBytes: config.bulkMaxBytes,
       concurrency: config.bulkConcurrency,
-      quarantine: (action, message) =>
-        quarantineRefused(action, message, config.indexPrefix, config.indexPeriod),
+      quarantine: (action, message, reason) =>
+        quarantineRefused(action, message, config.indexPrefix, config.indexPeriod, reason),
       holds: new WriteHolds(logger, metrics, config.holdLimit),
       ...(opts.indexGuard ? { indexGuard: opts.indexGuard } : {}),
     },

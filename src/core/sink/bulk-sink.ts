@@ -32,12 +32,23 @@ interface BulkSinkOptions {
   concurrency: number;
   backoffBaseMs?: number;
   backoffCapMs?: number;
-  /** Turns a record OpenSearch refused (mapping error) into its quarantine document. */
-  quarantine: (action: IndexAction, message: string) => IndexAction;
+  /**
+   * Turns a record OpenSearch refused into its quarantine document: `index_rejected` (a mapping error) or
+   * `record_too_large` (alone in a request, still over the cluster's http.max_content_length: a 413).
+   */
+  quarantine: (action: IndexAction, message: string, reason?: RefusedReason) => IndexAction;
   /** Where holds are reported (shared with /readyz); a sink of its own, with the default limit, if absent. */
   holds?: WriteHolds;
   /** Asked before the first write to each index name: no index born without the templates (index-guard.ts). */
   indexGuard?: IndexGuard;
+}
+
+/** Why OpenSearch refused a record itself: its content (a mapping error) or its size (a 413 when alone). */
+export type RefusedReason = "index_rejected" | "record_too_large";
+
+/** What one object's writes share across its batches: the 413 halving is logged once per object. */
+interface ObjectWrites {
+  halvingLogged: boolean;
 }
 
 /** What one batch stored (the sink-wide outcome type). */
@@ -74,6 +85,7 @@ export class BulkSink implements Sink {
    */
   open(signal?: AbortSignal): SinkWriter {
     const outcome = emptyOutcome();
+    const shared: ObjectWrites = { halvingLogged: false };
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     let batch = this.newBatch();
@@ -90,7 +102,7 @@ export class BulkSink implements Sink {
       batch = this.newBatch();
       await this.ready();
       if (failure) throw failure;
-      const p: Promise<void> = this.write(full, signal).then(
+      const p: Promise<void> = this.write(full, signal, shared).then(
         (o) => {
           mergeOutcome(outcome, o);
         },
@@ -222,13 +234,19 @@ export class BulkSink implements Sink {
    * quarantined. A failure is classified by write-failure.ts: held (retried with backoff, reported through
    * `holds`, given up past the hold limit), the record's fault (quarantined) or the request's (thrown).
    */
-  async write(batch: BulkBatch, signal?: AbortSignal): Promise<BatchOutcome> {
+  async write(
+    batch: BulkBatch,
+    signal?: AbortSignal,
+    shared: ObjectWrites = { halvingLogged: false },
+  ): Promise<BatchOutcome> {
     const outcome = emptyOutcome();
     const writer = {};
+    let written = false;
     try {
-      await this.writeHeld(batch, outcome, writer, signal);
+      await this.writeHeld(batch, outcome, writer, shared, signal);
+      written = true;
     } finally {
-      this.holds.release(writer);
+      this.holds.release(writer, written ? "written" : "abandoned");
     }
     return outcome;
   }
@@ -237,6 +255,7 @@ export class BulkSink implements Sink {
     batch: BulkBatch,
     outcome: BatchOutcome,
     writer: object,
+    shared: ObjectWrites,
     signal?: AbortSignal,
   ): Promise<void> {
     let pending = batch;
@@ -256,13 +275,22 @@ export class BulkSink implements Sink {
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         if (httpStatusOf(err) === 413 && pending.size > 1) {
-          // Too large for the cluster's http.max_content_length: halve and go on.
+          // Too large for the cluster's http.max_content_length: halve and go on (said once per object).
+          this.tooLargeHalved(pending, shared);
           const half = Math.ceil(pending.size / 2);
           const whole = pending;
           const first = whole.slice(0, half);
           pending = whole.slice(half, whole.size);
           this.recycle(whole);
-          await this.writeHeld(first, outcome, writer, signal);
+          await this.writeHeld(first, outcome, writer, shared, signal);
+          continue;
+        }
+        if (httpStatusOf(err) === 413) {
+          // One document alone over http.max_content_length: no wait or split can help, the record's fault.
+          const refused = pending;
+          pending = BulkBatch.of([this.tooLargeAlone(refused)]);
+          this.recycle(refused);
+          outcome.quarantinedOnIndex++;
           continue;
         }
         const v = classifyRequestError(err);
@@ -326,6 +354,35 @@ export class BulkSink implements Sink {
       }
       if (held) await wait(held.cause, held.message, "bulk_item", retry.length);
     }
+  }
+
+  /** A 413 on a batch of several: logged once per object, with the setting that avoids it. */
+  private tooLargeHalved(batch: BulkBatch, shared: ObjectWrites): void {
+    this.metrics?.retries.inc({ kind: "bulk_too_large" }, batch.size);
+    if (shared.halvingLogged) return;
+    shared.halvingLogged = true;
+    this.logger.warn(
+      { docs: batch.size, bytes: batch.bytes, bulkMaxBytes: this.options.maxBytes },
+      `OpenSearch refused a _bulk request of ${batch.bytes} bytes as too large (HTTP 413: over its http.max_content_length); sending it in halves. Set BULK_MAX_BYTES (now ${this.options.maxBytes}) below the cluster's http.max_content_length to avoid the extra requests`,
+    );
+  }
+
+  /**
+   * The quarantine document of a record refused alone with a 413 (`record_too_large`, its raw text cut to a
+   * preview); a quarantine document refused so fails the object (nowhere safer to put it).
+   */
+  private tooLargeAlone(batch: BulkBatch): IndexAction {
+    const action = batch.action(0);
+    const message = `OpenSearch refused the document as too large: a _bulk request of it alone (${batch.bytes} bytes) is over the cluster's http.max_content_length (HTTP 413)`;
+    if (action.kind === "quarantine")
+      throw new PermanentBulkError(
+        `the quarantine index refused a document (${action.index}/${action.id}): ${message}`,
+      );
+    this.logger.warn(
+      { index: action.index, id: action.id, bytes: batch.bytes },
+      "document too large for OpenSearch; quarantined",
+    );
+    return this.options.quarantine(action, message, "record_too_large");
   }
 
   private async send(batch: BulkBatch, signal?: AbortSignal): Promise<BulkResponse> {

@@ -55,7 +55,7 @@ export class WriteHolds {
     this.report();
     const heldMs = t - since;
     if (heldMs > this.limitMs) {
-      this.release(writer);
+      this.release(writer, "abandoned");
       this.metrics?.holdsGivenUp.inc({ cause });
       const text = `writes held for ${Math.round(heldMs / 1000)} s (over the hold limit of ${Math.round(this.limitMs / 1000)} s): ${cause}: ${message}`;
       this.logger.error(
@@ -67,10 +67,16 @@ export class WriteHolds {
     return heldMs;
   }
 
-  /** `writer` made progress (or stopped): it is no longer held. */
-  release(writer: object): void {
-    if (this.held.delete(writer)) this.report();
+  /**
+   * `writer` is no longer held: it made progress (`written`), or it stopped without writing (`abandoned`:
+   * given up past the hold limit, aborted by a shutdown, failed), which is not a sign the cluster takes writes.
+   */
+  release(writer: object, how: "written" | "abandoned" = "written"): void {
+    if (!this.held.delete(writer)) return;
+    this.lastRelease = how;
+    this.report();
   }
+  private lastRelease: "written" | "abandoned" = "written";
 
   /** Why writes are held now (for /readyz), or undefined when they are not. */
   get reason(): string | undefined {
@@ -106,7 +112,13 @@ export class WriteHolds {
     } else {
       const heldMs = this.heldSince === undefined ? 0 : this.now() - this.heldSince;
       this.heldSince = undefined;
-      this.logger.info({ was, heldMs }, "OpenSearch takes writes again; resuming");
+      if (this.lastRelease === "written")
+        this.logger.info({ was, heldMs }, "OpenSearch takes writes again; resuming");
+      else
+        this.logger.warn(
+          { was, heldMs },
+          "no write held any more: the held writes were given up or stopped, not written (OpenSearch has not been seen taking writes again)",
+        );
     }
   }
 }

@@ -28,6 +28,8 @@ export type HoldCause =
   | "permission"
   | "shard_limit"
   | "throttled"
+  | "shards_unavailable"
+  | "node_unavailable"
   | "server_error"
   | "unreachable"
   | "timeout"
@@ -56,6 +58,16 @@ const RECORD_FAULTS = new Set([
   "x_content_parse_exception",
   "number_format_exception",
 ]);
+
+/**
+ * A cluster of several nodes while one dies, restarts or freezes: a shard has no active primary (being
+ * promoted, relocating, recovering) — or the node the write went through lost the one holding it.
+ * Held like any 5xx, named for what they are (the log, `twingate_ingest_write_held{cause}`).
+ */
+const SHARDS_UNAVAILABLE =
+  /\b(unavailable_shards_exception|no_shard_available_action_exception|primary_missing_action_exception|illegal_index_shard_state_exception|index_shard_closed_exception|shard_not_in_primary_mode_exception|retry_on_primary_exception|shard_not_found_exception)\b/;
+const NODE_UNAVAILABLE =
+  /\b(node_disconnected_exception|node_not_connected_exception|node_closed_exception|connect_transport_exception|send_request_transport_exception|receive_timeout_transport_exception|cluster_manager_not_discovered_exception|master_not_discovered_exception|not_cluster_manager_exception|not_master_exception|failed_to_commit_cluster_state_exception|node_shutting_down_exception)\b/;
 
 /** A request that threw is held or failed (what it stored, if anything, is unknown). */
 type RequestVerdict = Extract<WriteVerdict, { kind: "hold" | "fail" }>;
@@ -118,6 +130,10 @@ function holdCause(status: number, type: string | undefined, message: string): H
   if (status === 429 || type === "es_rejected_execution_exception" || type === "rejected_execution_exception")
     return "throttled";
   if (status === 408) return "timeout";
+  // the type, or a cause the message names (`remote_transport_exception ... (node_disconnected_exception: ...)`)
+  const named = `${type ?? ""} ${message}`;
+  if (SHARDS_UNAVAILABLE.test(named)) return "shards_unavailable";
+  if (NODE_UNAVAILABLE.test(named)) return "node_unavailable";
   if (status >= 500) return "server_error";
   return undefined;
 }

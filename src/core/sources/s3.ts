@@ -29,6 +29,7 @@ export function s3Source(s3: S3Client): ObjectSource {
         );
         const body = res.Body as Readable;
         if (res.LastModified) ref.lastModified = res.LastModified.toISOString();
+        ref.read = { etag: res.ETag, size: res.ContentLength, versionId: res.VersionId };
         // The deadline's signal covered the head only: from here the caller's signal (shutdown, Ctrl-C,
         // the Lambda deadline) must still be able to end a body that is downloading.
         if (signal) addAbortSignal(signal, body);

@@ -132,7 +132,7 @@ async function bulkOps(
       } else holds.release(writer);
     }
   } finally {
-    holds.release(writer);
+    holds.release(writer, "abandoned"); // a no-op when the loop ended written (released on its last pass)
   }
 }
 

@@ -89,8 +89,17 @@ export class SqsWorker {
     return this.inFlight.size;
   }
 
-  /** Stop receiving, let in-flight messages finish within the deadline, then release the rest. */
-  async stop(deadlineMs = this.options.shutdownTimeoutMs): Promise<void> {
+  /**
+   * Stop receiving, let in-flight messages finish within the deadline, then release the rest. Called again
+   * (the signal handler, then the command once the loop ends), it is the same stop: one deadline, one log.
+   */
+  stop(deadlineMs = this.options.shutdownTimeoutMs): Promise<void> {
+    this.stopped ??= this.stopOnce(deadlineMs);
+    return this.stopped;
+  }
+  private stopped: Promise<void> | undefined;
+
+  private async stopOnce(deadlineMs: number): Promise<void> {
     if (!this.stopping) {
       this.stopping = true;
       this.logger.info({ inFlight: this.inFlight.size, deadlineMs }, "stopping: no new messages");
