@@ -80,7 +80,15 @@ async function childArgs(): Promise<string[]> {
 
 // ---- throughput: pipeline vs raw _bulk ceiling -------------------------------------------------
 
-function cpuLine(name: string, xs: { self: number; os?: number; moto?: number }[]): string {
+/** CPU of one timed run, in cores (CPU-seconds per second) over `secs` seconds of wall clock. */
+interface CpuSample {
+  secs: number;
+  self: number;
+  os?: number;
+  moto?: number;
+}
+
+function cpuLine(name: string, xs: CpuSample[]): string {
   const m = (f: (x: (typeof xs)[number]) => number | undefined) => {
     const v = xs.map(f).filter((x): x is number => x !== undefined);
     return v.length === 0 ? undefined : median(v);
@@ -90,6 +98,15 @@ function cpuLine(name: string, xs: { self: number; os?: number; moto?: number }[
   const moto = m((x) => x.moto);
   const f = (x: number | undefined) => (x === undefined ? "?" : x.toFixed(2));
   return `| ${name} | ${f(self)} | ${f(os)} | ${f(moto)} | ${f(self + (os ?? 0) + (moto ?? 0))} |`;
+}
+
+/**
+ * CPU-seconds per 100,000 records of one run: the client's (this process: the consumer, or the raw loader)
+ * and OpenSearch's over the same window (undefined where its pid is not readable).
+ */
+function per100k(x: CpuSample, records: number): { self: number; os: number | undefined } {
+  const k = (cores: number) => (cores * x.secs * 100_000) / records;
+  return { self: k(x.self), os: x.os === undefined ? undefined : k(x.os) };
 }
 
 /** A child process that keeps `cores` (0..1) of one core busy until killed. */
@@ -143,8 +160,8 @@ async function throughput(): Promise<string> {
   }
   const pipe: number[] = [];
   const raw: number[] = [];
-  const cpuRaw: { self: number; os?: number; moto?: number }[] = [];
-  const cpuPipe: { self: number; os?: number; moto?: number }[] = [];
+  const cpuRaw: CpuSample[] = [];
+  const cpuPipe: CpuSample[] = [];
   for (let round = 0; round < rounds; round++) {
     // Interleaved: ceiling then pipeline, fresh indices each time.
     {
@@ -198,6 +215,22 @@ async function throughput(): Promise<string> {
   const p = median(pipe);
   const c = median(raw);
   const cb = burned.length > 0 ? median(burned) : undefined;
+  // CPU per record, per round and as medians of the rounds (the unit that survives a shared machine).
+  const kPipe = cpuPipe.map((x) => per100k(x, total));
+  const kRaw = cpuRaw.map((x) => per100k(x, total));
+  const medOf = (xs: (number | undefined)[]) => {
+    const v = xs.filter((x): x is number => x !== undefined);
+    return v.length === 0 ? undefined : median(v);
+  };
+  const f2 = (x: number | undefined) => (x === undefined ? "?" : x.toFixed(2));
+  const list = (xs: (number | undefined)[]) => xs.map(f2).join(", ");
+  const ratios = pipe.map((x, i) => x / raw[i]!);
+  const cpuRow = (name: string, ks: { self: number; os: number | undefined }[], rate: number) =>
+    `| ${name} | ${fmt(rate)} | ${f2(medOf(ks.map((k) => k.self)))} | ${f2(medOf(ks.map((k) => k.os)))} |`;
+  process.stderr.write(
+    `throughput: pipeline ${f2(medOf(kPipe.map((k) => k.self)))} CPU-s/100k records (OpenSearch ${f2(medOf(kPipe.map((k) => k.os)))}), ` +
+      `${(p / c).toFixed(2)} of the raw _bulk ceiling (per round: ${ratios.map((r) => r.toFixed(2)).join(", ")})\n`,
+  );
   return `## End to end: worker pipeline vs raw \`_bulk\` ceiling
 
 ${fmt(total)} records in ${nFiles} NDJSON files of ${fmt(perFile)} records in moto S3. **Pipeline**: \`buildPipeline\`
@@ -218,6 +251,20 @@ Then ${rounds} interleaved rounds (ceiling, pipeline), fresh indices each time (
 | pipeline (S3 → OpenSearch) | ${fmt(p)} |
 
 **Pipeline / ceiling: ${(p / c).toFixed(2)}** (goal ≥ 0.85). Per round: pipeline ${pipe.map(fmt).join(", ")}; ceiling ${raw.map(fmt).join(", ")}.
+
+**CPU per record** (CPU-seconds, user + system, per 100,000 records; medians of the rounds): the consumer is
+this process running the pipeline (\`process.cpuUsage()\`), or the raw loader for the ceiling; OpenSearch's
+from /proc over the same window. On a shared machine this moves far less than records/s does.
+
+| Run | records/s | consumer CPU-s / 100k records | OpenSearch CPU-s / 100k records |
+| --- | ---: | ---: | ---: |
+${cpuRow("raw `_bulk` ceiling", kRaw, c)}
+${cpuRow("pipeline", kPipe, p)}
+
+**Pipeline: ${f2(medOf(kPipe.map((k) => k.self)))} CPU-s per 100,000 records, at ${(p / c).toFixed(2)} of the ceiling's records/s.**
+Per round, pipeline: ${list(kPipe.map((k) => k.self))} (OpenSearch ${list(kPipe.map((k) => k.os))}); ceiling's
+loader: ${list(kRaw.map((k) => k.self))} (OpenSearch ${list(kRaw.map((k) => k.os))}); pipeline / ceiling per round:
+${ratios.map((r) => r.toFixed(2)).join(", ")}.
 
 Where the ${cpus().length} cores went during the timed parts (CPU-seconds per second, medians of the rounds; the client is the
 bench process: the raw loader, or the pipeline):
@@ -490,10 +537,8 @@ function opensearchPid(): number | undefined {
   return pidFrom(join(HERE, "..", ".cache", "state", `opensearch-${port}`, "opensearch.pid"));
 }
 
-/** CPU (in cores) used by this process, OpenSearch and moto while `fn` runs. */
-async function withCpu<T>(
-  fn: () => Promise<T>,
-): Promise<{ value: T; self: number; os?: number; moto?: number }> {
+/** CPU used by this process, OpenSearch and moto while `fn` runs: in cores, and its wall-clock seconds. */
+async function withCpu<T>(fn: () => Promise<T>): Promise<{ value: T } & CpuSample> {
   const pids = { os: opensearchPid(), moto: motoPid() };
   const before = { os: procCpuSeconds(pids.os), moto: procCpuSeconds(pids.moto), self: process.cpuUsage() };
   const t0 = performance.now();
@@ -506,6 +551,7 @@ async function withCpu<T>(
   const moto = delta(before.moto, procCpuSeconds(pids.moto));
   return {
     value,
+    secs,
     self: (self.user + self.system) / 1e6 / secs,
     ...(os !== undefined ? { os } : {}),
     ...(moto !== undefined ? { moto } : {}),
