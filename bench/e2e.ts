@@ -1,17 +1,17 @@
 /**
  * End-to-end benchmarks against the local stack (OpenSearch + moto): `eval "$(bash scripts/stack.sh env)"`.
  *
- *   node --import tsx bench/e2e.ts throughput [--files 8 --per-file 5000 --rounds 3]
+ *   node --import tsx bench/e2e.ts throughput [--files 8 --per-file 5000 --rounds 3] [--ceiling 5000,4]
  *   node --import tsx bench/e2e.ts sweep      [--files 6 --per-file 5000]
  *   node --import tsx bench/e2e.ts latency    [--seconds 30 --per-file 100 --every-ms 100]
  *   node --import tsx bench/e2e.ts scaleout   [--files 48 --per-file 10000 --rounds 3]
  *   node --import tsx bench/e2e.ts memory     [--big-mb 1024 --small-mb 100 --n-small 10 --s3-mb 100]
  *
- * Each prints a Markdown section on stdout (bench/run.ts collects them into docs/BENCHMARKS.md).
+ * Each prints a Markdown section on stdout (bench/run.ts prints them all).
  * Every run uses its own index prefix, bucket and queue, deleted afterwards.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -22,6 +22,7 @@ import { localSource } from "../src/core/sources/local.ts";
 import { createTaskQueue } from "../src/platform/util/queue.ts";
 import { provision } from "../src/tools/produce/provision.ts";
 import { median } from "./lib/parse-runs.ts";
+import { motoPid, opensearchPid, procCpuSeconds } from "./lib/proc.ts";
 import { generate } from "./lib/records.ts";
 import {
   awsClients,
@@ -129,17 +130,23 @@ async function throughput(): Promise<string> {
   await putFiles(aws.s3, bucket, files);
   const keys = files.map((f) => f.key);
   // The ceiling's best batch size and concurrency, chosen on a first pass.
-  const grid: [number, number][] = process.argv.includes("--quick")
-    ? [[2000, 2]]
-    : [
-        [1000, 2],
-        [2000, 2],
-        [5000, 2],
-        [1000, 4],
-        [2000, 4],
-        [5000, 4],
-        [2000, 8],
-      ];
+  // `--ceiling 5000,4`: that batch size and concurrency only (no grid: a shorter run).
+  const fixed = process.argv.includes("--ceiling")
+    ? (process.argv[process.argv.indexOf("--ceiling") + 1]!.split(",").map(Number) as [number, number])
+    : undefined;
+  const grid: [number, number][] = fixed
+    ? [fixed]
+    : process.argv.includes("--quick")
+      ? [[2000, 2]]
+      : [
+          [1000, 2],
+          [2000, 2],
+          [5000, 2],
+          [1000, 4],
+          [2000, 4],
+          [5000, 4],
+          [2000, 8],
+        ];
   const docs0 = documentsOf(files, "x");
   let best: [number, number] = [2000, 4];
   let bestRate = 0;
@@ -503,38 +510,6 @@ async function childBare(): Promise<void> {
       await done;
     };
   });
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc; undefined where unreadable. */
-function procCpuSeconds(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
-}
-
-function pidFrom(file: string): number | undefined {
-  try {
-    return Number(readFileSync(file, "utf8").trim()) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The emulator's pid, from the stack script's pid file for its port. */
-function motoPid(): number | undefined {
-  const port = new URL(stackEnv().s3Endpoint).port;
-  return pidFrom(join(HERE, "..", ".cache", "run", `moto-${port}.pid`));
-}
-
-/** The local OpenSearch's pid, from the stack script's state folder for its port. */
-function opensearchPid(): number | undefined {
-  const port = new URL(stackEnv().opensearchUrl).port;
-  return pidFrom(join(HERE, "..", ".cache", "state", `opensearch-${port}`, "opensearch.pid"));
 }
 
 /** CPU used by this process, OpenSearch and moto while `fn` runs: in cores, and its wall-clock seconds. */
