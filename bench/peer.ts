@@ -546,6 +546,7 @@ function report(
     const of = (c: Consumer) => results.filter((r) => r.format === format && r.consumer === c);
     for (const c of ["worker", "peer"] as Consumer[]) {
       const xs = of(c);
+      if (xs.length === 0) continue; // --only the other side
       medians.push(
         `| ${format} | ${name(c)} | **${f2(med(xs.map(k)))}** | ${fmt(med(xs.map(rate))!)} | ${f2(med(xs.map((r) => r.peakRssMb)))} | ${f2(med(xs.map(kos)))} |`,
       );
