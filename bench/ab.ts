@@ -19,6 +19,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
+import { bundle } from "./lib/bundle.ts";
 import { median } from "./lib/parse-runs.ts";
 
 const HERE = import.meta.dirname;
@@ -46,21 +47,6 @@ async function child(paths: string[]): Promise<void> {
   );
 }
 
-async function bundle(root: string, out: string): Promise<string> {
-  const { build } = await import("esbuild");
-  await build({
-    entryPoints: [join(root, "bench", "ab.ts")],
-    outfile: out,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    logLevel: "warning",
-  });
-  return out;
-}
-
 function run(script: string, paths: string[]): Promise<{ records: number; cpu: number; rssMb: number }> {
   return new Promise((res, rej) => {
     const c = spawn(process.execPath, [script, "--child", ...paths], {
@@ -85,8 +71,8 @@ async function main(): Promise<void> {
   const cache = join(HERE, "..", ".cache", "bench");
   mkdirSync(cache, { recursive: true });
   const [a, b] = await Promise.all([
-    bundle(join(HERE, ".."), join(cache, "ab-this.mjs")),
-    bundle(other, join(cache, "ab-other.mjs")),
+    bundle(join(HERE, "ab.ts"), join(cache, "ab-this.mjs")),
+    bundle(join(other, "bench", "ab.ts"), join(cache, "ab-other.mjs")),
   ]);
   const { makeFiles } = await import("./lib/stack.ts");
   const dir = mkdtempSync(join(tmpdir(), "tg-ab-"));

@@ -21,6 +21,7 @@ import { objectSource } from "../src/core/ingest/pipeline.ts";
 import { localSource } from "../src/core/sources/local.ts";
 import { createTaskQueue } from "../src/platform/util/queue.ts";
 import { provision } from "../src/tools/produce/provision.ts";
+import { bundle } from "./lib/bundle.ts";
 import { median } from "./lib/parse-runs.ts";
 import { motoPid, opensearchPid, procCpuSeconds } from "./lib/proc.ts";
 import { generate } from "./lib/records.ts";
@@ -61,21 +62,7 @@ const HERE = import.meta.dirname;
  */
 let compiled: string | undefined;
 async function childArgs(): Promise<string[]> {
-  if (!compiled) {
-    const { build } = await import("esbuild");
-    const out = join(HERE, "..", ".cache", "bench", "e2e-child.mjs");
-    await build({
-      entryPoints: [join(HERE, "e2e.ts")],
-      outfile: out,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      packages: "external",
-      logLevel: "warning",
-    });
-    compiled = out;
-  }
+  compiled ??= await bundle(join(HERE, "e2e.ts"), join(HERE, "..", ".cache", "bench", "e2e-child.mjs"));
   return [compiled];
 }
 

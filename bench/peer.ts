@@ -29,6 +29,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
 import { encodeS3Key } from "../src/core/notifications/index.ts";
+import { bundle } from "./lib/bundle.ts";
 import { median } from "./lib/parse-runs.ts";
 import { PEER_NAME, PEER_VERSION, peerBinary } from "./lib/peer-build.ts";
 import { motoPid, opensearchPid, procCpuSeconds, procPeakRssMb } from "./lib/proc.ts";
@@ -99,20 +100,8 @@ async function freePort(): Promise<number> {
 }
 
 /** The product's CLI compiled as it ships (esbuild bundle, dependencies external; no tsx in the process). */
-async function workerCli(): Promise<string> {
-  const { build } = await import("esbuild");
-  const out = join(CACHE, "cli.mjs");
-  await build({
-    entryPoints: [join(HERE, "..", "src", "cli", "main.ts")],
-    outfile: out,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    logLevel: "warning",
-  });
-  return out;
+function workerCli(): Promise<string> {
+  return bundle(join(HERE, "..", "src", "cli", "main.ts"), join(CACHE, "cli.mjs"));
 }
 
 interface Started {
