@@ -1,17 +1,17 @@
 /**
  * End-to-end benchmarks against the local stack (OpenSearch + moto): `eval "$(bash scripts/stack.sh env)"`.
  *
- *   node --import tsx bench/e2e.ts throughput [--files 8 --per-file 5000 --rounds 3]
+ *   node --import tsx bench/e2e.ts throughput [--files 8 --per-file 5000 --rounds 3] [--ceiling 5000,4]
  *   node --import tsx bench/e2e.ts sweep      [--files 6 --per-file 5000]
  *   node --import tsx bench/e2e.ts latency    [--seconds 30 --per-file 100 --every-ms 100]
  *   node --import tsx bench/e2e.ts scaleout   [--files 48 --per-file 10000 --rounds 3]
  *   node --import tsx bench/e2e.ts memory     [--big-mb 1024 --small-mb 100 --n-small 10 --s3-mb 100]
  *
- * Each prints a Markdown section on stdout (bench/run.ts collects them into docs/BENCHMARKS.md).
+ * Each prints a Markdown section on stdout (bench/run.ts prints them all).
  * Every run uses its own index prefix, bucket and queue, deleted afterwards.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -21,7 +21,9 @@ import { objectSource } from "../src/core/ingest/pipeline.ts";
 import { localSource } from "../src/core/sources/local.ts";
 import { createTaskQueue } from "../src/platform/util/queue.ts";
 import { provision } from "../src/tools/produce/provision.ts";
+import { bundle } from "./lib/bundle.ts";
 import { median } from "./lib/parse-runs.ts";
+import { motoPid, opensearchPid, procCpuSeconds } from "./lib/proc.ts";
 import { generate } from "./lib/records.ts";
 import {
   awsClients,
@@ -60,27 +62,21 @@ const HERE = import.meta.dirname;
  */
 let compiled: string | undefined;
 async function childArgs(): Promise<string[]> {
-  if (!compiled) {
-    const { build } = await import("esbuild");
-    const out = join(HERE, "..", ".cache", "bench", "e2e-child.mjs");
-    await build({
-      entryPoints: [join(HERE, "e2e.ts")],
-      outfile: out,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      packages: "external",
-      logLevel: "warning",
-    });
-    compiled = out;
-  }
+  compiled ??= await bundle(join(HERE, "e2e.ts"), join(HERE, "..", ".cache", "bench", "e2e-child.mjs"));
   return [compiled];
 }
 
 // ---- throughput: pipeline vs raw _bulk ceiling -------------------------------------------------
 
-function cpuLine(name: string, xs: { self: number; os?: number; moto?: number }[]): string {
+/** CPU of one timed run, in cores (CPU-seconds per second) over `secs` seconds of wall clock. */
+interface CpuSample {
+  secs: number;
+  self: number;
+  os?: number;
+  moto?: number;
+}
+
+function cpuLine(name: string, xs: CpuSample[]): string {
   const m = (f: (x: (typeof xs)[number]) => number | undefined) => {
     const v = xs.map(f).filter((x): x is number => x !== undefined);
     return v.length === 0 ? undefined : median(v);
@@ -90,6 +86,15 @@ function cpuLine(name: string, xs: { self: number; os?: number; moto?: number }[
   const moto = m((x) => x.moto);
   const f = (x: number | undefined) => (x === undefined ? "?" : x.toFixed(2));
   return `| ${name} | ${f(self)} | ${f(os)} | ${f(moto)} | ${f(self + (os ?? 0) + (moto ?? 0))} |`;
+}
+
+/**
+ * CPU-seconds per 100,000 records of one run: the client's (this process: the consumer, or the raw loader)
+ * and OpenSearch's over the same window (undefined where its pid is not readable).
+ */
+function per100k(x: CpuSample, records: number): { self: number; os: number | undefined } {
+  const k = (cores: number) => (cores * x.secs * 100_000) / records;
+  return { self: k(x.self), os: x.os === undefined ? undefined : k(x.os) };
 }
 
 /** A child process that keeps `cores` (0..1) of one core busy until killed. */
@@ -112,17 +117,23 @@ async function throughput(): Promise<string> {
   await putFiles(aws.s3, bucket, files);
   const keys = files.map((f) => f.key);
   // The ceiling's best batch size and concurrency, chosen on a first pass.
-  const grid: [number, number][] = process.argv.includes("--quick")
-    ? [[2000, 2]]
-    : [
-        [1000, 2],
-        [2000, 2],
-        [5000, 2],
-        [1000, 4],
-        [2000, 4],
-        [5000, 4],
-        [2000, 8],
-      ];
+  // `--ceiling 5000,4`: that batch size and concurrency only (no grid: a shorter run).
+  const fixed = process.argv.includes("--ceiling")
+    ? (process.argv[process.argv.indexOf("--ceiling") + 1]!.split(",").map(Number) as [number, number])
+    : undefined;
+  const grid: [number, number][] = fixed
+    ? [fixed]
+    : process.argv.includes("--quick")
+      ? [[2000, 2]]
+      : [
+          [1000, 2],
+          [2000, 2],
+          [5000, 2],
+          [1000, 4],
+          [2000, 4],
+          [5000, 4],
+          [2000, 8],
+        ];
   const docs0 = documentsOf(files, "x");
   let best: [number, number] = [2000, 4];
   let bestRate = 0;
@@ -143,8 +154,8 @@ async function throughput(): Promise<string> {
   }
   const pipe: number[] = [];
   const raw: number[] = [];
-  const cpuRaw: { self: number; os?: number; moto?: number }[] = [];
-  const cpuPipe: { self: number; os?: number; moto?: number }[] = [];
+  const cpuRaw: CpuSample[] = [];
+  const cpuPipe: CpuSample[] = [];
   for (let round = 0; round < rounds; round++) {
     // Interleaved: ceiling then pipeline, fresh indices each time.
     {
@@ -198,6 +209,22 @@ async function throughput(): Promise<string> {
   const p = median(pipe);
   const c = median(raw);
   const cb = burned.length > 0 ? median(burned) : undefined;
+  // CPU per record, per round and as medians of the rounds (the unit that survives a shared machine).
+  const kPipe = cpuPipe.map((x) => per100k(x, total));
+  const kRaw = cpuRaw.map((x) => per100k(x, total));
+  const medOf = (xs: (number | undefined)[]) => {
+    const v = xs.filter((x): x is number => x !== undefined);
+    return v.length === 0 ? undefined : median(v);
+  };
+  const f2 = (x: number | undefined) => (x === undefined ? "?" : x.toFixed(2));
+  const list = (xs: (number | undefined)[]) => xs.map(f2).join(", ");
+  const ratios = pipe.map((x, i) => x / raw[i]!);
+  const cpuRow = (name: string, ks: { self: number; os: number | undefined }[], rate: number) =>
+    `| ${name} | ${fmt(rate)} | ${f2(medOf(ks.map((k) => k.self)))} | ${f2(medOf(ks.map((k) => k.os)))} |`;
+  process.stderr.write(
+    `throughput: pipeline ${f2(medOf(kPipe.map((k) => k.self)))} CPU-s/100k records (OpenSearch ${f2(medOf(kPipe.map((k) => k.os)))}), ` +
+      `${(p / c).toFixed(2)} of the raw _bulk ceiling (per round: ${ratios.map((r) => r.toFixed(2)).join(", ")})\n`,
+  );
   return `## End to end: worker pipeline vs raw \`_bulk\` ceiling
 
 ${fmt(total)} records in ${nFiles} NDJSON files of ${fmt(perFile)} records in moto S3. **Pipeline**: \`buildPipeline\`
@@ -218,6 +245,20 @@ Then ${rounds} interleaved rounds (ceiling, pipeline), fresh indices each time (
 | pipeline (S3 → OpenSearch) | ${fmt(p)} |
 
 **Pipeline / ceiling: ${(p / c).toFixed(2)}** (goal ≥ 0.85). Per round: pipeline ${pipe.map(fmt).join(", ")}; ceiling ${raw.map(fmt).join(", ")}.
+
+**CPU per record** (CPU-seconds, user + system, per 100,000 records; medians of the rounds): the consumer is
+this process running the pipeline (\`process.cpuUsage()\`), or the raw loader for the ceiling; OpenSearch's
+from /proc over the same window. On a shared machine this moves far less than records/s does.
+
+| Run | records/s | consumer CPU-s / 100k records | OpenSearch CPU-s / 100k records |
+| --- | ---: | ---: | ---: |
+${cpuRow("raw `_bulk` ceiling", kRaw, c)}
+${cpuRow("pipeline", kPipe, p)}
+
+**Pipeline: ${f2(medOf(kPipe.map((k) => k.self)))} CPU-s per 100,000 records, at ${(p / c).toFixed(2)} of the ceiling's records/s.**
+Per round, pipeline: ${list(kPipe.map((k) => k.self))} (OpenSearch ${list(kPipe.map((k) => k.os))}); ceiling's
+loader: ${list(kRaw.map((k) => k.self))} (OpenSearch ${list(kRaw.map((k) => k.os))}); pipeline / ceiling per round:
+${ratios.map((r) => r.toFixed(2)).join(", ")}.
 
 Where the ${cpus().length} cores went during the timed parts (CPU-seconds per second, medians of the rounds; the client is the
 bench process: the raw loader, or the pipeline):
@@ -458,42 +499,8 @@ async function childBare(): Promise<void> {
   });
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc; undefined where unreadable. */
-function procCpuSeconds(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
-}
-
-function pidFrom(file: string): number | undefined {
-  try {
-    return Number(readFileSync(file, "utf8").trim()) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The emulator's pid, from the stack script's pid file for its port. */
-function motoPid(): number | undefined {
-  const port = new URL(stackEnv().s3Endpoint).port;
-  return pidFrom(join(HERE, "..", ".cache", "run", `moto-${port}.pid`));
-}
-
-/** The local OpenSearch's pid, from the stack script's state folder for its port. */
-function opensearchPid(): number | undefined {
-  const port = new URL(stackEnv().opensearchUrl).port;
-  return pidFrom(join(HERE, "..", ".cache", "state", `opensearch-${port}`, "opensearch.pid"));
-}
-
-/** CPU (in cores) used by this process, OpenSearch and moto while `fn` runs. */
-async function withCpu<T>(
-  fn: () => Promise<T>,
-): Promise<{ value: T; self: number; os?: number; moto?: number }> {
+/** CPU used by this process, OpenSearch and moto while `fn` runs: in cores, and its wall-clock seconds. */
+async function withCpu<T>(fn: () => Promise<T>): Promise<{ value: T } & CpuSample> {
   const pids = { os: opensearchPid(), moto: motoPid() };
   const before = { os: procCpuSeconds(pids.os), moto: procCpuSeconds(pids.moto), self: process.cpuUsage() };
   const t0 = performance.now();
@@ -506,6 +513,7 @@ async function withCpu<T>(
   const moto = delta(before.moto, procCpuSeconds(pids.moto));
   return {
     value,
+    secs,
     self: (self.user + self.system) / 1e6 / secs,
     ...(os !== undefined ? { os } : {}),
     ...(moto !== undefined ? { moto } : {}),

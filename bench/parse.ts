@@ -2,23 +2,13 @@
  * Parse benchmark: reader + validate + normalize (index documents) vs bare JSON.parse of the same
  * NDJSON lines, on a generated file; plus gzip vs plain, and peak RSS of a large file in a child process.
  *
- *   npm run bench:parse                      # 200 MB, results into docs/BENCHMARKS.md
+ *   npm run bench:parse                      # 200 MB, prints a Markdown section
  *   npm run bench:parse -- --mb 20           # smoke run
  *   npm run bench:parse -- --rss-mb 1024     # peak RSS on a 1 GB file (also generated)
- *   npm run bench:parse -- --no-write        # print only
  *   npm run bench:parse -- --rounds 7        # more rounds (default 3): a steadier median
  */
 import { spawnSync } from "node:child_process";
-import {
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -33,7 +23,6 @@ import { generate } from "./lib/records.ts";
 
 const MB = 1024 * 1024;
 const HERE = import.meta.dirname;
-const DOC = join(HERE, "..", "docs", "BENCHMARKS.md");
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -100,7 +89,6 @@ async function main(): Promise<void> {
   if (child) return childRss(child);
   const mb = Number(arg("mb") ?? 200);
   const rssMb = arg("rss-mb") ? Number(arg("rss-mb")) : undefined;
-  const write = !process.argv.includes("--no-write");
   const rounds = Number(arg("rounds") ?? 3);
   if (!Number.isInteger(rounds) || rounds < 1)
     throw new Error("--rounds must be a whole number of at least 1");
@@ -199,18 +187,6 @@ Peak RSS of the full pipeline in a fresh process (includes Node, zod and the SDK
 ${rssLine}
 `;
     process.stdout.write(`${section}\n`);
-    if (write) {
-      const current = existsSync(DOC) ? readFileSync(DOC, "utf8") : "# Benchmarks\n";
-      const start = current.indexOf("## Parse\n");
-      let next: string;
-      if (start === -1) next = `${current.trimEnd()}\n\n${section}`;
-      else {
-        const after = current.indexOf("\n## ", start + 1);
-        next = current.slice(0, start) + section + (after === -1 ? "" : `\n${current.slice(after + 1)}`);
-      }
-      writeFileSync(DOC, next);
-      process.stderr.write(`wrote ${DOC}\n`);
-    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

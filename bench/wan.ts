@@ -11,7 +11,7 @@
  * `--prefetch`: the worker's SQS_PREFETCH values (messages held beyond the object slots), each run with
  * every `--concurrency`; `--backfill-concurrency none` leaves the backfill rows out.
  *
- * Prints a Markdown section (bench/run.ts collects it into docs/BENCHMARKS.md).
+ * Prints a Markdown section (bench/run.ts prints it with the others).
  */
 import { availableParallelism, cpus } from "node:os";
 import { CreateQueueCommand, DeleteQueueCommand } from "@aws-sdk/client-sqs";

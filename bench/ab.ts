@@ -1,0 +1,115 @@
+/**
+ * Does an optimisation pay for itself? The consumer's CPU per record with and without it, end to end but
+ * for the network: this tree and another (the same code with the optimisation patched out), each run as
+ * its own Node process (compiled with esbuild, as the product ships) ingesting the same local files through
+ * `ingestObject` (reader, validation, documents, the bulk bodies the sink sends) into a null transport,
+ * `--rounds` interleaved pairs, the order swapped every round. Prints CPU-seconds per 100,000 records of
+ * each (user + system of the child, from reading the first byte to the last bulk body), their difference,
+ * the median per-round ratio, and peak RSS.
+ *
+ *   git worktree add /tmp/variant HEAD && (cd /tmp/variant && patch -p1 < the.patch && ln -s $PWD/node_modules .)
+ *   node --import tsx bench/ab.ts --other /tmp/variant [--files 20 --per-file 10000 --rounds 7] [--gzip]
+ *
+ * The absolute difference (CPU-s per 100k records) is what the optimisation saves in a real run too: the
+ * network's share is the same on both sides; divide by a real run's figure (`bench:e2e throughput`,
+ * `bench:peer`) for its share of the consumer's CPU.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import { bundle } from "./lib/bundle.ts";
+import { median } from "./lib/parse-runs.ts";
+
+const HERE = import.meta.dirname;
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? def : process.argv[i + 1]!;
+}
+
+/** The child: ingest the files given, print records, CPU seconds and peak RSS (MB) as one JSON line. */
+async function child(paths: string[]): Promise<void> {
+  const { makeIngest, nullTransport, DEFAULTS, ingestAll } = await import("./lib/stack.ts");
+  const { localSource } = await import("../src/core/sources/local.ts");
+  const ingest = makeIngest({
+    os: undefined as never,
+    source: localSource(),
+    prefix: "bench-ab",
+    settings: DEFAULTS,
+    transport: nullTransport,
+  });
+  const cpu0 = process.cpuUsage();
+  const records = await ingestAll(ingest, "", paths, DEFAULTS.objectConcurrency);
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(
+    `${JSON.stringify({ records, cpu: (cpu.user + cpu.system) / 1e6, rssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+  );
+}
+
+function run(script: string, paths: string[]): Promise<{ records: number; cpu: number; rssMb: number }> {
+  return new Promise((res, rej) => {
+    const c = spawn(process.execPath, [script, "--child", ...paths], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    c.stdout.on("data", (b: Buffer) => {
+      out += b;
+    });
+    c.on("exit", (code) =>
+      code === 0 ? res(JSON.parse(out.trim())) : rej(new Error(`${script} exited ${code}`)),
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  const other = resolve(arg("other", "/tmp/variant"));
+  const files = Number(arg("files", "20"));
+  const perFile = Number(arg("per-file", "10000"));
+  const rounds = Number(arg("rounds", "7"));
+  const gzip = process.argv.includes("--gzip");
+  const cache = join(HERE, "..", ".cache", "bench");
+  mkdirSync(cache, { recursive: true });
+  const [a, b] = await Promise.all([
+    bundle(join(HERE, "ab.ts"), join(cache, "ab-this.mjs")),
+    bundle(join(other, "bench", "ab.ts"), join(cache, "ab-other.mjs")),
+  ]);
+  const { makeFiles } = await import("./lib/stack.ts");
+  const dir = mkdtempSync(join(tmpdir(), "tg-ab-"));
+  try {
+    const paths = makeFiles(files, perFile).map((f, i) => {
+      const p = join(dir, `${i}-${f.key.slice(f.key.lastIndexOf("/") + 1)}`);
+      writeFileSync(p, gzip ? gzipSync(f.body) : f.body);
+      return p;
+    });
+    const per100k = (r: { records: number; cpu: number }) => (r.cpu * 100_000) / r.records;
+    const mine: number[] = [];
+    const theirs: number[] = [];
+    const rss: [number[], number[]] = [[], []];
+    for (let i = 0; i < rounds; i++) {
+      const order = i % 2 === 0 ? ([a, b] as const) : ([b, a] as const);
+      for (const script of order) {
+        const r = await run(script, paths);
+        (script === a ? mine : theirs).push(per100k(r));
+        rss[script === a ? 0 : 1].push(r.rssMb);
+      }
+      process.stderr.write(
+        `  round ${i + 1}: this ${mine.at(-1)!.toFixed(3)}, other ${theirs.at(-1)!.toFixed(3)}\n`,
+      );
+    }
+    const ratios = mine.map((x, i) => x / theirs[i]!);
+    const f = (x: number) => x.toFixed(3);
+    process.stdout.write(
+      `${files * perFile} records${gzip ? " (gzip)" : ""}, ${rounds} interleaved rounds, CPU-s per 100k records (medians):\n` +
+        `  this tree:  ${f(median(mine))}  (${mine.map(f).join(", ")})\n` +
+        `  ${other}: ${f(median(theirs))}  (${theirs.map(f).join(", ")})\n` +
+        `  difference (other - this): ${f(median(theirs) - median(mine))}; this / other: ${median(ratios).toFixed(3)} (per round ${ratios.map((x) => x.toFixed(2)).join(", ")})\n` +
+        `  peak RSS (MB, medians): this ${median(rss[0]).toFixed(0)}, other ${median(rss[1]).toFixed(0)}\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes("--child")) await child(process.argv.slice(process.argv.indexOf("--child") + 1));
+else await main();
