@@ -30,9 +30,10 @@ after(async () => {
   await os.close();
 });
 
-const SAMPLES = readFileSync(new URL("../../../shared/seed/twingate-s3-sync.txt", import.meta.url), "utf8")
+// the four sample records of the vendor's "Syncing Data to AWS S3" page, as it prints them
+const SAMPLES = readFileSync(new URL("../fixtures/files/vendor-samples.ndjson", import.meta.url), "utf8")
   .split("\n")
-  .filter((l) => l.startsWith('{ "event_type"'));
+  .filter((l) => l.trim() !== "");
 
 const T = "2025-07-25T18:21:00.123456+00:00";
 const VARIED = [

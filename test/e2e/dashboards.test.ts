@@ -255,7 +255,7 @@ describe("bundled dashboards over producer data", {
         size: 0,
         aggs: {
           actor: { terms: { ...fieldOrScript("audit_log", "audit_actor"), size: 100 } as never },
-          ids: { terms: { field: "event.actor.id", size: 100 } as never },
+          ids: { terms: { field: "twingate.audit_log.actor.id", size: 100 } as never },
         },
       },
     });
@@ -274,12 +274,12 @@ describe("bundled dashboards over producer data", {
         query: {
           bool: {
             must_not: [
-              { exists: { field: "event.actor.info.email" } },
-              { exists: { field: "event.actor.info.name" } },
+              { exists: { field: "twingate.audit_log.actor.info.email" } },
+              { exists: { field: "twingate.audit_log.actor.info.name" } },
             ],
           },
         },
-        aggs: { ids: { terms: { field: "event.actor.id", size: 100 } as never } },
+        aggs: { ids: { terms: { field: "twingate.audit_log.actor.id", size: 100 } as never } },
       },
     });
     const bare = (withoutInfo.body.aggregations as Record<string, { buckets: { key: string }[] }>)[

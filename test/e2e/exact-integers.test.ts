@@ -59,7 +59,7 @@ describe("64-bit integers through the worker", { timeout: 300_000 }, () => {
       for (const id of IDS) {
         const res = await os.search({
           index: `${prefix}-network_access-*`,
-          body: { query: { term: { "event.user.id": id } } },
+          body: { query: { term: { "twingate.network_access.user.id": id } } },
         });
         const hits = (res.body as { hits: { hits: { _source: unknown }[] } }).hits.hits;
         assert.equal(hits.length, 1, `one document has user.id ${id}`);
@@ -67,7 +67,7 @@ describe("64-bit integers through the worker", { timeout: 300_000 }, () => {
       }
       const res = await os.search({
         index: `${prefix}-network_access-*`,
-        body: { query: { term: { "event.user.id": "42" } } },
+        body: { query: { term: { "twingate.network_access.user.id": "42" } } },
       });
       const src = JSON.stringify(
         (res.body as { hits: { hits: { _source: unknown }[] } }).hits.hits[0]?._source,
