@@ -9,13 +9,13 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { after, describe, it } from "node:test";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { countDocs, startCli, startWorker, waitFor } from "../helpers/processes.ts";
 import {
   awsClients,
   createBucketWithQueueNotification,
+  freePort,
   indexPrefixes,
   opensearchClient,
   stackEnv,
@@ -132,14 +132,6 @@ const VARIED = [
     },
   },
 ];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("the analyst's searches", { timeout: 600_000 }, () => {
   const newPrefix = indexPrefixes();
