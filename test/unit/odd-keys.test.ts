@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { toIndexAction } from "../../src/core/documents/index.ts";
 import { validateRecord, validateRecordFull } from "../../src/core/events/index.ts";
 
 function rec(extra: Record<string, unknown>, where: "resource" | "connection" | "device") {
@@ -78,4 +80,41 @@ test("the fast check where code cannot be generated from strings (interpreted): 
   const expected = JSON.stringify([true, false, false, false, false, false]);
   assert.equal(run([]), expected);
   assert.equal(run(["--disallow-code-generation-from-strings"]), expected);
+});
+
+test("the catch-all copy stays what a flat_object takes, whatever the keys and values (review findings)", () => {
+  const base = JSON.parse(
+    readFileSync(new URL("../fixtures/files/network_access.json", import.meta.url), "utf8"),
+  );
+  const doc = (extra: Record<string, unknown>) => {
+    const v = validateRecord({ ...base, event: { ...base.event, ...extra } });
+    assert.ok(v.ok);
+    const a = toIndexAction(
+      v.record,
+      { bucket: "b", key: "k", ordinal: 0 },
+      { indexPrefix: "tg", ingestedAt: "2025-07-25T18:30:00Z" },
+    );
+    return JSON.parse(a.json!.join("")) as {
+      twingate: Record<string, unknown>;
+      ingest: { deviations?: string[] };
+      set_aside?: Record<string, unknown>;
+    };
+  };
+  // a blank part (OpenSearch: "object field cannot contain only whitespace"): set aside, not kept in a mapped object
+  const blank = doc({ "x. ": 1, " .x": 2, " ": 3 });
+  assert.deepEqual(Object.keys(blank.set_aside ?? {}).sort(), ["event. ", "event. .x", "event.x. "]);
+  assert.equal((blank.twingate["network_access"] as Record<string, unknown>)["x. "], undefined);
+  // a key of thousands of dotted parts, or thousands of characters: named by its place, not copied
+  const deep = doc({ [Array(10_000).fill("a").join(".")]: 1 });
+  assert.equal(deep.twingate["flat"], undefined);
+  assert.deepEqual(deep.ingest.deviations, ["event.(long key):undeclared"]);
+  const long = doc({ ["k".repeat(9000)]: "中".repeat(8000) });
+  assert.equal(long.twingate["flat"], undefined);
+  // a string too long for one term (24,000 UTF-8 bytes), and a very wide object: bounded copies
+  assert.equal(doc({ note: "中".repeat(8500) }).twingate["flat"], undefined);
+  const wide = doc({ foo: Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i])) });
+  const copied = (wide.twingate["flat"] as Record<string, Record<string, Record<string, unknown>>>)["event"]![
+    "foo"
+  ]!;
+  assert.equal(Object.keys(copied).length, 100, "at most 100 values a record");
 });

@@ -278,7 +278,7 @@ function walkObject(
       delete out[k];
       continue;
     }
-    undeclared(w, `${path}.${k}`, `${at}.${k}`, v[k]);
+    undeclared(w, path, k, `${at}.${k}`, v[k]);
   }
   return out ?? v;
 }
@@ -291,53 +291,75 @@ export const MORE_UNDECLARED = "(more undeclared fields)";
 /**
  * A field no declaration names: listed (path:undeclared) and copied to the catch-all. Kept where it is.
  */
-function undeclared(w: Walk, path: string, at: string, value: unknown): void {
+function undeclared(w: Walk, parent: string, key: string, at: string, value: unknown): void {
+  // the path labels metrics and aggregations: a key longer than that is named by its place alone
+  const name = key.length > MAX_KEY_LABEL ? LONG_KEY : key;
+  const path = parent === "" ? name : `${parent}.${name}`;
   w.undeclared++;
   if (w.undeclared <= MAX_UNDECLARED)
     note(
       w,
       path,
-      at,
+      at.length > 300 ? `${at.slice(0, 300)}…` : at,
       "undeclared",
-      `${at}: a field no declaration names, kept and searchable under twingate.flat`,
+      `${path}: a field no declaration names, kept and searchable under twingate.flat`,
     );
   else if (w.undeclared === MAX_UNDECLARED + 1)
     note(
       w,
       MORE_UNDECLARED,
-      at,
+      path,
       "undeclared",
-      `more than ${MAX_UNDECLARED} undeclared fields; ${at} and after`,
+      `more than ${MAX_UNDECLARED} undeclared fields; ${path} and after`,
     );
-  addFlat(w, path, value);
+  if (name === key) addFlat(w, parent === "" ? key : `${parent}.${key}`, value);
 }
 
-/** Longest string copied to the catch-all (a flat_object refuses a term over 32,766 UTF-8 bytes). */
-const MAX_FLAT_STRING = 8000;
-/** Deepest value copied to the catch-all, and most values (the copy stays bounded whatever arrives). */
+/** Longest key named in a deviation's path; a longer one is `(long key)` (and not copied to the catch-all). */
+const MAX_KEY_LABEL = 100;
+const LONG_KEY = "(long key)";
+
+/**
+ * What the catch-all copy may hold. A flat_object indexes each leaf as one keyword term of its path and value,
+ * and Lucene refuses a term over 32,766 bytes (the document with it): a string over 24,000 UTF-8 bytes, a
+ * path over 1,000 characters (4,000 bytes at most) or deeper than 20 levels, and a key OpenSearch cannot
+ * store (an empty or blank part) are left out; so is anything past 100 values a record. What is left out
+ * stays in `_source`, in the vendor's object.
+ */
+const MAX_FLAT_STRING_BYTES = 24_000;
+const MAX_FLAT_PATH = 1000;
 const MAX_FLAT_DEPTH = 20;
 const MAX_FLAT_VALUES = 100;
 
-/** `value` for the catch-all: strings too long to index and what lies too deep left out (they stay in _source). */
-function flatCopy(value: unknown, depth: number): unknown {
-  if (typeof value === "string") return value.length > MAX_FLAT_STRING ? undefined : value;
-  if (value === null || typeof value !== "object") return value;
+/** `value` for the catch-all under `path` (see the limits above); undefined when nothing of it fits. */
+function flatCopy(w: Walk, value: unknown, path: string, depth: number): unknown {
+  if (typeof value === "string") {
+    if (value.length * 3 > MAX_FLAT_STRING_BYTES && Buffer.byteLength(value) > MAX_FLAT_STRING_BYTES)
+      return undefined;
+    return ++w.flatValues > MAX_FLAT_VALUES ? undefined : value;
+  }
+  if (value === null || typeof value !== "object")
+    return ++w.flatValues > MAX_FLAT_VALUES ? undefined : value;
   if (depth >= MAX_FLAT_DEPTH) return undefined;
   if (Array.isArray(value)) {
     const out: unknown[] = [];
     for (const x of value) {
-      const y = flatCopy(x, depth + 1);
+      const y = flatCopy(w, x, path, depth + 1);
       if (y !== undefined) out.push(y);
     }
-    return out;
+    return out.length > 0 ? out : undefined;
   }
   const out: Obj = {};
+  let any = false;
   for (const k of Object.keys(value)) {
-    const y = flatCopy((value as Obj)[k], depth + 1);
-    if (y !== undefined)
-      Object.defineProperty(out, k, { value: y, enumerable: true, writable: true, configurable: true });
+    const p = `${path}.${k}`;
+    if (p.length > MAX_FLAT_PATH || isOddKey(k)) continue;
+    const y = flatCopy(w, (value as Obj)[k], p, depth + 1);
+    if (y === undefined) continue;
+    Object.defineProperty(out, k, { value: y, enumerable: true, writable: true, configurable: true });
+    any = true;
   }
-  return out;
+  return any ? out : undefined;
 }
 
 /**
@@ -346,11 +368,13 @@ function flatCopy(value: unknown, depth: number): unknown {
  * the copy is always an object (the record's shape), whatever the value is.
  */
 function addFlat(w: Walk, path: string, value: unknown): void {
-  const copied = flatCopy(value, path.split(".").length);
-  if (copied === undefined || value === null || value === undefined) return;
-  if (++w.flatValues > MAX_FLAT_VALUES) return;
-  w.flat ??= {};
+  if (value === null || value === undefined || w.flatValues >= MAX_FLAT_VALUES) return;
   const parts = path.split(".");
+  if (path.length > MAX_FLAT_PATH || parts.length > MAX_FLAT_DEPTH || parts.some((p) => p.trim() === ""))
+    return;
+  const copied = flatCopy(w, value, path, parts.length);
+  if (copied === undefined) return;
+  w.flat ??= {};
   let node: Obj = w.flat;
   for (let i = 0; i < parts.length - 1; i++) {
     const k = parts[i]!;
@@ -371,9 +395,13 @@ function addFlat(w: Walk, path: string, value: unknown): void {
 /** The path's last part for a key OpenSearch cannot store (bounded: the key itself is under set_aside). */
 const ODD_KEY = "(empty key part)";
 
-/** A field name with an empty part: "", ".a", "a..b" (a trailing dot OpenSearch takes). */
+/** A field name with an empty or blank part: "", " ", ".a", "a..b", "x. " (a trailing dot OpenSearch takes). */
 function isOddKey(k: string): boolean {
-  return k === "" || k.charCodeAt(0) === 0x2e || k.includes("..");
+  if (k.indexOf(".") < 0) return k.trim() === "";
+  // OpenSearch splits a name on dots (trailing empty parts dropped) and refuses an empty or blank part
+  const parts = k.split(".");
+  while (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
+  return parts.length === 0 || parts.some((p) => p.trim() === "");
 }
 
 /** A shallow copy keeping key order, `__proto__` keys as data. */
@@ -464,7 +492,8 @@ export function normaliseEvent(eventType: EventType, event: Obj, aliasOf?: strin
       `event.time: ${describe(rawTime)} read as ${parsed.time.utc}`,
     );
   // the record's own keys besides event_type and event: no declaration names them
-  if (record) for (const k in record) if (k !== "event_type" && k !== "event") undeclared(w, k, k, record[k]);
+  if (record)
+    for (const k in record) if (k !== "event_type" && k !== "event") undeclared(w, "", k, k, record[k]);
   let out: Obj | undefined;
   const version = normaliseVersion(event["version"], w);
   if (version !== event["version"]) {

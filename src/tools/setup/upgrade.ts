@@ -195,9 +195,10 @@ export async function upgradeIndices(
         const lines: Json[] = [];
         for (const h of hits) {
           const src = h._source;
-          const twingate = src["twingate"] as Json | undefined;
-          // a document of today's layout written before its fields were mapped: indexed again as it is
-          const doc = twingate?.[stream] !== undefined ? src : upgradeDocument(src, opts.indexPrefix);
+          // a document of today's layout (it has event.dataset) written before its fields were mapped:
+          // indexed again as it is; an old one rebuilt
+          const dataset = (src["event"] as Json | undefined)?.["dataset"];
+          const doc = typeof dataset === "string" ? src : upgradeDocument(src, opts.indexPrefix);
           if (!doc) {
             report.skipped++;
             continue;
@@ -210,7 +211,14 @@ export async function upgradeIndices(
           for (const it of items) {
             const r = Object.values(it)[0]!;
             if (r.status >= 200 && r.status < 300) report.rewritten++;
-            else throw new Error(`upgrading ${index}: ${JSON.stringify(r.error).slice(0, 500)}`);
+            else {
+              // one document OpenSearch refuses does not stop the others: left as it was, reported
+              report.skipped++;
+              log.warn(
+                { index, status: r.status, error: JSON.stringify(r.error).slice(0, 500) },
+                "upgrade: a document could not be written again; left as it was",
+              );
+            }
           }
         }
         page = await req(client, "POST", "/_search/scroll", { scroll: "2m", scroll_id: page["_scroll_id"] });
