@@ -298,7 +298,9 @@ describe("bundled dashboards over producer data", {
       const live = new Map<string, { type: string; searchable: boolean; aggregatable: boolean }>();
       for (const [name, byType] of Object.entries(caps)) {
         const types = Object.keys(byType).filter((t) => t !== "object" && t !== "nested");
-        if (name.startsWith("_") || types.length === 0) continue;
+        // 2.x also lists a flat_object as `name.` (3.x does not): the same field
+        if (name.startsWith("_") || types.length === 0 || (name.endsWith(".") && types[0] === "flat_object"))
+          continue;
         assert.equal(types.length, 1, `${key}: ${name} has types ${types.join(", ")}`);
         const c = byType[types[0]!]!;
         live.set(name, { type: types[0]!, searchable: c.searchable, aggregatable: c.aggregatable });

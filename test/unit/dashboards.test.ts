@@ -172,9 +172,7 @@ describe("bundled dashboards", () => {
       }
       for (const f of fields) {
         if (f.name.startsWith("_") || f.scripted) continue;
-        // a flat_object's twin (`name.`), as _field_caps lists it
-        const name = f.esTypes?.[0] === "flat_object" ? f.name.replace(/\.$/, "") : f.name;
-        assert.ok(fieldsOf(key).has(name), `${key}: ${f.name} is not mapped`);
+        assert.ok(fieldsOf(key).has(f.name), `${key}: ${f.name} is not mapped`);
       }
       // what the panels and searches use is there, and aggregatable where they aggregate
       for (const v of VISUALIZATIONS.filter((x) => x.pattern === key)) {

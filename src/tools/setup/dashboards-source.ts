@@ -723,9 +723,6 @@ export function patternFields(key: PatternKey): FieldSpec[] {
         readFromDocValues: aggregatable,
         ...(at.parent ? { subType: { multi: { parent: at.parent } } } : {}),
       };
-      // OpenSearch's _field_caps lists a flat_object twice, as `name` and `name.`: what Dashboards would
-      // read, and so what it compares the shipped list with
-      if (esType === "flat_object") byName.set(`${name}.`, { ...field, name: `${name}.` });
       const seen = byName.get(name);
       if (seen && seen.esTypes?.[0] !== esType) {
         byName.set(name, { ...seen, type: "conflict", aggregatable: false, searchable: true });
