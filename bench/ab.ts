@@ -9,6 +9,8 @@
  *
  *   git worktree add /tmp/variant HEAD && (cd /tmp/variant && patch -p1 < the.patch && ln -s $PWD/node_modules .)
  *   node --import tsx bench/ab.ts --other /tmp/variant [--files 20 --per-file 10000 --rounds 7] [--gzip]
+ *     [--opensearch]   (into the local stack's OpenSearch, `eval "$(bash scripts/stack.sh env)"`, instead of
+ *                       a null transport: each tree with its own templates, the network's share included)
  *
  * The absolute difference (CPU-s per 100k records) is what the optimisation saves in a real run too: the
  * network's share is the same on both sides; divide by a real run's figure (`bench:e2e throughput`,
@@ -28,28 +30,52 @@ function arg(name: string, def: string): string {
   return i === -1 ? def : process.argv[i + 1]!;
 }
 
-/** The child: ingest the files given, print records, CPU seconds and peak RSS (MB) as one JSON line. */
-async function child(paths: string[]): Promise<void> {
-  const { makeIngest, nullTransport, DEFAULTS, ingestAll } = await import("./lib/stack.ts");
+/**
+ * The child: ingest the files given, print records, CPU seconds and peak RSS (MB) as one JSON line. With
+ * `--opensearch`, into the local stack's OpenSearch (a prefix of its own, set up by this tree's `setup`
+ * before the timed part and deleted after): the consumer's CPU end to end but for S3.
+ */
+async function child(paths: string[], opensearch: boolean): Promise<void> {
+  const {
+    makeIngest,
+    nullTransport,
+    DEFAULTS,
+    ingestAll,
+    opensearchClient,
+    setupPrefix,
+    dropPrefix,
+    uniqueName,
+  } = await import("./lib/stack.ts");
   const { localSource } = await import("../src/core/sources/local.ts");
-  const ingest = makeIngest({
-    os: undefined as never,
-    source: localSource(),
-    prefix: "bench-ab",
-    settings: DEFAULTS,
-    transport: nullTransport,
-  });
-  const cpu0 = process.cpuUsage();
-  const records = await ingestAll(ingest, "", paths, DEFAULTS.objectConcurrency);
-  const cpu = process.cpuUsage(cpu0);
-  process.stdout.write(
-    `${JSON.stringify({ records, cpu: (cpu.user + cpu.system) / 1e6, rssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
-  );
+  const os = opensearch ? opensearchClient() : undefined;
+  const prefix = opensearch ? uniqueName("bench-ab") : "bench-ab";
+  if (os) await setupPrefix(os, prefix);
+  try {
+    const ingest = makeIngest({
+      os: os ?? (undefined as never),
+      source: localSource(),
+      prefix,
+      settings: DEFAULTS,
+      ...(os ? {} : { transport: nullTransport }),
+    });
+    const cpu0 = process.cpuUsage();
+    const records = await ingestAll(ingest, "", paths, DEFAULTS.objectConcurrency);
+    const cpu = process.cpuUsage(cpu0);
+    process.stdout.write(
+      `${JSON.stringify({ records, cpu: (cpu.user + cpu.system) / 1e6, rssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+    );
+  } finally {
+    if (os) {
+      await dropPrefix(os, prefix);
+      await os.close();
+    }
+  }
 }
 
 function run(script: string, paths: string[]): Promise<{ records: number; cpu: number; rssMb: number }> {
+  const flags = process.argv.includes("--opensearch") ? ["--opensearch"] : [];
   return new Promise((res, rej) => {
-    const c = spawn(process.execPath, [script, "--child", ...paths], {
+    const c = spawn(process.execPath, [script, ...flags, "--child", ...paths], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
@@ -100,7 +126,7 @@ async function main(): Promise<void> {
     const ratios = mine.map((x, i) => x / theirs[i]!);
     const f = (x: number) => x.toFixed(3);
     process.stdout.write(
-      `${files * perFile} records${gzip ? " (gzip)" : ""}, ${rounds} interleaved rounds, CPU-s per 100k records (medians):\n` +
+      `${files * perFile} records${gzip ? " (gzip)" : ""}${process.argv.includes("--opensearch") ? " into OpenSearch" : ""}, ${rounds} interleaved rounds, CPU-s per 100k records (medians):\n` +
         `  this tree:  ${f(median(mine))}  (${mine.map(f).join(", ")})\n` +
         `  ${other}: ${f(median(theirs))}  (${theirs.map(f).join(", ")})\n` +
         `  difference (other - this): ${f(median(theirs) - median(mine))}; this / other: ${median(ratios).toFixed(3)} (per round ${ratios.map((x) => x.toFixed(2)).join(", ")})\n` +
@@ -111,5 +137,6 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv.includes("--child")) await child(process.argv.slice(process.argv.indexOf("--child") + 1));
+if (process.argv.includes("--child"))
+  await child(process.argv.slice(process.argv.indexOf("--child") + 1), process.argv.includes("--opensearch"));
 else await main();
