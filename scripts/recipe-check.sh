@@ -35,8 +35,8 @@ grep -q "tls_version: keyword" src/core/streams/network-access.ts ||
 
 # ---- Add a fifth stream
 # 1. the name
-sed -i 's/^export const EVENT_TYPES = \["network_access", "dns_filtering", "audit_log", "data_loss_prevention"\] as const;/export const EVENT_TYPES = ["network_access", "dns_filtering", "audit_log", "data_loss_prevention", "posture_check"] as const;/' src/core/twingate.ts
-grep -q '"posture_check"\] as const' src/core/twingate.ts || fail "EVENT_TYPES is not where the recipe says"
+sed -i 's/^export const EVENT_TYPES = \["network_access", "dns_filtering", "audit_log", "data_loss_prevention"\] as const;/export const EVENT_TYPES = [\n  "network_access",\n  "dns_filtering",\n  "audit_log",\n  "data_loss_prevention",\n  "posture_check",\n] as const;/' src/core/twingate.ts
+grep -q '"posture_check",' src/core/twingate.ts || fail "EVENT_TYPES is not where the recipe says"
 # 2. the module
 cat >src/core/streams/posture-check.ts <<'TS'
 /** `posture_check`: a made-up fifth stream, as the recipe adds one. */
