@@ -114,8 +114,9 @@ export class SpecFiller {
       case "bool":
         return rng.chance(0.5);
       case "reason": {
-        const listed = this.#pools.domains.find((d) => d.category)?.category;
-        const r = rng.chance(0.5) && listed ? listed : { id: "allowlist", name: "Allowlist" };
+        const listed = this.#pools.domains.flatMap((d) => (d.category ? [d.category] : []));
+        const r =
+          rng.chance(0.5) && listed.length > 0 ? rng.pick(listed) : { id: "allowlist", name: "Allowlist" };
         return !this.#full && rng.chance(0.05) ? r.id : { ...r };
       }
       case "flat":
@@ -132,7 +133,11 @@ export class SpecFiller {
     const s = this.#s;
     if (/e-?mail/i.test(key)) return this.#mixedCase(s.user.email);
     if (spec.lower)
-      return this.#mixedCase(rng.chance(0.5) && s.device.model ? s.device.model.hostname : host(s.resource));
+      return this.#mixedCase(
+        rng.chance(0.5) && s.device.model
+          ? s.device.model.hostname
+          : host(s.resource, this.#pools.internalDomain),
+      );
     if (spec.map === "text_keyword") return rng.pick(MESSAGES);
     if (/(^|_)id$|Id$/.test(key)) return rng.chance(0.5) ? s.user.id : s.device.id;
     if (/name$/i.test(key) || spec.map === "keyword_text")
@@ -141,9 +146,15 @@ export class SpecFiller {
     return `${key}-${rng.chars(6, "abcdefghijklmnopqrstuvwxyz0123456789")}`;
   }
 
+  /** `jane.doe@twindemo.com` as `Jane.Doe@Twindemo.com`, now and then (the top-level domain as it was). */
   #mixedCase(text: string): string {
     if (!this.#rng.chance(SPEC_VARIETY.mixedCase)) return text;
-    return text.replace(/(^|[.@_+-])([a-z])/g, (_, sep: string, c: string) => sep + c.toUpperCase());
+    const dot = text.lastIndexOf(".");
+    const head = dot > 0 ? text.slice(0, dot) : text;
+    return (
+      head.replace(/(^|[.@_+-])([a-z])/g, (_, sep: string, c: string) => sep + c.toUpperCase()) +
+      text.slice(head.length)
+    );
   }
 }
 
@@ -156,9 +167,13 @@ const MESSAGES = ["Connection refused", "Connection timed out", "Access denied b
 
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** A resource's host name (its address when that is a name, else its applied rule made concrete). */
-function host(r: Resource): string {
-  return r.addressType === "DNS" ? r.address.replace(/^\*\./, "app.") : `${r.name}.internal`;
+/** A resource's host name: its address when that is a name (a wildcard made concrete), else one from its name. */
+function host(r: Resource, internalDomain: string): string {
+  if (r.addressType === "DNS") return r.address.replace(/^\*\./, "app.");
+  return `${r.name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")}.${internalDomain}`;
 }
 
 /**
