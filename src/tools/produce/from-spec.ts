@@ -106,7 +106,7 @@ export class SpecFiller {
         const loc = this.#s.user.location;
         const v = /^lat/i.test(key)
           ? loc.lat
-          : /^lo?ng?/i.test(key)
+          : /^(lon|lng)/i.test(key)
             ? loc.lon
             : (rng.next() * 2 - 1) * spec.max;
         return Math.round(Math.max(-spec.max, Math.min(spec.max, v)) * 100) / 100;
