@@ -13,7 +13,6 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { Client } from "@opensearch-project/opensearch";
 import { buildPipeline, objectSource, type Pipeline } from "../../src/core/ingest/pipeline.ts";
-import type { EventType } from "../../src/core/model.ts";
 import { parseNotification } from "../../src/core/notifications/index.ts";
 import type { Slot } from "../../src/core/twingate.ts";
 import { createLogger } from "../../src/platform/logger.ts";
@@ -41,7 +40,7 @@ export function produceFiles(
     eventsPerFile?: number;
     gzip?: boolean;
     invalid?: number;
-    mix?: Record<EventType, number>;
+    mix?: ProduceOptions["mix"];
     layout?: ProduceOptions["layout"];
     prefix?: string;
   },

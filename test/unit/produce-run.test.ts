@@ -23,7 +23,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
-import { parseSlotKey } from "../../src/core/twingate.ts";
+import { EVENT_TYPES, parseSlotKey } from "../../src/core/twingate.ts";
 import { buildPlan, ProduceUsageError, parseMix } from "../../src/tools/produce/options.ts";
 import { buildPools } from "../../src/tools/produce/pools.ts";
 import { provision } from "../../src/tools/produce/provision.ts";
@@ -48,10 +48,9 @@ function memoryTarget() {
 describe("produce: options", () => {
   it("parses the mix; unnamed types get no share", () => {
     assert.deepEqual(parseMix("audit_log=1, dns_filtering=3"), {
-      network_access: 0,
+      ...Object.fromEntries(EVENT_TYPES.map((t) => [t, 0])),
       dns_filtering: 3,
       audit_log: 1,
-      data_loss_prevention: 0,
     });
     assert.throws(() => parseMix("flows=3"), /unknown event type "flows"/);
     assert.throws(() => parseMix("audit_log=0"), /at least one positive/);

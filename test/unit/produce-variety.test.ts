@@ -7,10 +7,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { validateRecord } from "../../src/core/events/index.ts";
 import { isIpText } from "../../src/core/events/ip.ts";
+import { EVENT_TYPES } from "../../src/core/model.ts";
 import { DEFAULT_MIX, generateSlot, NO_FAULTS, type SlotPlan } from "../../src/tools/produce/generator.ts";
 import { buildPools } from "../../src/tools/produce/pools.ts";
 import { timeFormMs, timeText } from "../../src/tools/produce/slots.ts";
-import { VARIETY } from "../../src/tools/produce/variety.ts";
+import { newStreamDriftKey, VARIETY } from "../../src/tools/produce/variety.ts";
 
 const T = Date.parse("2025-07-25T18:20:00Z");
 const SLOT = { startMs: T, endMs: T + 300_000 };
@@ -354,13 +355,18 @@ describe("produce: drift, a field no declaration has, at a configurable rate", (
     const withDrift = drifted.filter((r) => r.drift);
     atRate("drift", withDrift.length, drifted.length, rate);
     const paths = new Set(withDrift.map((r) => r.drift));
-    assert.deepEqual([...paths].sort(), [
-      "event.actor.ip_address",
-      "event.connection.tunnel_path",
-      "event.device.os",
-      "event.file",
-      "event.location.city",
-    ]);
+    assert.deepEqual(
+      [...paths].sort(),
+      [
+        "event.actor.ip_address",
+        "event.connection.tunnel_path",
+        "event.device.os",
+        "event.file",
+        "event.location.city",
+        // a stream added since the four: a field its declaration does not have
+        ...EVENT_TYPES.slice(4).map((t) => `event.${newStreamDriftKey(t)}`),
+      ].sort(),
+    );
     for (const r of withDrift) {
       let node: Any = JSON.parse(r.text);
       for (const part of r.drift!.split(".")) {

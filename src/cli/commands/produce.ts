@@ -4,7 +4,12 @@ import { createS3Client, createSnsClient, createSqsClient } from "../../platform
 import { AWS_SETTINGS, loadConfig, settingOptions } from "../../platform/config/index.ts";
 import { createLogger } from "../../platform/logger.ts";
 import { LAYOUTS } from "../../tools/produce/encode.ts";
-import { buildPlan, type ProduceArgs, ProduceUsageError } from "../../tools/produce/options.ts";
+import {
+  buildPlan,
+  DEFAULT_MIX_TEXT,
+  type ProduceArgs,
+  ProduceUsageError,
+} from "../../tools/produce/options.ts";
 import { buildPools } from "../../tools/produce/pools.ts";
 import { type Provisioned, provision } from "../../tools/produce/provision.ts";
 import { type Clock, type ProduceSummary, produceLoop, produceRange } from "../../tools/produce/run.ts";
@@ -63,8 +68,7 @@ function builder(y: Argv) {
       },
       mix: {
         type: "string",
-        describe:
-          "Shares per event type [default: network_access=60,dns_filtering=30,audit_log=5,data_loss_prevention=5]",
+        describe: `Shares per event type [default: ${DEFAULT_MIX_TEXT}]`,
         group: "Data:",
       },
       layout: { type: "string", choices: LAYOUTS, describe: "File layout [default: ndjson]", group: "Data:" },

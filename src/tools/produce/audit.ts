@@ -11,6 +11,7 @@
  * `[group, resource]`, `[serviceAccount, resource]`. No known source shows whether an addition and a
  * removal differ in the record; neither does this one.
  */
+import { leaveOut } from "./from-spec.ts";
 import type { Pools } from "./pools.ts";
 import type { Rng } from "./prng.ts";
 import { VARIETY } from "./variety.ts";
@@ -32,7 +33,33 @@ type TargetType = (typeof TARGET_TYPES)[number][0];
 
 const PERMISSIONS = ["read only", "read write", "provision"] as const;
 
+/** A target's type-specific fields: a target of another type has none of them (left out on purpose). */
+const DETAIL = [
+  "email",
+  "permission",
+  "state",
+  "role",
+  "isAdmin",
+  "isActive",
+  "address",
+  "allowedIpRanges",
+  "protocols",
+  "location",
+  "remoteNetwork",
+  "isTrusted",
+  "activeState",
+  "serialNumber",
+  "user",
+  "before",
+];
+
 function target(rng: Rng, pools: Pools, type: TargetType, edited: boolean): Json {
+  const t = typed(rng, pools, type, edited);
+  leaveOut(t, ...DETAIL);
+  return t;
+}
+
+function typed(rng: Rng, pools: Pools, type: TargetType, edited: boolean): Json {
   const base = (id: string, name: string): Json => ({
     version: rng.chance(VARIETY.targetVersionOne) ? "1" : "1.0",
     type,
@@ -171,7 +198,7 @@ function actor(rng: Rng, pools: Pools): Json {
   }
   if (type === "API") {
     const key = rng.pick(pools.apiKeys);
-    return { type: "API", id: key.id, info: { name: key.name } };
+    return { type: "API", id: key.id, info: { name: key.name, email: undefined } };
   }
   return { type: "Twingate Support", id: "VHdpbmdhdGVTdXBwb3J0OjE=", info: null };
 }

@@ -2,10 +2,16 @@
  * The seeded event generator: for one slot, the records of one Twingate file, valid or faulty on purpose.
  * Pure: (seed, pools, plan) -> records. A slot's records depend only on the seed, the slot's start and the
  * plan, never on which other slots are produced in the same run, so a file is reproducible on its own.
+ *
+ * An event is its stream's declaration (src/core/streams/) filled in (from-spec.ts), with the realism a
+ * declaration cannot say layered on top by a hand-written generator where the stream has one (REFINED): a
+ * stream without one, and a field no hand-written generator knows, come from the declaration alone.
  */
 import { EVENT_TYPES, type EventType } from "../../core/model.ts";
+import { FIELD_SPECS } from "../../core/streams/index.ts";
 import type { Slot } from "../../core/twingate.ts";
 import { auditLog } from "./audit.ts";
+import { leaveOut, SpecFiller } from "./from-spec.ts";
 import type { Pools, Resource, User } from "./pools.ts";
 import { Rng } from "./prng.ts";
 import { isoMicros, timeText } from "./slots.ts";
@@ -28,14 +34,16 @@ export interface ProducedRecord {
   timeMicros: number;
 }
 
-export type Mix = Record<EventType, number>;
+/** Shares of the event types in a file; a type not named has none. */
+export type Mix = { [K in EventType]?: number };
 
-export const DEFAULT_MIX: Mix = {
-  network_access: 60,
-  dns_filtering: 30,
-  audit_log: 5,
-  data_loss_prevention: 5,
-};
+/** The streams' shares by default; a stream with none of its own here gets NEW_STREAM_SHARE. */
+const SHARES: Mix = { network_access: 60, dns_filtering: 30, audit_log: 5, data_loss_prevention: 5 };
+const NEW_STREAM_SHARE = 5;
+
+export const DEFAULT_MIX: { readonly [K in EventType]: number } = Object.fromEntries(
+  EVENT_TYPES.map((t) => [t, SHARES[t] ?? NEW_STREAM_SHARE]),
+) as { readonly [K in EventType]: number };
 
 export interface FaultRates {
   /** Share of records that fail their event type's schema. */
@@ -123,7 +131,7 @@ export function generateSlot(pools: Pools, plan: SlotPlan): ProducedRecord[] {
     () => plan.window.startMs * 1000 + Math.floor(rng.next() * spanMicros),
   );
   times.sort((a, b) => a - b);
-  const mixEntries = EVENT_TYPES.filter((t) => plan.mix[t] > 0).map((t) => [t, plan.mix[t]] as const);
+  const mixEntries = EVENT_TYPES.map((t) => [t, plan.mix[t] ?? 0] as const).filter(([, share]) => share > 0);
   if (n > 0 && mixEntries.length === 0)
     throw new RangeError("the event mix has no type with a positive share");
   const kinds = assignKinds(rng, n, plan.faults, plan.oversized);
@@ -132,6 +140,9 @@ export function generateSlot(pools: Pools, plan: SlotPlan): ProducedRecord[] {
     rng: new Rng(plan.seed, "drift", plan.slot.startMs),
     rate: plan.driftRate ?? DEFAULT_DRIFT_RATE,
   };
+  // The declared fields no hand-written generator wrote, from a PRNG stream of their own: a field added to a
+  // declaration changes that field in the files and nothing else.
+  const fill = new Rng(plan.seed, "fields", plan.slot.startMs);
   // Texts of this file's valid records: a time cut to minutes could make two records the same text, i.e.
   // the same document id, one record fewer downstream than the summary counts. Such a record keeps its
   // microseconds instead. (Records of different files never collide: a cut time stays in its own slot.)
@@ -139,7 +150,7 @@ export function generateSlot(pools: Pools, plan: SlotPlan): ProducedRecord[] {
   for (let i = 0; i < n; i++) {
     const timeMicros = times[i]!;
     const eventType = rng.weighted(mixEntries);
-    const made = makeRecord(rng, pools, eventType, timeMicros, plan.window, drift);
+    const made = makeRecord(rng, pools, eventType, timeMicros, plan.window, drift, fill);
     const record = made.record as Json;
     const kind = kinds[i]!;
     switch (kind) {
@@ -190,6 +201,24 @@ interface Made {
   drift?: string;
 }
 
+/**
+ * The hand-written generators: what a declaration cannot say (statuses and the fields that follow them, the
+ * pools' users and resources, the vendor's forms at their rates). They may leave declared fields out, on
+ * purpose (a key set to `undefined`) or not; a stream with none is produced from its declaration alone.
+ */
+const REFINED: { readonly [K in EventType]?: (rng: Rng, pools: Pools, time: string) => Json } = {
+  network_access: networkAccess,
+  dns_filtering: dnsFiltering,
+  audit_log: auditLog,
+  data_loss_prevention: dataLossPrevention,
+};
+
+/** An event as its hand-written generator writes it, before completion: `{version, time}` when it has none. */
+export function handWritten(rng: Rng, pools: Pools, eventType: EventType, time: string): Json {
+  const refined = REFINED[eventType];
+  return refined ? refined(rng, pools, time) : { version: 1, time };
+}
+
 function makeRecord(
   rng: Rng,
   pools: Pools,
@@ -197,23 +226,13 @@ function makeRecord(
   timeMicros: number,
   window: Slot,
   drift: { rng: Rng; rate: number },
+  fill: Rng,
 ): Made {
   const time = timeText(timeMicros, pickTimeForm(rng, eventType, timeMicros, window.startMs));
-  let event: Json;
-  switch (eventType) {
-    case "network_access":
-      event = networkAccess(rng, pools, time);
-      break;
-    case "dns_filtering":
-      event = dnsFiltering(rng, pools, time);
-      break;
-    case "audit_log":
-      event = auditLog(rng, pools, time);
-      break;
-    case "data_loss_prevention":
-      event = dataLossPrevention(rng, pools, time);
-      break;
-  }
+  const event = new SpecFiller(fill, pools).complete(
+    FIELD_SPECS[eventType],
+    handWritten(rng, pools, eventType, time),
+  );
   const record = { event_type: eventType, event };
   // From a PRNG stream of its own, drawn for every record: the drift rate changes which records carry a
   // drift field and nothing else in the file.
@@ -337,6 +356,9 @@ function networkAccess(rng: Rng, pools: Pools, time: string): Json {
       lon: round2(loc.lon + (rng.next() - 0.5) * 0.2),
     };
   }
+  // What follows from the status and the principal is left out on purpose (from-spec.ts fills the rest).
+  leaveOut(connection, "bytes_received", "bytes_transferred", "error_message");
+  leaveOut(event, "connector", "remote_network", "user", "service_account", "location");
   return event;
 }
 
@@ -412,7 +434,9 @@ function dataLossPrevention(rng: Rng, pools: Pools, time: string): Json {
 // ---------------------------------------------------------------------------------------------- faults
 
 /** Streams Twingate might add one day: records the consumer must set aside as `unknown_event_type`. */
-const UNKNOWN_TYPES = ["device_posture", "session_recording", "identity_provider_sync"] as const;
+const UNKNOWN_TYPES = ["device_posture", "session_recording", "identity_provider_sync"].filter(
+  (t) => !(EVENT_TYPES as readonly string[]).includes(t),
+);
 
 function unknownRecord(rng: Rng, pools: Pools, timeMicros: number): { event_type: string; event: Json } {
   const user = rng.skewed(pools.users);
@@ -453,12 +477,14 @@ const COMMON_BREAKAGES: Breakage[] = [
   { path: "event.time", problem: "an object", value: { seconds: 1753467581 } },
 ];
 
-const TYPE_BREAKAGES: Record<EventType, Breakage[]> = {
+const TYPE_BREAKAGES: { readonly [K in EventType]?: Breakage[] } = {
   network_access: [{ path: "event", problem: "not an object", value: "closed_connection" }],
   dns_filtering: [{ path: "event", problem: "missing", remove: true }],
   audit_log: [{ path: "event", problem: "an array", value: [] }],
   data_loss_prevention: [{ path: "event", problem: "null", value: null }],
 };
+/** A stream with no breakage of its own: an event that is a number. */
+const NEW_STREAM_BREAKAGES: Breakage[] = [{ path: "event", problem: "a number", value: 42 }];
 
 function applyBreakage(record: Json, b: Breakage): void {
   const parts = b.path.split(".");
@@ -471,11 +497,13 @@ function applyBreakage(record: Json, b: Breakage): void {
 
 /** Every way the generator breaks a record of a type (for tests and docs). */
 export function breakagesFor(eventType: EventType): readonly { path: string; problem: string }[] {
-  return [...COMMON_BREAKAGES, ...TYPE_BREAKAGES[eventType]].map(({ path, problem }) => ({ path, problem }));
+  return [...COMMON_BREAKAGES, ...(TYPE_BREAKAGES[eventType] ?? NEW_STREAM_BREAKAGES)].map(
+    ({ path, problem }) => ({ path, problem }),
+  );
 }
 
 function breakRecord(rng: Rng, record: Json, eventType: EventType): { path: string; problem: string } {
-  const b = rng.pick([...COMMON_BREAKAGES, ...TYPE_BREAKAGES[eventType]]);
+  const b = rng.pick([...COMMON_BREAKAGES, ...(TYPE_BREAKAGES[eventType] ?? NEW_STREAM_BREAKAGES)]);
   applyBreakage(record, b);
   return { path: b.path, problem: b.problem };
 }

@@ -12,13 +12,18 @@ import {
 import { parseDuration, parseInstant } from "../../platform/util/instants.ts";
 import type { Layout } from "./encode.ts";
 import { LAYOUTS } from "./encode.ts";
-import type { Mix } from "./generator.ts";
+import { DEFAULT_MIX, type Mix } from "./generator.ts";
 import type { ProduceOptions } from "./run.ts";
 import { DEFAULT_DRIFT_RATE } from "./variety.ts";
 
 export class ProduceUsageError extends Error {
   override name = "ProduceUsageError";
 }
+
+/** The default mix as `--mix` text: `network_access=60,dns_filtering=30,audit_log=5,data_loss_prevention=5`. */
+export const DEFAULT_MIX_TEXT = Object.entries(DEFAULT_MIX)
+  .map(([t, share]) => `${t}=${share}`)
+  .join(",");
 
 /** `network_access=60,dns_filtering=30,audit_log=5,data_loss_prevention=5`; types not named get 0. */
 export function parseMix(text: string): Mix {
@@ -112,7 +117,7 @@ export function buildPlan(args: ProduceArgs, nowMs: number, oversizedBytes: numb
     typeof seedRaw === "number" || /^\d+$/.test(String(seedRaw)) ? Number(seedRaw) : String(seedRaw);
   const options: ProduceOptions = {
     seed,
-    mix: parseMix(args.mix ?? "network_access=60,dns_filtering=30,audit_log=5,data_loss_prevention=5"),
+    mix: args.mix === undefined ? { ...DEFAULT_MIX } : parseMix(args.mix),
     ...(args.eventsPerFile !== undefined
       ? { eventsPerFile: args.eventsPerFile }
       : { ratePerSecond: args.rate ?? 1 }),

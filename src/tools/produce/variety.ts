@@ -7,6 +7,7 @@
  * configurable rate (`--drift-rate`) so that schema drift shows up downstream.
  */
 import type { EventType } from "../../core/model.ts";
+import { FIELD_SPECS } from "../../core/streams/index.ts";
 import type { Rng } from "./prng.ts";
 import { type TimeForm, timeFormMs } from "./slots.ts";
 
@@ -120,5 +121,17 @@ export function plantDrift(rng: Rng, eventType: EventType, event: Json): string 
       event["file"] = { name, size: rng.logNormalInt(200_000, 1.5, 2_000_000_000), mime_type: mime };
       return "event.file";
     }
+    default: {
+      const key = newStreamDriftKey(eventType);
+      event[key] = rng.pick(["us-east-1", "eu-central-1", "ap-southeast-2"]);
+      return `event.${key}`;
+    }
   }
+}
+
+/** The field planted in a stream with no drift of its own above: a region, under a name it does not declare. */
+export function newStreamDriftKey(eventType: EventType): string {
+  let key = "region";
+  while (Object.hasOwn(FIELD_SPECS[eventType], key)) key = `x_${key}`;
+  return key;
 }
