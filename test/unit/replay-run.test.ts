@@ -147,4 +147,36 @@ describe("runReplay", () => {
     assert.deepEqual(ops, ["create dns_filtering", "index quarantine"], "replaced in place, nothing deleted");
     assert.equal(store.size, 1);
   });
+
+  it("a record refused alone for its size (413) stays in quarantine as record_too_large, counted under that reason", async () => {
+    const written: { op: string; index: string; reason?: string }[] = [];
+    const transport: BulkTransport = async (body) => {
+      const lines = body.toString("utf8").trimEnd().split("\n");
+      const items: Record<string, { status: number }>[] = [];
+      for (let i = 0; i < lines.length; i++) {
+        const [op, t] = Object.entries(JSON.parse(lines[i]!) as Record<string, { _index: string }>)[0]!;
+        if (op === "create" && t._index.startsWith("tw-dns_filtering-"))
+          throw Object.assign(new Error("HTTP 413: request entity too large"), { statusCode: 413 });
+        const doc =
+          op === "delete" ? undefined : (JSON.parse(lines[++i]!) as { quarantine?: { reason?: string } });
+        written.push({
+          op,
+          index: t._index,
+          ...(doc?.quarantine?.reason ? { reason: doc.quarantine.reason } : {}),
+        });
+        items.push({ [op]: { status: 200 } });
+      }
+      return { errors: false, items };
+    };
+    const hit = storedHit(RAW, "schema_invalid", "event.domain: refused then");
+    const summary = await replayOne(hit, transport);
+    assert.equal(summary.refusedByOpenSearch, 1);
+    assert.deepEqual(summary.stillFailingByReason, { record_too_large: 1 });
+    assert.equal(summary.alreadyIndexed, 0);
+    assert.deepEqual(
+      written.map((w) => `${w.op} ${w.reason ?? ""}`.trim()),
+      ["index record_too_large", "delete"],
+      "its quarantine document replaced by a record_too_large one, then the old one deleted",
+    );
+  });
 });
