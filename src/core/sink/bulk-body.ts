@@ -116,21 +116,24 @@ export class BulkBatch {
   add(action: WriteAction): void {
     let start: number;
     let docStart: number;
-    const op = action.op ?? "create";
+    const { op } = action; // absent: create (ingestion's, the hot path)
     if (action instanceof BatchAction) {
       const line = action.line;
       start = this.reserve(line.length);
       line.copy(this.buf, start);
       docStart = start + action.documentOffset();
       this.bytes += line.length;
-    } else if (action.op === "delete") {
+    } else if (op === "delete") {
       // `{"delete":...}` has no document line: the document is empty, ending where the line does
       const head = `{"delete":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
       start = this.reserve(head.length * 3);
       docStart = start + this.buf.write(head, start, "utf8");
       this.bytes = docStart;
     } else {
-      const head = `{"${op}":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
+      const head =
+        op === "index"
+          ? `{"index":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`
+          : `{"create":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
       const doc = action.json ?? [JSON.stringify(action.document)];
       // A UTF-16 code unit takes at most 3 bytes in UTF-8: room for that, then one encoding pass per part
       // (writing the parts one by one spares V8 flattening their concatenation into another string).
@@ -151,8 +154,8 @@ export class BulkBatch {
     const m = this.count * STRIDE;
     this.meta[m] = start;
     this.meta[m + 1] = docStart;
-    this.meta[m + 2] = (action.kind === "record" ? 0 : 1) + 2 * OPS.indexOf(op);
-    if (action.op === "delete") {
+    this.meta[m + 2] = (action.kind === "record" ? 0 : 1) + (op === undefined ? 0 : 2 * OPS.indexOf(op));
+    if (op === "delete") {
       this.meta[m + 3] = 0;
       this.meta[m + 4] = 0;
       this.count++;
