@@ -765,6 +765,9 @@ cluster_up() {
   for i in $(seq 0 $((CLUSTER_NODES - 1))); do
     cluster_alive "$i" && continue
     port_in_use $((CLUSTER_PORT + i)) && die "port $((CLUSTER_PORT + i)) is in use; choose another STACK_CLUSTER_PORT"
+    # its transport port too: another stack's node (HTTP or transport) there would make this one fail to bind
+    port_in_use $((CLUSTER_PORT + i + 100)) &&
+      die "port $((CLUSTER_PORT + i + 100)) (node-$i's transport) is in use; choose another STACK_CLUSTER_PORT"
     # a fresh cluster starts from empty data; a node rejoining a running one keeps its own
     [ "$any" = 1 ] || rm -rf "$(cluster_state "$i")"
     cluster_start_node "$i" "$home" "$jhome"

@@ -1,7 +1,7 @@
 # ---- worker ---------------------------------------------------------------------------------------
 
 # Least privilege for the worker (ECS task, Lambda, or any role it runs with): consume the queue, read
-# Twingate's files (GetObject; ListBucket for backfill), and decrypt them when the bucket uses SSE-KMS.
+# Twingate's files (GetObject, GetObjectVersion on a versioned bucket; ListBucket for backfill), and decrypt them when the bucket uses SSE-KMS.
 data "aws_iam_policy_document" "worker" {
   statement {
     sid = "ConsumeNotifications"
@@ -14,9 +14,11 @@ data "aws_iam_policy_document" "worker" {
     resources = [aws_sqs_queue.notifications.arn]
   }
 
+  # GetObjectVersion: on a versioned bucket the notification names the version written, and the worker reads
+  # that one (GetObject with VersionId), not whatever the key holds by then (an overwrite).
   statement {
     sid       = "ReadTwingateFiles"
-    actions   = ["s3:GetObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
     resources = [local.objects_arn]
   }
 

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { Client } from "@opensearch-project/opensearch";
 import { type ValidationResult, validateRecord } from "../../src/core/events/index.ts";
@@ -14,7 +15,7 @@ import { ingestObject } from "../../src/core/ingest/ingest-object.ts";
 import { buildPipeline, objectSource } from "../../src/core/ingest/pipeline.ts";
 import { EVENT_TYPES } from "../../src/core/model.ts";
 import { slotsInRange } from "../../src/core/twingate.ts";
-import { createLogger } from "../../src/platform/logger.ts";
+import { createLogger, type Logger } from "../../src/platform/logger.ts";
 import { runReplay } from "../../src/runtimes/replay/run.ts";
 import { buildPools } from "../../src/tools/produce/pools.ts";
 import { type ProduceSummary, produceRange } from "../../src/tools/produce/run.ts";
@@ -24,6 +25,37 @@ import { countDocs } from "../helpers/processes.ts";
 import { dropPrefix, opensearchClient, stackAvailable, uniqueName } from "../helpers/stack.ts";
 
 const silent = createLogger("silent");
+
+/** A logger whose warnings a test can read (replay's holds are said there). */
+function recordingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(...String(chunk).split("\n").filter(Boolean));
+      done();
+    },
+  });
+  return { logger: createLogger("warn", sink), lines };
+}
+
+/** `n` distinct dns_filtering records (valid under today's schemas) of the slot 18:20 of 2025-07-25. */
+function dnsFile(n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++)
+    lines.push(
+      JSON.stringify({
+        event_type: "dns_filtering",
+        event: {
+          version: 1,
+          time: `2025-07-25T18:21:4${i}.236597+00:00`,
+          domain: `host${i}.example.com`,
+          root: "example.com",
+          status: "ALLOWED",
+        },
+      }),
+    );
+  return `${lines.join("\n")}\n`;
+}
 const DOUBLE_MESSAGE = "event.domain: refused by the strict test schema";
 
 /** The "old" schema: refuses every dns_filtering record. */
@@ -67,6 +99,28 @@ describe("replay", { skip: !stackAvailable() && "needs the local stack (npm test
       logger: silent,
       pageSize: 7, // several scroll pages
       ...(validate ? { validate } : {}),
+    });
+
+  /** Ingests the local file `key` under `indexPrefix` through the one pipeline function. */
+  const ingestAs = (indexPrefix: string, key: string, validate?: typeof validateRecord) => {
+    const pipeline = buildPipeline({
+      config: config(indexPrefix),
+      opensearch: os,
+      source: objectSource("local"),
+      logger: silent,
+    });
+    return ingestObject({ bucket: "", key }, validate ? { ...pipeline.deps, validate } : pipeline.deps);
+  };
+  /** Replays every quarantine document of `indexPrefix`, in batches of 2 (several per page). */
+  const replayAll = (indexPrefix: string, logger: Logger = silent) =>
+    runReplay({
+      client: os,
+      indexPrefix,
+      bulk: { maxDocs: 2, maxBytes: 5 * 1024 * 1024, concurrency: 2 },
+      maxRecordBytes: 1024 * 1024,
+      filter: {},
+      dryRun: false,
+      logger,
     });
 
   before(async () => {
@@ -157,6 +211,94 @@ describe("replay", { skip: !stackAvailable() && "needs the local stack (npm test
     }
   });
 
+  it("a record the cluster refuses (a mapping conflict) is reported refused, never already indexed; once the mapping is fixed it moves, once", async () => {
+    const own = uniqueName("e2e-replay-refused");
+    await runSetup(os, { indexPrefix: own, replicas: 0 }, silent);
+    try {
+      // The day's index made by hand with dns.question.name a number: every dns_filtering record is refused.
+      const day = `${own}-dns_filtering-2025.07.25`;
+      const conflict = {
+        properties: { dns: { properties: { question: { properties: { name: { type: "long" } } } } } },
+      };
+      await os.indices.create({ index: day, body: { mappings: conflict } } as never);
+      const key = join(dir, "2025-07-25T18:20:00+00:00.json");
+      await writeFile(key, dnsFile(4));
+      await ingestAs(own, key);
+      const rejected = { term: { "quarantine.reason": "index_rejected" } };
+      assert.equal(await countDocs(os, `${own}-quarantine-*`, rejected), 4, "refused at ingestion");
+
+      // The mapping still refuses them: refused again, their quarantine documents kept (replaced in place).
+      const still = await replayAll(own);
+      assert.equal(still.scanned, 4);
+      assert.equal(still.refusedByOpenSearch, 4);
+      assert.equal(still.alreadyIndexed, 0, "a refused record is not one already indexed");
+      assert.equal(still.passed, 0);
+      assert.deepEqual(still.stillFailingByReason, { index_rejected: 4 });
+      assert.equal(still.deleted, 0);
+      assert.equal(await countDocs(os, day), 0);
+      assert.equal(await countDocs(os, `${own}-quarantine-*`, rejected), 4, "kept, not doubled");
+
+      // The mapping fixed (the index dropped: the templates make it again): they pass, once.
+      await os.indices.delete({ index: day });
+      const fixed = await replayAll(own);
+      assert.deepEqual(
+        [fixed.scanned, fixed.passed, fixed.refusedByOpenSearch, fixed.alreadyIndexed, fixed.deleted],
+        [4, 4, 0, 0, 4],
+      );
+      assert.equal(await countDocs(os, `${own}-dns_filtering-*`), 4);
+      assert.equal(await countDocs(os, `${own}-quarantine-*`), 0);
+    } finally {
+      await dropPrefix(os, own);
+    }
+  });
+
+  it("a replay against write-blocked indices holds (records, then the quarantine deletes) and completes with exact counts", async () => {
+    const own = uniqueName("e2e-replay-blocked");
+    await runSetup(os, { indexPrefix: own, replicas: 0 }, silent);
+    const quarantineIdx = `${own}-quarantine-*`;
+    const day = `${own}-dns_filtering-2025.07.25`;
+    const unblock = (index: string) =>
+      os.indices.putSettings({ index, body: { "index.blocks.write": null } } as never);
+    try {
+      const key = join(dir, "2025-07-25T18:20:00+00:00.json");
+      await writeFile(key, dnsFile(5));
+      await ingestAs(own, key, strictValidator);
+      assert.equal(await countDocs(os, quarantineIdx), 5);
+      // The records' index exists (from the templates) and, like the quarantine, takes no writes.
+      await os.indices.create({ index: day } as never);
+      await os.indices.putSettings({ index: `${own}-*`, body: { "index.blocks.write": true } } as never);
+      const { logger, lines } = recordingLogger();
+      const held = () => lines.filter((l) => l.includes("cannot take writes now (index_block)")).length;
+      const replaying = replayAll(own, logger);
+      let settled = false;
+      void replaying.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      await waitUntil(() => held() >= 1, "the records' writes held");
+      assert.equal(settled, false, "still running: held, not failed");
+      assert.equal(await countDocs(os, day), 0);
+      await unblock(day);
+      // The records go in; their quarantine documents' deletes are then held by the quarantine's block.
+      await waitUntil(() => held() >= 2, "the deletes held");
+      assert.equal(settled, false);
+      assert.equal(await countDocs(os, day), 5, "records stored before any quarantine document goes");
+      assert.equal(await countDocs(os, quarantineIdx), 5);
+      await unblock(quarantineIdx);
+      const done = await replaying;
+      assert.deepEqual(
+        [done.scanned, done.passed, done.alreadyIndexed, done.refusedByOpenSearch, done.deleted],
+        [5, 5, 0, 0, 5],
+      );
+      assert.deepEqual(done.stillFailingByReason, {});
+      assert.equal(await countDocs(os, day), 5);
+      assert.equal(await countDocs(os, quarantineIdx), 0);
+    } finally {
+      await unblock(`${own}-*`).catch(() => undefined);
+      await dropPrefix(os, own);
+    }
+  });
+
   it("a file not named like Twingate's: a far record the old rules quarantined lands where a re-read puts it, once", async () => {
     // Its time is its first valid record's (2025-07-25); the dns_filtering record is five years away, so
     // bounded placement indexes it in the file's day, as a re-read with today's rules does.
@@ -205,3 +347,11 @@ describe("replay", { skip: !stackAvailable() && "needs the local stack (npm test
     }
   });
 });
+
+async function waitUntil(ok: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -409,6 +409,119 @@ describe("BulkSink.write", () => {
   });
 });
 
+describe("BulkSink: replay's index and delete actions (one writer)", () => {
+  /** Answers per operation, from the body's own lines: `answer(op, id)` gives the item's status (and error). */
+  function byOp(
+    answer: (op: string, id: string, call: number) => { status: number; error?: { type: string } },
+  ) {
+    const calls: string[][] = [];
+    const transport: BulkTransport = async (body) => {
+      const lines = body.toString("utf8").trimEnd().split("\n");
+      const seen: string[] = [];
+      const items: Record<string, { status: number; error?: { type: string } }>[] = [];
+      for (let i = 0; i < lines.length; i++) {
+        const [op, target] = Object.entries(JSON.parse(lines[i]!) as Record<string, { _id: string }>)[0]!;
+        if (op !== "delete") i++; // its document line
+        seen.push(`${op}:${target._id}`);
+        items.push({ [op]: answer(op, target._id, calls.length) });
+      }
+      calls.push(seen);
+      return { errors: items.some((it) => Object.values(it)[0]!.status >= 300), items };
+    };
+    return { transport, calls };
+  }
+  const del = (i: number) => ({
+    op: "delete" as const,
+    index: "t-quarantine-2025.07.25",
+    id: `q-${i}`,
+    kind: "quarantine" as const,
+  });
+  const put = (i: number) => ({ ...action(i, "quarantine"), op: "index" as const });
+
+  it("serialises index and delete actions (a delete has no document line) and reads them back", () => {
+    const b = BulkBatch.of([action(1), put(2), del(3)]);
+    const lines = b.body().toString("utf8").trimEnd().split("\n");
+    assert.equal(lines.length, 5);
+    assert.deepEqual(JSON.parse(lines[2]!), {
+      index: { _index: "t-network_access-2025.07.25", _id: "id-2" },
+    });
+    assert.deepEqual(JSON.parse(lines[4]!), { delete: { _index: "t-quarantine-2025.07.25", _id: "q-3" } });
+    assert.deepEqual([b.opOf(0), b.opOf(1), b.opOf(2)], ["create", "index", "delete"]);
+    assert.deepEqual([b.kindOf(0), b.kindOf(1), b.kindOf(2)], ["record", "quarantine", "quarantine"]);
+    // copied into a retry batch (and halved) with their operation
+    const again = BulkBatch.of([b.action(2), b.action(1)]);
+    assert.deepEqual([again.opOf(0), again.opOf(1)], ["delete", "index"]);
+    assert.equal(again.action(0).id, "q-3");
+    assert.equal(again.body().toString("utf8"), `${lines[4]}\n${lines[2]}\n${lines[3]}\n`);
+    assert.deepEqual(b.slice(1, 3).body(), Buffer.from(`${lines[2]}\n${lines[3]}\n${lines[4]}\n`));
+  });
+
+  it("counts creates, 409s, replaced and deleted apart, in a counted answer and in a parsed one", async () => {
+    const counted: BulkTransport = async () => ({ errors: true, created: 3, duplicates: 1 });
+    const o = await sinkWith(counted).write(BulkBatch.of([action(1), action(2), put(3), del(4)]));
+    assert.deepEqual(
+      [o.created, o.duplicates, o.replaced, o.deleted],
+      [1, 1, 1, 1],
+      "a 409 is only ever a create's",
+    );
+    assert.deepEqual(o.indexedByType, { network_access: 2 });
+    assert.deepEqual(o.quarantinedByReason, { index_rejected: 1 });
+    const { transport } = byOp((op, id) =>
+      op === "delete" ? { status: id === "q-4" ? 404 : 200 } : { status: op === "index" ? 200 : 201 },
+    );
+    const p = await sinkWith(transport).write(BulkBatch.of([action(1), put(2), del(3), del(4)]));
+    assert.deepEqual(
+      [p.created, p.duplicates, p.replaced, p.deleted],
+      [1, 0, 1, 2],
+      "a 404 delete: gone, as asked",
+    );
+  });
+
+  it("holds a delete or a replace the cluster cannot take now (a write block), retried with its operation, never dropped", async () => {
+    const blocked = { status: 403, error: { type: "cluster_block_exception" } };
+    const { transport, calls } = byOp((op, _id, call) =>
+      call < 2 && op !== "create" ? blocked : { status: op === "create" ? 201 : 200 },
+    );
+    const o = await sinkWith(transport).write(BulkBatch.of([action(1), put(2), del(3)]));
+    assert.deepEqual(calls, [
+      ["create:id-1", "index:id-2", "delete:q-3"],
+      ["index:id-2", "delete:q-3"],
+      ["index:id-2", "delete:q-3"],
+    ]);
+    assert.deepEqual([o.created, o.replaced, o.deleted, o.quarantinedOnIndex], [1, 1, 1, 0]);
+  });
+
+  it("a delete refused for what it is (not the cluster's state) fails loudly: nothing to quarantine", async () => {
+    const { transport } = byOp((op) =>
+      op === "delete" ? { status: 400, error: { type: "illegal_argument_exception" } } : { status: 201 },
+    );
+    await assert.rejects(sinkWith(transport).write(BulkBatch.of([action(1), del(2)])), /refused to delete/);
+  });
+
+  it("a record refused is quarantined as the quarantine callback says: `index` replaces one of the same id", async () => {
+    const { transport, calls } = byOp((op, id) =>
+      op === "create" && id === "id-1"
+        ? { status: 400, error: { type: "mapper_parsing_exception" } }
+        : { status: 200 },
+    );
+    const sink = new BulkSink(
+      transport,
+      {
+        maxDocs: 3,
+        maxBytes: 1e6,
+        concurrency: 1,
+        backoffBaseMs: 1,
+        backoffCapMs: 5,
+        quarantine: (a, m) => ({ ...quarantine(a, m), op: "index" }),
+      },
+      logger,
+    );
+    const o = await sink.write(BulkBatch.of([action(1)]));
+    assert.deepEqual(calls, [["create:id-1"], ["index:q-id-1"]]);
+    assert.deepEqual([o.created, o.duplicates, o.replaced, o.quarantinedOnIndex], [0, 0, 1, 1]);
+  });
+});
+
 describe("ingestObject and the sink's batch memory", () => {
   it("every batch it takes goes back to the sink: written, or discarded when the object ends or fails", async () => {
     const { ingestObject } = await import("../../src/core/ingest/ingest-object.ts");

@@ -46,6 +46,7 @@ describe("RELIABILITY.md and SECURITY.md name the tests that prove them", () => 
       ...titles(read("test/e2e/worker.test.ts")),
       ...titles(read("test/e2e/backfill.test.ts")),
       ...titles(read("test/e2e/enqueue.test.ts")),
+      ...titles(read("test/e2e/replay.test.ts")),
     ];
     const prose = docs.replace(/`[^`]*`/g, "");
     const quoted = [...prose.matchAll(/(?<!\*)\*([^*\s][^*]{18,}?)\*(?!\*)/g)].map((m) => m[1]!.trim());

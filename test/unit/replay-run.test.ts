@@ -62,7 +62,7 @@ describe("runReplay", () => {
     assert.equal(summary.passed, 0, "not counted as passed");
     assert.equal(summary.refusedByOpenSearch, 1);
     assert.deepEqual(summary.stillFailingByReason, { index_rejected: 1 });
-    const written = ops.filter((o) => o.op === "create" && o.index.startsWith("tw-quarantine-"));
+    const written = ops.filter((o) => o.op === "index" && o.index.startsWith("tw-quarantine-"));
     assert.equal(written.length, 1, "the record was written back to quarantine as index_rejected");
     const deleted = ops.filter((o) => o.op === "delete");
     // The old schema_invalid document goes (replaced by the index_rejected one), never the new one.
@@ -92,5 +92,91 @@ describe("runReplay", () => {
     assert.equal(timedOut, 2, "the delete was sent again after the 408");
     assert.equal(summary.passed, 1);
     assert.deepEqual(deletes, [hit._id], "the replayed record's quarantine document is deleted once");
+  });
+
+  it("a record refused again (an index_rejected document replayed while the mapping still refuses it) is refused, not already indexed", async () => {
+    // A cluster with state: `create` of an id there is a 409, `index` replaces, `delete` of none is a 404.
+    const store = new Map<string, string>();
+    const ops: string[] = [];
+    const transport: BulkTransport = async (body) => {
+      const lines = body.toString("utf8").trimEnd().split("\n");
+      const items: Record<string, { status: number; error?: { type: string; reason: string } }>[] = [];
+      for (let i = 0; i < lines.length; i++) {
+        const [op, t] = Object.entries(
+          JSON.parse(lines[i]!) as Record<string, { _index: string; _id: string }>,
+        )[0]!;
+        const key = `${t._index}/${t._id}`;
+        const doc = op === "delete" ? "" : lines[++i]!;
+        ops.push(`${op} ${t._index.split("-")[1]}`);
+        let status: number;
+        if (op === "create" && t._index.startsWith("tw-dns_filtering-")) {
+          items.push({
+            create: { status: 400, error: { type: "mapper_parsing_exception", reason: "conflict" } },
+          });
+          continue;
+        }
+        if (op === "delete") status = store.delete(key) ? 200 : 404;
+        else if (op === "create" && store.has(key)) status = 409;
+        else {
+          status = store.has(key) ? 200 : 201;
+          store.set(key, doc);
+        }
+        items.push({ [op]: { status } });
+      }
+      return { errors: items.some((it) => Object.values(it)[0]!.status >= 300), items };
+    };
+    const first = storedHit(RAW, "schema_invalid", "event.domain: refused then");
+    store.set(`${first._index}/${first._id}`, JSON.stringify(first._source));
+    const once = await replayOne(first, transport);
+    assert.deepEqual([once.passed, once.refusedByOpenSearch, once.alreadyIndexed], [0, 1, 0]);
+    assert.equal(store.size, 1, "the schema_invalid document replaced by its index_rejected one");
+    const [key, doc] = [...store.entries()][0]!;
+    const rejected: QuarantineHit = {
+      _index: key.split("/")[0]!,
+      _id: key.split("/")[1]!,
+      _source: JSON.parse(doc) as QuarantineHit["_source"],
+    };
+    assert.equal(rejected._source.quarantine?.reason, "index_rejected");
+    ops.length = 0;
+    const again = await replayOne(rejected, transport);
+    assert.equal(again.refusedByOpenSearch, 1);
+    assert.equal(again.alreadyIndexed, 0, "its quarantine document being there is no record already indexed");
+    assert.equal(again.passed, 0);
+    assert.deepEqual(again.stillFailingByReason, { index_rejected: 1 });
+    assert.equal(again.deleted, 0, "the document it read is the one that stays");
+    assert.deepEqual(ops, ["create dns_filtering", "index quarantine"], "replaced in place, nothing deleted");
+    assert.equal(store.size, 1);
+  });
+
+  it("a record refused alone for its size (413) stays in quarantine as record_too_large, counted under that reason", async () => {
+    const written: { op: string; index: string; reason?: string }[] = [];
+    const transport: BulkTransport = async (body) => {
+      const lines = body.toString("utf8").trimEnd().split("\n");
+      const items: Record<string, { status: number }>[] = [];
+      for (let i = 0; i < lines.length; i++) {
+        const [op, t] = Object.entries(JSON.parse(lines[i]!) as Record<string, { _index: string }>)[0]!;
+        if (op === "create" && t._index.startsWith("tw-dns_filtering-"))
+          throw Object.assign(new Error("HTTP 413: request entity too large"), { statusCode: 413 });
+        const doc =
+          op === "delete" ? undefined : (JSON.parse(lines[++i]!) as { quarantine?: { reason?: string } });
+        written.push({
+          op,
+          index: t._index,
+          ...(doc?.quarantine?.reason ? { reason: doc.quarantine.reason } : {}),
+        });
+        items.push({ [op]: { status: 200 } });
+      }
+      return { errors: false, items };
+    };
+    const hit = storedHit(RAW, "schema_invalid", "event.domain: refused then");
+    const summary = await replayOne(hit, transport);
+    assert.equal(summary.refusedByOpenSearch, 1);
+    assert.deepEqual(summary.stillFailingByReason, { record_too_large: 1 });
+    assert.equal(summary.alreadyIndexed, 0);
+    assert.deepEqual(
+      written.map((w) => `${w.op} ${w.reason ?? ""}`.trim()),
+      ["index record_too_large", "delete"],
+      "its quarantine document replaced by a record_too_large one, then the old one deleted",
+    );
   });
 });

@@ -180,6 +180,7 @@ describe("deploy/terraform", () => {
       "es:ESHttpPut",
       "kms:Decrypt",
       "s3:GetObject",
+      "s3:GetObjectVersion",
       "s3:ListBucket",
       "sqs:ChangeMessageVisibility",
       "sqs:DeleteMessage",

@@ -27,6 +27,20 @@ describe("classifyItem", () => {
     });
   });
 
+  it("a delete (replay's) of a document already gone is done: a 404 stored; on a create or index it is not", () => {
+    assert.deepEqual(classifyItem(item(404), "delete"), { kind: "stored", duplicate: true });
+    assert.deepEqual(classifyItem(item(404, "index_not_found_exception"), "delete").kind, "stored");
+    assert.equal(classifyItem(item(404)).kind, "hold");
+    assert.equal(classifyItem(item(404), "index").kind, "hold");
+    assert.equal(
+      classifyItem(
+        item(403, "cluster_block_exception", "blocked by: [FORBIDDEN/8/index write (api)]"),
+        "delete",
+      ).kind,
+      "hold",
+    );
+  });
+
   it("the record's fault: mapping and parse refusals of the document", () => {
     for (const type of [
       "mapper_parsing_exception",

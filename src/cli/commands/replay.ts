@@ -36,7 +36,7 @@ function formatReplay(s: ReplaySummary): string {
     ...lines("  by reason", s.stillFailingByReason),
   ];
   if (s.refusedByOpenSearch)
-    out.push(`refused by OpenSearch (kept as index_rejected): ${s.refusedByOpenSearch}`);
+    out.push(`refused by OpenSearch (kept in quarantine, counted above by reason): ${s.refusedByOpenSearch}`);
   const { raw_truncated, file_level, invalid_utf8 } = s.skipped;
   if (raw_truncated || file_level || invalid_utf8) {
     out.push(

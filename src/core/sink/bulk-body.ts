@@ -1,4 +1,5 @@
 import type { IndexAction } from "../model.ts";
+import type { WriteAction } from "./sink.ts";
 
 /**
  * A batch's action, read back from the batch's bytes and metadata: only made for the rare paths (an
@@ -14,6 +15,9 @@ class BatchAction implements IndexAction {
 
   get kind(): IndexAction["kind"] {
     return this.batch.kindOf(this.at);
+  }
+  get op(): WriteAction["op"] {
+    return this.batch.opOf(this.at);
   }
   get eventType(): string | undefined {
     return this.batch.eventTypeOf(this.at);
@@ -43,23 +47,32 @@ class BatchAction implements IndexAction {
   }
 
   private parsedHead(): { _index: string; _id: string } {
-    this.head ??= (
-      JSON.parse(this.batch.headOf(this.at).toString("utf8")) as { create: { _index: string; _id: string } }
-    ).create;
+    // `{"create":{...}}`, `{"index":{...}}` or `{"delete":{...}}`
+    this.head ??= Object.values(
+      JSON.parse(this.batch.headOf(this.at).toString("utf8")) as Record<
+        string,
+        { _index: string; _id: string }
+      >,
+    )[0]!;
     return this.head;
   }
 }
 
 const MIN_GROWTH = 64 * 1024;
-/** Numbers kept per action in `meta`: where its lines start, where its document starts, kind, type, reason. */
+/**
+ * Numbers kept per action in `meta`: where its lines start, where its document starts, kind and operation
+ * (kind + 2 x op), type, reason.
+ */
 const STRIDE = 5;
 const KINDS: readonly IndexAction["kind"][] = ["record", "quarantine"];
+const OPS: readonly NonNullable<WriteAction["op"]>[] = ["create", "index", "delete"];
 
 /**
  * One bulk batch: actions serialised once, as they arrive, into NDJSON in one growing UTF-8 buffer;
  * the byte count is known without a second serialisation, the request body is a view of the buffer (no
  * copy), and a retried action's bytes are copied into its new batch. `create` (not `index`) makes a second
- * copy of the same deterministic id a 409 conflict, which the sink counts as "already indexed".
+ * copy of the same deterministic id a 409 conflict, which the sink counts as "already indexed"; an action
+ * may ask for `index` (replace) or `delete` instead (replay: sink.ts WriteAction).
  *
  * The buffer is allocated at the batch's expected size up front (`capacity`: the sink passes its byte
  * limit): memory the OS maps lazily, so the unused tail costs no RSS, and large buffers go back to the OS
@@ -100,17 +113,27 @@ export class BulkBatch {
     return buf;
   }
 
-  add(action: IndexAction): void {
+  add(action: WriteAction): void {
     let start: number;
     let docStart: number;
+    const { op } = action; // absent: create (ingestion's, the hot path)
     if (action instanceof BatchAction) {
       const line = action.line;
       start = this.reserve(line.length);
       line.copy(this.buf, start);
       docStart = start + action.documentOffset();
       this.bytes += line.length;
+    } else if (op === "delete") {
+      // `{"delete":...}` has no document line: the document is empty, ending where the line does
+      const head = `{"delete":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
+      start = this.reserve(head.length * 3);
+      docStart = start + this.buf.write(head, start, "utf8");
+      this.bytes = docStart;
     } else {
-      const head = `{"create":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
+      const head =
+        op === "index"
+          ? `{"index":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`
+          : `{"create":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
       const doc = action.json ?? [JSON.stringify(action.document)];
       // A UTF-16 code unit takes at most 3 bytes in UTF-8: room for that, then one encoding pass per part
       // (writing the parts one by one spares V8 flattening their concatenation into another string).
@@ -131,7 +154,13 @@ export class BulkBatch {
     const m = this.count * STRIDE;
     this.meta[m] = start;
     this.meta[m + 1] = docStart;
-    this.meta[m + 2] = action.kind === "record" ? 0 : 1;
+    this.meta[m + 2] = (action.kind === "record" ? 0 : 1) + (op === undefined ? 0 : 2 * OPS.indexOf(op));
+    if (op === "delete") {
+      this.meta[m + 3] = 0;
+      this.meta[m + 4] = 0;
+      this.count++;
+      return;
+    }
     this.meta[m + 3] = this.label(action.eventType);
     this.meta[m + 4] = this.label(action.reason);
     const received = action.received;
@@ -153,7 +182,10 @@ export class BulkBatch {
   }
 
   kindOf(i: number): IndexAction["kind"] {
-    return KINDS[this.meta[i * STRIDE + 2]!]!;
+    return KINDS[this.meta[i * STRIDE + 2]! & 1]!;
+  }
+  opOf(i: number): NonNullable<WriteAction["op"]> {
+    return OPS[this.meta[i * STRIDE + 2]! >> 1]!;
   }
   eventTypeOf(i: number): string | undefined {
     const l = this.meta[i * STRIDE + 3]!;
@@ -212,13 +244,13 @@ export class BulkBatch {
 
   /** Actions [from, to) as a new batch (their bytes copied). */
   slice(from: number, to: number): BulkBatch {
-    const actions: IndexAction[] = [];
+    const actions: WriteAction[] = [];
     for (let i = from; i < to; i++) actions.push(this.action(i));
     return BulkBatch.of(actions);
   }
 
   /** A new batch holding these actions (e.g. some of a batch's, to retry). */
-  static of(actions: readonly IndexAction[]): BulkBatch {
+  static of(actions: readonly WriteAction[]): BulkBatch {
     let bytes = 0;
     for (const a of actions) if (a instanceof BatchAction) bytes += a.line.length;
     const b = new BulkBatch(bytes);

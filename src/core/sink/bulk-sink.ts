@@ -9,11 +9,13 @@ import { WriteHolds } from "./holds.ts";
 import { type IndexGuard, TemplatesMissingError } from "./index-guard.ts";
 import {
   countStored,
+  type DocumentAction,
   emptyOutcome,
   mergeOutcome,
   type Sink,
   type SinkOutcome,
   type SinkWriter,
+  type WriteAction,
 } from "./sink.ts";
 import { classifyItem, classifyRequestError, type HoldCause, httpStatusOf } from "./write-failure.ts";
 
@@ -35,8 +37,9 @@ interface BulkSinkOptions {
   /**
    * Turns a record OpenSearch refused into its quarantine document: `index_rejected` (a mapping error) or
    * `record_too_large` (alone in a request, still over the cluster's http.max_content_length: a 413).
+   * Written as the action says (`create` by default; replay asks `index`, replacing the one it read).
    */
-  quarantine: (action: IndexAction, message: string, reason?: RefusedReason) => IndexAction;
+  quarantine: (action: IndexAction, message: string, reason?: RefusedReason) => DocumentAction;
   /** Where holds are reported (shared with /readyz); a sink of its own, with the default limit, if absent. */
   holds?: WriteHolds;
   /** Asked before the first write to each index name: no index born without the templates (index-guard.ts). */
@@ -60,9 +63,11 @@ export class PermanentBulkError extends Error {
 
 /**
  * Writes batches to OpenSearch until every action in them is created, already there (409) or
- * quarantined. What the cluster cannot take now (blocks, permissions, the shard limit, 429/5xx,
- * unreachable) is held: retried with exponential backoff and jitter for as long as the caller's signal
- * and the hold limit allow. A record is never dropped, the caller's message is simply not acknowledged yet.
+ * quarantined (and, for replay, replaced or deleted: sink.ts WriteAction). What the cluster cannot take
+ * now (blocks, permissions, the shard limit, 429/5xx, unreachable) is held: retried with exponential
+ * backoff and jitter for as long as the caller's signal and the hold limit allow. A record is never
+ * dropped, the caller's message is simply not acknowledged yet. The one writer: ingestion, backfill,
+ * repair and replay all write through it.
  */
 export class BulkSink implements Sink {
   private readonly queue: TaskQueue;
@@ -83,7 +88,7 @@ export class BulkSink implements Sink {
    * One object's writer: actions go into a batch; a full batch is sent (at most `concurrency` requests in
    * flight for the whole process, one batch waiting); the first failure stops the object.
    */
-  open(signal?: AbortSignal): SinkWriter {
+  open(signal?: AbortSignal): BulkSinkWriter {
     const outcome = emptyOutcome();
     const shared: ObjectWrites = { halvingLogged: false };
     const inFlight = new Set<Promise<void>>();
@@ -92,7 +97,7 @@ export class BulkSink implements Sink {
     const guard = this.options.indexGuard;
     /** The index of the last action added: the guard's answer for it is known (most records share one). */
     let lastIndex: string | undefined;
-    const add = (action: IndexAction): Promise<void> | undefined => {
+    const add = (action: WriteAction): Promise<void> | undefined => {
       batch.add(action);
       return this.isFull(batch) ? flush() : undefined;
     };
@@ -117,7 +122,8 @@ export class BulkSink implements Sink {
       add: (action) => {
         if (failure) throw failure;
         const index = action.index;
-        if (guard && index !== lastIndex) {
+        // a delete creates no index (OpenSearch's bulk does not create one for it): nothing to guard
+        if (guard && index !== lastIndex && action.op !== "delete") {
           if (!guard.ready(index)) {
             return this.guardIndex(guard, index, signal).then(() => {
               lastIndex = index;
@@ -308,27 +314,49 @@ export class BulkSink implements Sink {
         );
       }
       if ("created" in response) {
-        // Every item stored: created, or already there (409).
-        outcome.created += response.created;
+        // Every item stored: created, or already there (409; only a `create` can be), replaced or deleted.
+        let other = 0;
+        for (let i = 0; i < pending.size; i++) {
+          const op = pending.opOf(i);
+          if (op === "create") countAt(outcome, pending, i);
+          else {
+            other++;
+            if (op === "delete") outcome.deleted++;
+            else {
+              outcome.replaced++;
+              countAt(outcome, pending, i);
+            }
+          }
+        }
+        outcome.created += response.created - other;
         outcome.duplicates += response.duplicates;
-        for (let i = 0; i < pending.size; i++) countAt(outcome, pending, i);
         this.recycle(pending);
         break;
       }
-      const retry: IndexAction[] = [];
+      const retry: WriteAction[] = [];
       let held: { cause: HoldCause; message: string } | undefined;
       let progress = false;
       response.items.forEach((entry, i) => {
-        const item = entry["create"] ?? Object.values(entry)[0] ?? { status: 500 };
-        const v = classifyItem(item);
+        const op = pending.opOf(i);
+        const item = entry[op] ?? Object.values(entry)[0] ?? { status: 500 };
+        const v = classifyItem(item, op);
         if (v.kind === "stored") {
           progress = true;
-          if (v.duplicate) outcome.duplicates++;
+          if (op === "delete") {
+            outcome.deleted++;
+            return;
+          }
+          if (op === "index") outcome.replaced++;
+          else if (v.duplicate) outcome.duplicates++;
           else outcome.created++;
           countAt(outcome, pending, i);
         } else if (v.kind === "record") {
           progress = true;
           const action = pending.action(i);
+          if (op === "delete")
+            throw new PermanentBulkError(
+              `OpenSearch refused to delete ${action.index}/${action.id}: ${v.message}`,
+            );
           if (action.kind === "quarantine") {
             throw new PermanentBulkError(
               `the quarantine index refused a document (${action.index}/${action.id}): ${v.message}`,
@@ -371,10 +399,10 @@ export class BulkSink implements Sink {
    * The quarantine document of a record refused alone with a 413 (`record_too_large`, its raw text cut to a
    * preview); a quarantine document refused so fails the object (nowhere safer to put it).
    */
-  private tooLargeAlone(batch: BulkBatch): IndexAction {
+  private tooLargeAlone(batch: BulkBatch): DocumentAction {
     const action = batch.action(0);
     const message = `OpenSearch refused the document as too large: a _bulk request of it alone (${batch.bytes} bytes) is over the cluster's http.max_content_length (HTTP 413)`;
-    if (action.kind === "quarantine")
+    if (action.kind === "quarantine" || batch.opOf(0) === "delete")
       throw new PermanentBulkError(
         `the quarantine index refused a document (${action.index}/${action.id}): ${message}`,
       );
@@ -404,6 +432,11 @@ export class BulkSink implements Sink {
       }
     }) as Promise<BulkResponse>;
   }
+}
+
+/** A writer that also takes replay's `index` and `delete` actions (sink.ts WriteAction). */
+export interface BulkSinkWriter extends SinkWriter {
+  add(action: WriteAction): Promise<void> | undefined;
 }
 
 /** Counts action i of the batch, stored (created or already there), by event type or quarantine reason. */

@@ -7,10 +7,35 @@
  */
 import type { IndexAction } from "../model.ts";
 
+/**
+ * How the bulk sink writes an action. `create` (the default, the only one ingestion uses): a second copy
+ * of a deterministic id is a 409, counted as already there. `index`: replaces the document of that id
+ * (replay's rewritten quarantine documents, whose id stays when their reason or message changes).
+ */
+export type DocumentAction = IndexAction & { op?: "create" | "index" };
+
+/** A document to remove (replay's quarantine documents once their record is stored): gone if already gone. */
+export interface DeleteAction {
+  op: "delete";
+  index: string;
+  id: string;
+  /** What the document is (a quarantine document, for replay). */
+  kind: IndexAction["kind"];
+}
+
+/** What the bulk sink writes: one place where every write is held, retried, classified and counted. */
+export type WriteAction = DocumentAction | DeleteAction;
+
 /** What one object's writes stored. */
 export interface SinkOutcome {
+  /** Documents created (`create`: not there before). */
   created: number;
+  /** `create`s already there (409): the same id from an earlier delivery. */
   duplicates: number;
+  /** Documents written with `index` (replacing any of that id). */
+  replaced: number;
+  /** Documents deleted, or already gone (a 404 on `delete`). */
+  deleted: number;
   /** Records the destination refused for their content, now in quarantine instead. */
   quarantinedOnIndex: number;
   /** Per event type counts of records (not quarantine docs) created or already there. */
@@ -37,12 +62,22 @@ export interface SinkWriter {
 }
 
 export function emptyOutcome(): SinkOutcome {
-  return { created: 0, duplicates: 0, quarantinedOnIndex: 0, indexedByType: {}, quarantinedByReason: {} };
+  return {
+    created: 0,
+    duplicates: 0,
+    replaced: 0,
+    deleted: 0,
+    quarantinedOnIndex: 0,
+    indexedByType: {},
+    quarantinedByReason: {},
+  };
 }
 
 export function mergeOutcome(into: SinkOutcome, o: SinkOutcome): SinkOutcome {
   into.created += o.created;
   into.duplicates += o.duplicates;
+  into.replaced += o.replaced;
+  into.deleted += o.deleted;
   into.quarantinedOnIndex += o.quarantinedOnIndex;
   for (const [k, v] of Object.entries(o.indexedByType))
     into.indexedByType[k] = (into.indexedByType[k] ?? 0) + v;

@@ -75,11 +75,18 @@ type RequestVerdict = Extract<WriteVerdict, { kind: "hold" | "fail" }>;
 /** An item is never "fail": a request wrong as a whole is refused as a whole. */
 type ItemVerdict = Exclude<WriteVerdict, { kind: "fail" }>;
 
-/** One `_bulk` item's result, classified (see the module comment). */
-export function classifyItem(item: BulkItemResult): ItemVerdict {
+/**
+ * One `_bulk` item's result, classified (see the module comment). For a `delete` (replay's), a 404 is
+ * stored too: the document is gone, which is what was asked (an earlier, interrupted run deleted it).
+ */
+export function classifyItem(
+  item: BulkItemResult,
+  op: "create" | "index" | "delete" = "create",
+): ItemVerdict {
   const s = item.status;
   if (s >= 200 && s < 300) return { kind: "stored", duplicate: false };
   if (s === 409) return { kind: "stored", duplicate: true };
+  if (s === 404 && op === "delete") return { kind: "stored", duplicate: true };
   const message = itemErrorMessage(item);
   const held = holdCause(s, item.error?.type, message);
   if (held) return { kind: "hold", cause: held, message };

@@ -41,7 +41,7 @@ export function s3Source(s3: S3Client): ObjectSource {
         if (err instanceof NoSuchKey || name === "NoSuchKey" || name === "NoSuchVersion") return undefined;
         if (name === "AccessDenied" || status === 403) {
           throw new ObjectAccessError(
-            `access denied reading s3://${ref.bucket}/${ref.key}: the worker's role needs s3:GetObject on it (and kms:Decrypt for SSE-KMS)`,
+            `access denied reading s3://${ref.bucket}/${ref.key}${ref.versionId ? ` (version ${ref.versionId})` : ""}: the worker's role needs s3:GetObject on it${ref.versionId ? " and s3:GetObjectVersion (a versioned bucket's notification names the version)" : ""} (and kms:Decrypt for SSE-KMS)`,
             { cause: err },
           );
         }

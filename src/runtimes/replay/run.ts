@@ -1,21 +1,22 @@
 /**
  * Replay: scroll through quarantine documents, read each raw record again with the pipeline's record
- * rules (plan.ts: the reader's limits, today's validators, the file's placement), index those that pass under their normal index and id (through the sink's writer, `create`, so a record
- * already there is a harmless 409), and only then delete their quarantine documents, in a separate
- * bulk. Those still failing get their quarantine document rewritten with the new reason.
+ * rules (plan.ts: the reader's limits, today's validators, the file's placement), index those that pass
+ * under their normal index and id (`create`, so a record already there is a harmless 409), and only then
+ * delete their quarantine documents. Those still failing get their quarantine document rewritten with the
+ * new reason (`index`: replaced). Every write, in three steps per page, goes through the one bulk sink:
+ * held while the cluster cannot take it, classified and counted there (write-failure.ts), never here.
  * Interrupted at any point, a second run finishes the job: ids are deterministic.
  */
 import type { Client } from "@opensearch-project/opensearch";
 import type { IndexPeriod } from "../../core/documents/index.ts";
 import { quarantineRefused } from "../../core/documents/quarantine.ts";
 import type { IndexAction } from "../../core/model.ts";
-import { type BulkResponse, BulkSink, type BulkTransport } from "../../core/sink/bulk-sink.ts";
+import { BulkSink, type BulkTransport } from "../../core/sink/bulk-sink.ts";
 import { WriteHolds } from "../../core/sink/holds.ts";
 import type { IndexGuard } from "../../core/sink/index-guard.ts";
 import { openSearchBulkTransport } from "../../core/sink/opensearch-transport.ts";
-import { classifyItem, classifyRequestError, type HoldCause } from "../../core/sink/write-failure.ts";
+import type { SinkOutcome, WriteAction } from "../../core/sink/sink.ts";
 import type { Logger } from "../../platform/logger.ts";
-import { backoffMs, sleep } from "../../platform/util/backoff.ts";
 import { type PlanOptions, planReplay, type QuarantineHit, quarantineQuery, type SkipWhy } from "./plan.ts";
 
 interface ReplayOptions {
@@ -51,9 +52,12 @@ export interface ReplaySummary {
   /** Records that pass today (in a dry run: that would pass) and are now in their index. */
   passed: number;
   passedByEventType: Record<string, number>;
-  /** Documents written that were already there (409): records indexed by an earlier, interrupted replay. */
+  /** Records written that were already there (409): indexed by an earlier, interrupted replay. */
   alreadyIndexed: number;
-  /** Records that passed validation but OpenSearch refused (they stay in quarantine as index_rejected). */
+  /**
+   * Records that passed validation but OpenSearch refused (they stay in quarantine as index_rejected, or
+   * record_too_large; counted under that reason in stillFailingByReason too).
+   */
   refusedByOpenSearch: number;
   /** Records still failing, by their reason today. */
   stillFailingByReason: Record<string, number>;
@@ -68,72 +72,6 @@ export interface ReplaySummary {
 
 function inc(o: Record<string, number>, k: string, n = 1): void {
   o[k] = (o[k] ?? 0) + n;
-}
-
-/**
- * `index`/`delete` operations in one `_bulk`, failures classified as every writer's are
- * (write-failure.ts): held ones retried (through `holds`), 409 already there, a delete of a missing
- * document fine; a document refused for its content, or a request wrong as a whole, throws.
- */
-async function bulkOps(
-  transport: BulkTransport,
-  ops: ({ op: "index"; action: IndexAction } | { op: "delete"; index: string; id: string })[],
-  holds: WriteHolds,
-  logger: Logger,
-  signal?: AbortSignal,
-): Promise<void> {
-  let pending = ops;
-  const writer = {};
-  try {
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      signal?.throwIfAborted();
-      const body = pending
-        .map((o) =>
-          o.op === "index"
-            ? `{"index":{"_index":${JSON.stringify(o.action.index)},"_id":${JSON.stringify(o.action.id)}}}\n${JSON.stringify(o.action.document)}\n`
-            : `{"delete":{"_index":${JSON.stringify(o.index)},"_id":${JSON.stringify(o.id)}}}\n`,
-        )
-        .join("");
-      let res: BulkResponse;
-      try {
-        res = await transport(Buffer.from(body), signal);
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason;
-        const v = classifyRequestError(err);
-        if (v.kind === "fail") throw err;
-        holds.hold(writer, v.cause, v.message, "replay bulk request");
-        const wait = backoffMs(attempt);
-        logger.debug({ cause: v.cause, err: v.message, waitMs: wait }, "replay bulk request held; retrying");
-        await sleep(wait, signal);
-        continue;
-      }
-      const answered = "created" in res ? res.created + res.duplicates : res.items.length;
-      if (answered !== pending.length) {
-        throw new Error(`_bulk answered ${answered} items for ${pending.length} operations`);
-      }
-      if ("created" in res) return; // every operation applied (or already there: 409)
-      const retry: typeof ops = [];
-      let held: { cause: HoldCause; message: string } | undefined;
-      res.items.forEach((entry, i) => {
-        const op = pending[i]!;
-        const item = Object.values(entry)[0] ?? { status: 500 };
-        if (op.op === "delete" && item.status === 404) return;
-        const v = classifyItem(item);
-        if (v.kind === "stored") return;
-        if (v.kind === "record")
-          throw new Error(`quarantine ${op.op} refused (status ${item.status}): ${v.message}`);
-        held ??= v;
-        retry.push(op);
-      });
-      pending = retry;
-      if (held) {
-        holds.hold(writer, held.cause, held.message, "replay bulk items");
-        await sleep(backoffMs(attempt), signal);
-      } else holds.release(writer);
-    }
-  } finally {
-    holds.release(writer, "abandoned"); // a no-op when the loop ended written (released on its last pass)
-  }
 }
 
 /** Replay quarantined records matching the filter (see the module comment). */
@@ -155,7 +93,9 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     durationMs: 0,
   };
   // Records OpenSearch refuses become index_rejected quarantine documents; remember which, by index and
-  // id (the sink sees the batch's own copy of an action, not the object this loop added).
+  // id (the sink sees the batch's own copy of an action, not the object this loop added). Written with
+  // `index`: one of the same id (the record refused the same way before) is replaced, with today's message,
+  // and a `create`'s 409 is only ever a record already there.
   const refused = new Map<string, IndexAction>();
   const actionKey = (a: IndexAction) => `${a.index}\u0000${a.id}`;
   const holds = new WriteHolds(opts.logger, undefined, opts.holdLimitMs);
@@ -165,10 +105,10 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       ...opts.bulk,
       holds,
       ...(opts.indexGuard ? { indexGuard: opts.indexGuard } : {}),
-      quarantine: (action, message) => {
-        const q = quarantineRefused(action, message, opts.indexPrefix, opts.indexPeriod);
+      quarantine: (action, message, reason) => {
+        const q = quarantineRefused(action, message, opts.indexPrefix, opts.indexPeriod, reason);
         refused.set(actionKey(action), q);
-        return q;
+        return { ...q, op: "index" };
       },
     },
     opts.logger,
@@ -242,24 +182,14 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       for (const p of passes) inc(summary.passedByEventType, p.action.eventType ?? "unknown");
       return;
     }
-    // 1. Records that pass, through the sink (create: a record already there is a 409, counted as done).
+    // 1. Records that pass (create: a record already there is a 409, counted as done).
     refused.clear();
-    const writer = sink.open(opts.signal);
-    try {
-      for (const p of passes) {
-        const wait = writer.add(p.action);
-        if (wait) await wait;
-      }
-      summary.alreadyIndexed += (await writer.finish()).duplicates;
-    } catch (err) {
-      await writer.abort();
-      throw err;
-    }
+    summary.alreadyIndexed += (await write(passes.map((p) => p.action))).duplicates;
     for (const p of passes) {
       const q = refused.get(actionKey(p.action));
       if (q) {
         summary.refusedByOpenSearch++;
-        inc(summary.stillFailingByReason, "index_rejected");
+        inc(summary.stillFailingByReason, q.reason ?? "index_rejected");
         // The sink stored the new quarantine document; the old one goes unless it is the same.
         if (q.index !== p.hit._index || q.id !== p.hit._id)
           deletes.push({ index: p.hit._index, id: p.hit._id });
@@ -269,24 +199,26 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
         deletes.push({ index: p.hit._index, id: p.hit._id });
       }
     }
-    // 2. Failing documents with a new reason/message, then 3. the deletes, each in its own bulk.
-    if (rewrites.length > 0)
-      await bulkOps(
-        transport,
-        rewrites.map((action) => ({ op: "index", action })),
-        holds,
-        opts.logger,
-        opts.signal,
-      );
-    if (deletes.length > 0) {
-      await bulkOps(
-        transport,
-        deletes.map((d) => ({ op: "delete", ...d })),
-        holds,
-        opts.logger,
-        opts.signal,
-      );
-      summary.deleted += deletes.length;
+    // 2. Failing documents with a new reason/message (replaced), then 3. the deletes: each step stored
+    // before the next starts, so a quarantine document goes only once what replaces it is stored.
+    await write(rewrites.map((action) => ({ ...action, op: "index" as const })));
+    summary.deleted += (
+      await write(deletes.map((d) => ({ op: "delete" as const, kind: "quarantine" as const, ...d })))
+    ).deleted;
+  }
+
+  /** Writes these actions through the sink; resolves when every one is stored (or quarantined). */
+  async function write(actions: WriteAction[]): Promise<SinkOutcome> {
+    const writer = sink.open(opts.signal);
+    try {
+      for (const a of actions) {
+        const wait = writer.add(a);
+        if (wait) await wait;
+      }
+      return await writer.finish();
+    } catch (err) {
+      await writer.abort();
+      throw err;
     }
   }
 }
