@@ -41,7 +41,6 @@ grep -q '"posture_check",' src/core/twingate.ts || fail "EVENT_TYPES is not wher
 cat >src/core/streams/posture-check.ts <<'TS'
 /** `posture_check`: a made-up fifth stream, as the recipe adds one. */
 import { keyword, object } from "./declare.ts";
-import { ecsEvent, type Json, OBSERVER, userOf } from "./ecs.ts";
 import { defineStream } from "./stream.ts";
 
 export const postureCheck = defineStream(
@@ -50,15 +49,10 @@ export const postureCheck = defineStream(
     result: keyword({ req: true, doc: "passed, failed" }),
     user: object({ id: keyword(), email: keyword({ lower: true }) }),
   },
-  (e): Json => {
+  (e, w) => {
     const failed = e.result === "failed";
-    const out: Json = {
-      event: ecsEvent("posture_check", ["host"], ["info"], e.result, failed ? "failure" : "success"),
-      observer: OBSERVER,
-    };
-    const user = userOf(e.user);
-    if (user) out["user"] = user;
-    return out;
+    w.event("posture_check", ["host"], ["info"], e.result, failed ? "failure" : "success");
+    w.user(e.user);
   },
 );
 TS

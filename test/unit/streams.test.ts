@@ -11,6 +11,7 @@ import { toIndexAction } from "../../src/core/documents/index.ts";
 import { validateRecord } from "../../src/core/events/index.ts";
 import { EVENT_TYPES } from "../../src/core/model.ts";
 import type { FieldSpecs } from "../../src/core/streams/declare.ts";
+import { EcsWriter } from "../../src/core/streams/ecs.ts";
 import { fieldTable, TABLE_END, TABLE_START } from "../../src/core/streams/field-table.ts";
 import { FIELD_SPECS } from "../../src/core/streams/index.ts";
 import { EVENT_MAPPINGS, flattenMappings } from "../../src/platform/opensearch/mappings.ts";
@@ -97,3 +98,68 @@ describe("stream declarations", () => {
     }
   });
 });
+
+describe("EcsWriter (the ECS members as JSON text)", () => {
+  const HOSTILE = [
+    'quote " in it',
+    "back\\slash",
+    "controls \u0000 \u001f \n \t",
+    "lone \ud800 high",
+    "lone \udc00 low",
+    "pair 😀 and é and \u2028",
+    "plain@twindemo.com",
+  ];
+
+  it("writes each string as JSON.stringify does, whatever it holds", () => {
+    for (const s of HOSTILE) {
+      const w = new EcsWriter();
+      w.obj("user").str("name", s).lower("email", s).strs("list", [s, s, "x"]).end();
+      const expected = { user: { name: s, email: s.toLowerCase(), list: [s, "x"] } };
+      assert.equal(w.text, `,${JSON.stringify(expected).slice(1, -1)}`, JSON.stringify(s));
+      assert.deepEqual(JSON.parse(`{${w.text.slice(1)}}`), expected);
+    }
+  });
+
+  it("leaves out absent values and objects left empty, at any depth; says what it wrote", () => {
+    const w = new EcsWriter();
+    w.obj("source").str("ip", "").num("port", Number.NaN).end();
+    w.obj("a").obj("b").obj("c").str("x", null).end();
+    w.end();
+    w.end();
+    w.obj("host").str("id", "d1").obj("empty").end();
+    w.num("n", 0).end();
+    w.obj("rule").strs("name", [null, "", undefined]).end();
+    w.strs("kept", ["r", "r"], false);
+    assert.equal(w.text, ',"host":{"id":"d1","n":0},"kept":["r","r"]');
+    assert.ok(w.has("host") && w.has("kept"));
+    assert.ok(!w.has("source") && !w.has("a") && !w.has("rule"));
+  });
+
+  it("documents with hostile strings in every ECS-bound field parse back to what was sent", () => {
+    for (const s of HOSTILE) {
+      const record = {
+        event_type: "network_access",
+        event: {
+          version: 1,
+          time: "2025-07-25T18:19:41.236597+00:00",
+          status: s,
+          connection: { client_ip: "10.0.0.1", protocol: s },
+          resource: { address: s, applied_rule: s, id: s, ip: "10.0.0.2", port: 443 },
+          device: { id: s },
+          user: { id: s, email: s },
+        },
+      };
+      const v = validateRecord(record);
+      assert.ok(v.ok);
+      const text = toIndexAction(v.record, { bucket: "b", key: "k", ordinal: 0 }, OPTS_ECS).json!.join("");
+      const doc = JSON.parse(text) as Record<string, Record<string, unknown>>;
+      assert.equal(JSON.stringify(doc), text, "the text is what JSON.stringify writes");
+      assert.equal(doc["event"]!["action"], s);
+      assert.equal((doc["user"] as Record<string, unknown>)["email"], s);
+      assert.equal(doc["network"]!["transport"], s.toLowerCase());
+      assert.equal((doc["rule"] as Record<string, unknown>)["name"], s);
+    }
+  });
+});
+
+const OPTS_ECS = { indexPrefix: "tg", ingestedAt: "2025-07-25T18:30:00.000Z" };

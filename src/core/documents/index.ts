@@ -19,7 +19,7 @@ import {
   type TwingateRecord,
 } from "../events/index.ts";
 import type { IndexAction, RecordSource } from "../model.ts";
-import { ecsFields, expectsPrincipal } from "../streams/index.ts";
+import { expectsPrincipal, writeEcs } from "../streams/index.ts";
 import { parseTwingateKeyTime } from "../twingate.ts";
 import { isJsonTextOf } from "./json-text.ts";
 import { type IndexPeriod, periodSuffix } from "./period.ts";
@@ -283,30 +283,39 @@ function twingateExtras(record: TwingateRecord): Json | undefined {
   return out;
 }
 
-/** What a record's document holds after `twingate`: its ECS fields, what was set aside, then `ingest`. */
+/**
+ * What a record's document holds after `twingate`: its ECS fields (`ecs`: JSON text, `,"<key>":<value>`
+ * each, written by the stream's builder), then `rest`: what was set aside and `ingest`.
+ */
+interface DocumentTail {
+  ecs: string;
+  rest: Json;
+}
+
 function documentTail(
   record: TwingateRecord,
   time: ParsedTime,
   source: RecordSource,
   opts: DocumentOptions,
-): Json {
-  // the stream's ECS fields (src/core/streams/), a fresh object the rest is added to
-  const tail: Json = ecsFields(record);
+): DocumentTail {
+  // the stream's ECS fields (src/core/streams/)
+  const ecs = writeEcs(record);
+  const rest: Json = {};
   const meta = normalisationOf(record);
-  if (meta?.setAside) tail["set_aside"] = meta.setAside;
+  if (meta?.setAside) rest["set_aside"] = meta.setAside;
   const ingest = ingestOf(source, opts.ingestedAt);
   if (meta) addDeviations(ingest, meta);
   // How late the record reached the index (Twingate's delay + ours): the Overview's lag panel.
   const ingestedMs = parseIngestedAt(opts.ingestedAt);
   if (!Number.isNaN(ingestedMs)) ingest["lag_ms"] = ingestedMs - time.epochMs;
-  if (tail["user"] === undefined && expectsPrincipal(record)) addNote(ingest, NO_PRINCIPAL, "user");
+  if (!ecs.has("user") && expectsPrincipal(record)) addNote(ingest, NO_PRINCIPAL, "user");
   if (placedByFile(time, opts)) {
     // after the normaliser's deviations, when there are any (one list: docs/DATA-QUALITY.md)
     addNote(ingest, TIME_FAR_FROM_FILE, "event.time");
     ingest["file_time"] = new Date(opts.fileTimeMs!).toISOString();
   }
-  tail["ingest"] = ingest;
-  return tail;
+  rest["ingest"] = ingest;
+  return { ecs: ecs.text, rest };
 }
 
 /** A document-level note in the deviations list (docs/DATA-QUALITY.md), after the normaliser's. */
@@ -358,11 +367,13 @@ function addDeviations(ingest: Json, meta: Normalisation): void {
  */
 export function recordDocument(record: TwingateRecord, source: RecordSource, opts: DocumentOptions): Json {
   const time = parseTime(record);
+  const tail = documentTail(record, time, source, opts);
   return {
     "@timestamp": time.utc,
     event_type: record.event_type,
     twingate: { [record.event_type]: normaliseEvent(record), ...twingateExtras(record) },
-    ...documentTail(record, time, source, opts),
+    ...(JSON.parse(`{${tail.ecs.slice(1)}}`) as Json),
+    ...tail.rest,
   };
 }
 
@@ -385,11 +396,11 @@ class RecordAction implements IndexAction {
     private readonly head: readonly string[],
     /** What closes `twingate` after the vendor's event: `}`, or its flat copy and envelope first. */
     private readonly close: string,
-    private readonly tail: Json,
+    private readonly tail: DocumentTail,
   ) {}
 
   get json(): readonly string[] {
-    return [...this.head, `${this.close},${JSON.stringify(this.tail).slice(1)}`];
+    return [...this.head, `${this.close}${this.tail.ecs},${JSON.stringify(this.tail.rest).slice(1)}`];
   }
 
   get document(): Record<string, unknown> {

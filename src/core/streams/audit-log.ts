@@ -1,16 +1,6 @@
 /** `audit_log`: changes admins (users, API keys, Twingate support) made (the vendor's Audit Logs Schema). */
 import { array, bool, flat, keyword, object } from "./declare.ts";
-import {
-  compact,
-  ecsEvent,
-  emailUser,
-  type Json,
-  lc,
-  OBSERVER,
-  present,
-  related,
-  setDefined,
-} from "./ecs.ts";
+import { lc } from "./ecs.ts";
 import { defineStream } from "./stream.ts";
 
 /** Target types (lowercased) that are identities and access: ECS category `iam`; others `configuration`. */
@@ -79,39 +69,30 @@ export const auditLog = defineStream(
       { doc: "what changed; type-specific fields besides these" },
     ),
   },
-  (e) => {
+  (e, w) => {
     const targets = (e.targets ?? []).filter((t) => t !== null && t !== undefined);
     const iam = targets.some((t) => IAM_TARGETS.has(lc(t.type)));
     const type = [actionType(e.action)];
     for (const kind of ["user", "group"])
       if (targets.some((t) => lc(t.type) === kind) && !type.includes(kind)) type.push(kind);
-    const out: Json = {
-      event: ecsEvent("audit_log", [iam ? "iam" : "configuration"], type, e.action, "success"),
-      observer: OBSERVER,
-    };
+    w.event("audit_log", [iam ? "iam" : "configuration"], type, e.action, "success");
     const a = e.actor;
-    // The actor is the principal whatever its type (a user, an API key, Twingate support).
-    const actor = emailUser(a?.id, a?.info?.email, a?.info?.name ?? (a?.info?.email ? undefined : a?.type));
+    // The actor is the principal whatever its type (a user, an API key, Twingate support); a user target
+    // is user.target (only beside an actor).
+    w.obj("user").emailUser(a?.id, a?.info?.email, a?.info?.name ?? (a?.info?.email ? undefined : a?.type));
     const target = targets.find((t) => lc(t.type) === "user");
-    if (actor) {
-      const targetUser = target ? emailUser(target.id, target.email, target.name) : undefined;
-      out["user"] = targetUser ? { ...actor, target: targetUser } : actor;
+    if (target && !w.isEmpty) w.obj("target").emailUser(target.id, target.email, target.name).end();
+    w.end();
+    const users: unknown[] = [a?.info?.email, a?.info?.name, a?.id];
+    for (const t of targets) {
+      if (lc(t.type) === "user") users.push(t.email, t.name, t.id);
+      else users.push(t.email);
     }
-    setDefined(
-      out,
-      "related",
-      related(
-        [],
-        [
-          a?.info?.email,
-          a?.info?.name,
-          a?.id,
-          ...targets.flatMap((t) => (lc(t.type) === "user" ? [t.email, t.name, t.id] : [t.email])),
-        ],
-        targets.map((t) => (t.address?.value ? present(t.address.value)?.toLowerCase() : undefined)),
-      ),
+    w.related(
+      [],
+      users,
+      targets.map((t) => (typeof t.address?.value === "string" ? t.address.value.toLowerCase() : undefined)),
     );
-    return compact(out) ?? out;
   },
   { principal: true },
 );

@@ -1,20 +1,7 @@
 /** `data_loss_prevention`: app-control and DLP decisions (only the sync page's example is public). */
 import { idName, user } from "./common.ts";
 import { array, keyword, object } from "./declare.ts";
-import {
-  compact,
-  distinct,
-  domainOf,
-  ecsEvent,
-  hostOf,
-  type Json,
-  lc,
-  OBSERVER,
-  present,
-  related,
-  setDefined,
-  userOf,
-} from "./ecs.ts";
+import { domainOf, lc } from "./ecs.ts";
 import { defineStream } from "./stream.ts";
 
 export const dataLossPrevention = defineStream(
@@ -32,32 +19,33 @@ export const dataLossPrevention = defineStream(
       id: keyword(),
     }),
   },
-  (e) => {
+  (e, w) => {
     // ECS category `file`: the decision is about data (a file, a paste) leaving through an app. A block
     // (action block_*, or status blocked) is the user's action refused: denied, outcome failure.
     const blocked = lc(e.action).startsWith("block") || lc(e.status) === "blocked";
-    const out: Json = {
-      event: ecsEvent(
-        "data_loss_prevention",
-        ["file"],
-        ["access", blocked ? "denied" : "allowed"],
-        e.action,
-        blocked ? "failure" : "success",
-      ),
-      observer: OBSERVER,
-    };
-    const domain = domainOf(e.resource?.address);
-    if (e.resource) setDefined(out, "destination", compact({ address: present(e.resource.address), domain }));
-    setDefined(out, "user", userOf(e.user));
-    setDefined(out, "host", hostOf(e.device));
-    const policies = (e.data_loss_prevention_policies ?? []).filter((p) => p !== null && p !== undefined);
-    setDefined(
-      out,
-      "rule",
-      compact({ id: distinct(policies.map((p) => p.id)), name: distinct(policies.map((p) => p.name)) }),
+    w.event(
+      "data_loss_prevention",
+      ["file"],
+      ["access", blocked ? "denied" : "allowed"],
+      e.action,
+      blocked ? "failure" : "success",
     );
-    setDefined(out, "related", related([], [e.user?.email, e.user?.id], [domain]));
-    return out;
+    const domain = domainOf(e.resource?.address);
+    if (e.resource) w.obj("destination").str("address", e.resource.address).str("domain", domain).end();
+    w.user(e.user);
+    w.host(e.device);
+    const policies = e.data_loss_prevention_policies ?? [];
+    w.obj("rule")
+      .strs(
+        "id",
+        policies.map((p) => p?.id),
+      )
+      .strs(
+        "name",
+        policies.map((p) => p?.name),
+      )
+      .end();
+    w.related([], [e.user?.email, e.user?.id], [domain]);
   },
   { principal: true },
 );

@@ -9,6 +9,7 @@ import { auditLog } from "./audit-log.ts";
 import { dataLossPrevention } from "./data-loss-prevention.ts";
 import type { FieldSpecs } from "./declare.ts";
 import { dnsFiltering } from "./dns-filtering.ts";
+import { EcsWriter } from "./ecs.ts";
 import { networkAccess } from "./network-access.ts";
 import type { Stream } from "./stream.ts";
 
@@ -53,10 +54,21 @@ export const TwingateRecordSchema = z.discriminatedUnion(
 /** Every declared field of each stream's `event` (version and time aside). */
 export const FIELD_SPECS: { readonly [K in EventType]: FieldSpecs } = byStream((s) => s.fields);
 
-/** The ECS fields of a validated record, by its stream's builder. */
-export function ecsFields(record: TwingateRecord): Record<string, unknown> {
+/**
+ * The ECS fields of a validated record as JSON text, `,"<key>":<value>` each (what follows `twingate` in
+ * its document), by its stream's builder; the writer says which members it wrote.
+ */
+export function writeEcs(record: TwingateRecord): EcsWriter {
+  const w = new EcsWriter();
   // each builder is typed by its own stream's event; the record's type selects it
-  return (STREAMS[record.event_type] as Stream<EventType>).ecs(record.event as never);
+  (STREAMS[record.event_type] as Stream<EventType>).ecs(record.event as never, w);
+  return w;
+}
+
+/** The ECS fields of a validated record, as an object (writeEcs's text, parsed). */
+export function ecsFields(record: TwingateRecord): Record<string, unknown> {
+  const text = writeEcs(record).text;
+  return JSON.parse(`{${text.slice(1)}}`) as Record<string, unknown>;
 }
 
 /** Whether the record's stream names a principal on every event (`no_principal` is noted where none). */

@@ -1,20 +1,7 @@
 /** `network_access`: ZTNA connections (the vendor's Network Events Schema; its page calls the stream `network`). */
 import { idName, user } from "./common.ts";
 import { array, count, degrees, ip, keyword, object, port, text } from "./declare.ts";
-import {
-  compact,
-  domainOf,
-  ecsEvent,
-  hostOf,
-  type Json,
-  lc,
-  OBSERVER,
-  type Outcome,
-  present,
-  related,
-  setDefined,
-  userOf,
-} from "./ecs.ts";
+import { domainOf, type Outcome } from "./ecs.ts";
 import { defineStream } from "./stream.ts";
 
 /** ECS event.type and outcome by the connection's status (others: connection, unknown). */
@@ -68,64 +55,43 @@ export const networkAccess = defineStream(
     // Twingate adds there would get every such record refused. `source.geo.location` is the geo_point.
     location: object({ lat: degrees(90), lon: degrees(180) }),
   },
-  (e) => {
+  (e, w) => {
     const [type, outcome] = (typeof e.status === "string" &&
       Object.hasOwn(BY_STATUS, e.status) &&
       BY_STATUS[e.status]) || [["connection"], "unknown"];
-    const out: Json = {
-      event: ecsEvent("network_access", ["network"], type, e.status, outcome),
-      observer: OBSERVER,
-    };
+    w.event("network_access", ["network"], type, e.status, outcome);
+    const c = e.connection;
+    w.obj("source").str("ip", c?.client_ip);
     // Only a whole point (a GeoIP miss sends nulls; a value set aside is gone): a geo_point without
     // both would be refused.
     const l = e.location;
-    const loc =
-      l && typeof l.lat === "number" && typeof l.lon === "number" ? { lat: l.lat, lon: l.lon } : undefined;
-    const c = e.connection;
-    setDefined(
-      out,
-      "source",
-      compact({ ip: present(c?.client_ip), geo: loc ? { location: loc } : undefined }),
-    );
+    if (l && typeof l.lat === "number" && typeof l.lon === "number") {
+      w.obj("geo").obj("location").num("lat", l.lat).num("lon", l.lon).end();
+      w.end();
+    }
+    w.end();
     const r = e.resource;
     const domain = domainOf(r?.address);
-    if (r) {
-      setDefined(
-        out,
-        "destination",
-        compact({ address: present(r.address), domain, ip: present(r.ip), port: r.port ?? undefined }),
-      );
-    }
-    const transport = present(c?.protocol);
-    const bytes =
-      typeof c?.bytes_received === "number" || typeof c?.bytes_transferred === "number"
-        ? (c?.bytes_received ?? 0) + (c?.bytes_transferred ?? 0)
-        : undefined;
-    setDefined(
-      out,
-      "network",
-      compact({ transport: transport === undefined ? undefined : lc(transport), bytes }),
-    );
+    if (r)
+      w.obj("destination")
+        .str("address", r.address)
+        .str("domain", domain)
+        .str("ip", r.ip)
+        .num("port", r.port)
+        .end();
+    w.obj("network").lower("transport", c?.protocol);
+    if (typeof c?.bytes_received === "number" || typeof c?.bytes_transferred === "number")
+      w.num("bytes", (c?.bytes_received ?? 0) + (c?.bytes_transferred ?? 0));
+    w.end();
     // The principal: the user, or the service account (then user.id and user.name are the account's; an
     // analyst tells them apart by `twingate.network_access.service_account` existing).
     const sa = e.service_account;
-    setDefined(
-      out,
-      "user",
-      userOf(e.user) ?? (sa ? compact({ id: present(sa.id), name: present(sa.name) }) : undefined),
-    );
-    setDefined(out, "host", hostOf(e.device));
-    setDefined(out, "rule", compact({ name: present(r?.applied_rule) }));
-    setDefined(
-      out,
-      "related",
-      related(
-        [c?.client_ip, r?.ip, ...(e.relays ?? []).map((x) => x?.ip)],
-        [e.user?.email, e.user?.id, sa?.name, sa?.id],
-        [domain],
-      ),
-    );
-    return out;
+    if (!w.user(e.user) && sa) w.obj("user").str("id", sa.id).str("name", sa.name).end();
+    w.host(e.device);
+    w.obj("rule").str("name", r?.applied_rule).end();
+    const ips: unknown[] = [c?.client_ip, r?.ip];
+    for (const x of e.relays ?? []) ips.push(x?.ip);
+    w.related(ips, [e.user?.email, e.user?.id, sa?.name, sa?.id], [domain]);
   },
   { principal: true },
 );

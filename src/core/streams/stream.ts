@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { parseEventTime } from "../events/time.ts";
 import { eventSpecs, type FieldSpecs, VERSION_TEXT } from "./declare.ts";
-import type { Json } from "./ecs.ts";
+import type { EcsWriter } from "./ecs.ts";
 
 /** `1` in the sync examples, `"1"` on the audit schema page; any positive integer or numeric string. */
 export const VersionSchema = z.union([z.number().int().positive(), z.string().regex(VERSION_TEXT)], {
@@ -36,14 +36,14 @@ export interface Stream<N extends string = string, S extends Shape = Shape> {
   readonly fields: FieldSpecs;
   /** Events of this stream name a principal (a user or service account): one without is noted. */
   readonly principal: boolean;
-  /** The ECS fields of a validated event (event, observer, source, destination, user, host, related...). */
-  ecs(event: EventOf<S>): Json;
+  /** Writes the ECS fields of a validated event (event, observer, source, destination, user, host, related...). */
+  ecs(event: EventOf<S>, w: EcsWriter): void;
 }
 
 export function defineStream<N extends string, S extends Shape>(
   name: N,
   shape: S,
-  ecs: (event: EventOf<S>) => Json,
+  ecs: (event: EventOf<S>, w: EcsWriter) => void,
   options: { principal?: boolean } = {},
 ): Stream<N, S> {
   const event = z.object({ ...base, ...shape }) as z.ZodObject<typeof base & S>;
