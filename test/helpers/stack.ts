@@ -103,7 +103,21 @@ export function uniqueName(prefix: string): string {
     .replace(/^-+|-+$/g, "")
     .slice(0, 40);
   const suffix = `${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
-  return `${clean || "t"}-${suffix}`;
+  const name = `${clean || "t"}-${suffix}`;
+  madeNames().add(name);
+  return name;
+}
+
+/**
+ * Every name uniqueName made in this process: scripts/e2e-leak-check.mjs (loaded into each end-to-end file's
+ * process by the test runner) fails the file when the OpenSearch node still holds an index, alias or
+ * template under one of them once its tests are done.
+ */
+const E2E_NAMES = Symbol.for("twingate-ingest.e2e.names");
+function madeNames(): Set<string> {
+  const g = globalThis as { [E2E_NAMES]?: Set<string> };
+  g[E2E_NAMES] ??= new Set<string>();
+  return g[E2E_NAMES];
 }
 
 export interface BucketWithQueueOptions {
