@@ -116,6 +116,15 @@ describe("no index without the templates", { timeout: 600_000 }, () => {
     assert.match(refused.stderr, /twingate-ingest setup/);
     assert.doesNotMatch(refused.stderr, /\n\s+at /, "no stack trace");
     assert.equal(await countDocs(os, `${prefix}-*`), 0, "nothing written");
+    // a bucket of BUCKET_ALLOWLIST that does not exist: exit 2 naming it, before any template is installed
+    const typo = await startCli(["worker", "--queue-url", queueUrl, "--index-prefix", prefix], {
+      BUCKET_ALLOWLIST: `${bucket}-typo`,
+      METRICS_PORT: "0",
+    }).done;
+    assert.equal(typo.code, 2, typo.stderr);
+    assert.match(typo.stderr, new RegExp(`the bucket ${bucket}-typo does not exist .*BUCKET_ALLOWLIST`));
+    assert.doesNotMatch(typo.stderr, /\n\s+at /, "no stack trace");
+    assert.equal((await os.indices.existsIndexTemplate({ name: `${prefix}-audit_log` })).body, false);
 
     await runCli(["setup", "--index-prefix", prefix]);
     const port = await freePort();
