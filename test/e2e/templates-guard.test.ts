@@ -5,26 +5,12 @@
  * templates deleted under it hold the new index's writes (/readyz says why) until `setup` runs.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { Client } from "@opensearch-project/opensearch";
 import { countDocs, produce, runCli, startCli, startWorker, waitFor } from "../helpers/processes.ts";
-import {
-  awsClients,
-  dropPrefix,
-  freePort,
-  indexPrefixes,
-  opensearchClient,
-  stackEnv,
-  uniqueName,
-} from "../helpers/stack.ts";
+import { dropPrefix, freePort, indexPrefixes, uniqueName, useStack } from "../helpers/stack.ts";
 
-const env = stackEnv();
-const aws = awsClients(env);
-const os = opensearchClient(env);
-after(async () => {
-  aws.destroy();
-  await os.close();
-});
+const { os } = useStack();
 
 /** The mapped type of `field` in each index matching the pattern: {index: type | undefined}. */
 async function fieldTypes(client: Client, pattern: string, field: string): Promise<Record<string, string>> {

@@ -186,6 +186,21 @@ export function indexPrefixes(): (name: string) => string {
   };
 }
 
+/**
+ * For an end-to-end file, at its top level: the stack's endpoints and an AWS and an OpenSearch client for
+ * it, closed after the file's tests (so its process can exit).
+ */
+export function useStack(): { env: StackEnv; aws: AwsClients; os: Client } {
+  const env = stackEnv();
+  const aws = awsClients(env);
+  const os = opensearchClient(env);
+  after(async () => {
+    aws.destroy();
+    await os.close();
+  });
+  return { env, aws, os };
+}
+
 /** A TCP port free on 127.0.0.1 now (for a worker's /readyz). */
 export async function freePort(): Promise<number> {
   const srv = createServer();
