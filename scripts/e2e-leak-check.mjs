@@ -6,6 +6,9 @@
  * they leave fills it up to its shard limit. The runner also compares the whole node before and after the
  * run (names made otherwise).
  */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
 const KEY = Symbol.for("twingate-ingest.e2e.names");
 
 /** The names registered by this process (test/helpers/stack.ts adds to the same set). */
@@ -35,25 +38,37 @@ export async function listObjects(url) {
   };
 }
 
-if (process.env.NODE_TEST_CONTEXT && process.env.OPENSEARCH_URL) {
+/** What this process's names left on the node: [kind, names][] (empty when nothing), or an error message. */
+function leftovers(url, made) {
+  // Synchronously, in a process of its own: an async request from a beforeExit handler races node:test's
+  // own end of the file (a file with a stalled socket never ended).
+  const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--list", url], {
+    encoding: "utf8",
+    timeout: 30_000,
+    env: { ...process.env, NODE_TEST_CONTEXT: "" },
+  });
+  if (res.status !== 0) return `${res.error?.message ?? ""}${res.stderr}`.trim() || `exit ${res.status}`;
+  const objects = JSON.parse(res.stdout);
+  const mine = (name) => made.some((n) => name === n || name.startsWith(n));
+  return Object.entries(objects)
+    .map(([kind, list]) => [kind, list.filter(mine)])
+    .filter(([, list]) => list.length > 0);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "--list") {
+  process.stdout.write(JSON.stringify(await listObjects(process.argv[3])));
+} else if (process.env.NODE_TEST_CONTEXT && process.env.OPENSEARCH_URL) {
   const url = process.env.OPENSEARCH_URL;
   const names = registeredNames();
   let checked = false;
-  process.on("beforeExit", async () => {
+  process.on("beforeExit", () => {
     if (checked || names.size === 0) return;
     checked = true;
-    let objects;
-    try {
-      objects = await listObjects(url);
-    } catch (err) {
-      process.stderr.write(`[leak check] could not list ${url}'s objects (${err.message}): not checked\n`);
+    const left = leftovers(url, [...names]);
+    if (typeof left === "string") {
+      process.stderr.write(`[leak check] could not list ${url}'s objects (${left}): not checked\n`);
       return;
     }
-    const made = [...names];
-    const mine = (name) => made.some((n) => name === n || name.startsWith(n));
-    const left = Object.entries(objects)
-      .map(([kind, list]) => [kind, list.filter(mine)])
-      .filter(([, list]) => list.length > 0);
     if (left.length === 0) return;
     const file = process.argv[1] ?? "this test file";
     process.stderr.write(
