@@ -1,8 +1,9 @@
 /**
  * A node:test reporter (scripts/run-tests.mjs adds it beside the spec reporter for end-to-end runs): at the
  * end, each test file's wall time, slowest first, so what makes CI slow is named. A file's time runs from
- * its first event to its last one (its first test's start to its last test's end, hooks included; not its
- * module loading); with files run two at a time the times overlap, so their sum exceeds the run's.
+ * the runner taking it off its queue (its process starting) to its completion, both events the runner emits
+ * as they happen (the start/pass events of a file's tests may be held back to keep the output in file order).
+ * With files run two at a time the times overlap, so their sum exceeds the run's.
  */
 import path from "node:path";
 
@@ -11,19 +12,25 @@ export default async function* fileTimes(source) {
   const t0 = Date.now();
   for await (const event of source) {
     const file = event.data?.file && path.resolve(event.data.file);
-    if (!file || event.type === "test:enqueue") continue;
+    if (!file) continue;
     const now = Date.now();
-    const f = files.get(file) ?? { first: now, last: now, failed: false };
-    f.last = now;
+    const f = files.get(file) ?? { start: undefined, end: undefined, failed: false };
+    // the file's own entry (nesting 0, named by its path): taken off the queue, then complete
+    const own = event.data.nesting === 0 && path.resolve(String(event.data.name)) === file;
+    if (own && event.type === "test:dequeue") f.start = now;
+    if (own && event.type === "test:complete") f.end = now;
     if (event.type === "test:fail") f.failed = true;
     files.set(file, f);
   }
-  if (files.size === 0) return;
-  const rows = [...files].sort((a, b) => b[1].last - b[1].first - (a[1].last - a[1].first));
+  const rows = [...files]
+    .filter(([, f]) => f.start !== undefined)
+    .map(([file, f]) => [file, (f.end ?? Date.now()) - f.start, f]);
+  if (rows.length === 0) return;
+  rows.sort((a, b) => b[1] - a[1]);
   const sec = (ms) => `${(ms / 1000).toFixed(0).padStart(5)}s`;
-  let out = `\n[tests] time per file (wall, from its first test to its last event; ${files.size} files, run ${sec(Date.now() - t0).trim()}):\n`;
-  for (const [file, f] of rows) {
-    out += `  ${sec(f.last - f.first)}  ${path.relative(process.cwd(), file)}${f.failed ? "  (failed)" : ""}\n`;
+  let out = `\n[tests] time per file (wall, its process's start to its end; ${rows.length} files, run ${sec(Date.now() - t0).trim()}):\n`;
+  for (const [file, ms, f] of rows) {
+    out += `  ${sec(ms)}  ${path.relative(process.cwd(), file)}${f.failed ? "  (failed)" : ""}${f.end === undefined ? "  (did not end)" : ""}\n`;
   }
   yield out;
 }
