@@ -13,6 +13,9 @@
  * - One `node --test` run with the spec reporter (its closing `ℹ pass N` / `ℹ fail N` lines are the
  *   summary); files run one at a time when end-to-end files are included (they share the stack, 2 cores).
  * - With both, the unit files run first, on their own: a unit failure stops before the end-to-end files.
+ * - End-to-end files get a 10-minute timeout per test (TEST_TIMEOUT_MS), a leak check (a file that leaves an
+ *   index, alias or template on the shared node fails, named; so does the run for anything else left), and
+ *   each file's time printed at the end.
  * - Exit code: the runner's.
  */
 import { spawn, spawnSync } from "node:child_process";
