@@ -78,6 +78,10 @@ const missingQueue = () =>
     $metadata: { httpStatusCode: 400 },
   });
 
+/** An AWS SDK error as the clients throw them: its code as name, the HTTP status in $metadata. */
+const awsError = (name: string, status: number) =>
+  Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+
 describe("exit codes", () => {
   it("every command's --help ends with the rule", async () => {
     for (const c of COMMANDS) {
@@ -158,8 +162,6 @@ describe("exit codes", () => {
   it("worker: a BUCKET_ALLOWLIST bucket that does not exist, or access denied on it, is exit 2 naming BUCKET_ALLOWLIST, at once", async () => {
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { QueueArn: "arn" } });
     const worker = ["worker", "--queue-url", queueUrl, "--metrics-port", "0", "--opensearch-url", url401];
-    const awsError = (name: string, status: number) =>
-      Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
     s3.on(GetObjectCommand).rejects(awsError("NoSuchBucket", 404));
     let r = await run(worker, { BUCKET_ALLOWLIST: "tg-typo", KEY_PREFIX: "twingate/" });
     assert.equal(r.code, 2, r.err);
@@ -194,12 +196,7 @@ describe("exit codes", () => {
   });
 
   it("backfill: a --bucket that does not exist is exit 2 naming --bucket, before OpenSearch is touched", async () => {
-    s3.on(ListObjectsV2Command).rejects(
-      Object.assign(new Error("The specified bucket does not exist"), {
-        name: "NoSuchBucket",
-        $metadata: { httpStatusCode: 404 },
-      }),
-    );
+    s3.on(ListObjectsV2Command).rejects(awsError("NoSuchBucket", 404));
     const r = await run([
       "backfill",
       "--bucket",
