@@ -13,12 +13,17 @@
  * - One `node --test` run with the spec reporter (its closing `ℹ pass N` / `ℹ fail N` lines are the
  *   summary); files run one at a time when end-to-end files are included (they share the stack, 2 cores).
  * - With both, the unit files run first, on their own: a unit failure stops before the end-to-end files.
+ * - End-to-end files get a 10-minute timeout per test (TEST_TIMEOUT_MS; on Node 20 and 22, which apply it to
+ *   a whole file, 30 minutes), a leak check (a file that leaves an
+ *   index, alias or template on the shared node fails, named; so does the run for anything else left), and
+ *   each file's time printed at the end.
  * - Exit code: the runner's.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { listObjects } from "./e2e-leak-check.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const STACK = path.join(ROOT, "scripts", "stack.sh");
@@ -171,7 +176,10 @@ async function main() {
     const what =
       phases.length > 1 ? (i === 0 ? " (unit, first)" : " (end to end)") : e2e ? ", end-to-end included" : "";
     process.stderr.write(`[tests] ${phase.length} file(s)${what}\n`);
-    code = await runNode([...head, ...phase], env);
+    const endToEnd = !phase.every(isUnit);
+    const before = endToEnd ? await nodeObjects(env.OPENSEARCH_URL) : undefined;
+    code = await runNode([...head, ...(endToEnd ? e2eArgs(opts.nodeArgs) : []), ...phase], env);
+    if (before) code = (await leftBehind(env.OPENSEARCH_URL, before)) || code;
     if (code !== 0) {
       if (i < phases.length - 1)
         process.stderr.write("[tests] unit tests failed: end-to-end tests not run\n");
@@ -181,6 +189,55 @@ async function main() {
 
   if (started && process.env.STACK_STOP_AFTER === "1") runStack("down");
   process.exit(code);
+}
+
+/**
+ * For end-to-end files: a timeout per test (a hang becomes a named failure, not CI's limit; TEST_TIMEOUT_MS,
+ * or a --test-timeout given to the runner, overrides), the leak check in each file's process
+ * (scripts/e2e-leak-check.mjs) and each file's time at the end (scripts/test-file-times.mjs).
+ */
+function e2eArgs(nodeArgs) {
+  // Node 24 applies --test-timeout to each test; Node 20 and 22 to each file as a whole (the slowest file,
+  // reliability, takes about 9 minutes on a loaded machine): 30 minutes there, a hang still named.
+  const perFile = Number(process.versions.node.split(".")[0]) < 24;
+  const timeout = nodeArgs.some((a) => a.startsWith("--test-timeout"))
+    ? []
+    : [`--test-timeout=${process.env["TEST_TIMEOUT_MS"] ?? (perFile ? 1_800_000 : 600_000)}`];
+  return [
+    ...timeout,
+    "--import",
+    pathToFileURL(path.join(ROOT, "scripts", "e2e-leak-check.mjs")).href,
+    "--test-reporter-destination=stdout",
+    `--test-reporter=${pathToFileURL(path.join(ROOT, "scripts", "test-file-times.mjs")).href}`,
+    "--test-reporter-destination=stderr",
+  ];
+}
+
+/** The shared node's indices, aliases and templates; undefined when it does not answer. */
+async function nodeObjects(url) {
+  try {
+    return await listObjects(url);
+  } catch (err) {
+    process.stderr.write(`[tests] could not list ${url}'s indices (${err.message}): no leak check\n`);
+    return undefined;
+  }
+}
+
+/**
+ * After the end-to-end files: what is on the shared node now and was not before the run (names the
+ * per-file check did not see: made without uniqueName) fails the run, named. 0 when nothing is left.
+ */
+async function leftBehind(url, before) {
+  const after = await nodeObjects(url);
+  if (!after) return 0;
+  const left = Object.entries(after)
+    .map(([kind, list]) => [kind, list.filter((n) => !before[kind].includes(n) && !n.startsWith("."))])
+    .filter(([, list]) => list.length > 0);
+  if (left.length === 0) return 0;
+  process.stderr.write(
+    `[tests] the end-to-end files left on ${url}: ${left.map(([kind, list]) => `${kind}: ${list.join(", ")}`).join("; ")} (each file deletes what it creates: test/helpers/stack.ts uniqueName, dropPrefix)\n`,
+  );
+  return 1;
 }
 
 let current;

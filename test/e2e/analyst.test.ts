@@ -9,26 +9,18 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { countDocs, startCli, startWorker, waitFor } from "../helpers/processes.ts";
 import {
-  awsClients,
   createBucketWithQueueNotification,
   freePort,
   indexPrefixes,
-  opensearchClient,
-  stackEnv,
   uniqueName,
+  useStack,
 } from "../helpers/stack.ts";
 
-const env = stackEnv();
-const aws = awsClients(env);
-const os = opensearchClient(env);
-after(async () => {
-  aws.destroy();
-  await os.close();
-});
+const { aws, os } = useStack();
 
 // the four sample records of the vendor's "Syncing Data to AWS S3" page, as it prints them
 const SAMPLES = readFileSync(new URL("../fixtures/files/vendor-samples.ndjson", import.meta.url), "utf8")

@@ -290,6 +290,9 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
   });
 
   it("refuses an unwritable checkpoint before reading anything", async () => {
+    // (AUTO_SETUP may install its templates first: dropped after, with the others)
+    const unused = uniqueName("e2e-bf-unused");
+    prefixes.push(unused);
     const r = await backfillCli([
       "--bucket",
       bucket,
@@ -300,11 +303,11 @@ describe("backfill", { skip: !stackAvailable() && "needs the local stack (npm te
       "--checkpoint",
       join(dir, "no-such-folder", "cp.json"),
       "--index-prefix",
-      "unused-prefix-never-written",
+      unused,
     ]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /cannot write the checkpoint .*no-such-folder/);
-    assert.equal(await countDocs(os, "unused-prefix-never-written-*"), 0);
+    assert.equal(await countDocs(os, `${unused}-*`), 0);
   });
 
   it("--dry-run lists what would be read and its size, and reads nothing", async () => {

@@ -8,27 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { documentId } from "../../src/core/documents/index.ts";
 import { generatedCases } from "../fixtures/malformed/corpus.ts";
 import { countDocs, startWorker, waitFor } from "../helpers/processes.ts";
-import {
-  awsClients,
-  createBucketWithQueueNotification,
-  indexPrefixes,
-  opensearchClient,
-  stackEnv,
-  uniqueName,
-} from "../helpers/stack.ts";
+import { createBucketWithQueueNotification, indexPrefixes, uniqueName, useStack } from "../helpers/stack.ts";
 
-const env = stackEnv();
-const aws = awsClients(env);
-const os = opensearchClient(env);
-after(async () => {
-  aws.destroy();
-  await os.close();
-});
+const { aws, os } = useStack();
 
 interface Case {
   name: string;

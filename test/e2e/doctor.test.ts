@@ -38,6 +38,7 @@ import {
   runDoctor,
 } from "../../src/tools/doctor/index.ts";
 import { runSetup } from "../../src/tools/setup/index.ts";
+import { dropPrefix, uniqueName } from "../helpers/stack.ts";
 
 const ENV_OK = ["OPENSEARCH_URL", "S3_ENDPOINT", "SQS_ENDPOINT", "SNS_ENDPOINT"].every((k) => process.env[k]);
 const run = `${process.pid}-${Date.now().toString(36)}`;
@@ -57,7 +58,7 @@ describe("doctor against the local stack", { skip: ENV_OK ? false : "stack endpo
   let sns: SNSClient;
   let opensearch: Client;
   const config = loadConfig({});
-  const templated = `e2e-doctor-${run}`;
+  const templated = uniqueName("e2e-doctor");
 
   before(async () => {
     s3 = createS3Client(config);
@@ -67,14 +68,7 @@ describe("doctor against the local stack", { skip: ENV_OK ? false : "stack endpo
     await runSetup(opensearch, { indexPrefix: templated }, silent);
   });
   after(async () => {
-    await opensearch.transport.request(
-      { method: "DELETE", path: `/_index_template/${templated}-*` },
-      { ignore: [404] },
-    );
-    await opensearch.transport.request(
-      { method: "DELETE", path: `/_component_template/${templated}-*` },
-      { ignore: [404] },
-    );
+    await dropPrefix(opensearch, templated);
     await opensearch.close();
     for (const c of [s3, sqs, sns]) c.destroy();
   });

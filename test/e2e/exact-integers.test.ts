@@ -5,25 +5,12 @@
  * its own id's digits; a 64-bit counter is set aside exactly as sent; OpenSearch refuses nothing.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { countDocs, queueDepth, startWorker, waitFor } from "../helpers/processes.ts";
-import {
-  awsClients,
-  createBucketWithQueueNotification,
-  indexPrefixes,
-  opensearchClient,
-  stackEnv,
-  uniqueName,
-} from "../helpers/stack.ts";
+import { createBucketWithQueueNotification, indexPrefixes, uniqueName, useStack } from "../helpers/stack.ts";
 
-const env = stackEnv();
-const aws = awsClients(env);
-const os = opensearchClient(env);
-after(async () => {
-  aws.destroy();
-  await os.close();
-});
+const { aws, os } = useStack();
 
 const IDS = ["1234567890123456789", "1234567890123456790", "1234567890123456791"];
 const COUNTER = "18446744073709551615";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
@@ -26,22 +26,9 @@ import {
   type WorkerProcess,
   waitFor,
 } from "../helpers/processes.ts";
-import {
-  awsClients,
-  createBucketWithQueueNotification,
-  indexPrefixes,
-  opensearchClient,
-  stackEnv,
-  uniqueName,
-} from "../helpers/stack.ts";
+import { createBucketWithQueueNotification, indexPrefixes, uniqueName, useStack } from "../helpers/stack.ts";
 
-const env = stackEnv();
-const aws = awsClients(env);
-const os = opensearchClient(env);
-after(async () => {
-  aws.destroy();
-  await os.close();
-});
+const { env, aws, os } = useStack();
 
 async function setupQueue(name: string, maxReceiveCount = 5) {
   const bucket = uniqueName(name);

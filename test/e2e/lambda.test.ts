@@ -32,13 +32,13 @@ import { loadConfig } from "../../src/platform/config/index.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { createOpenSearchClient } from "../../src/platform/opensearch/client.ts";
 import { runSetup } from "../../src/tools/setup/index.ts";
+import { dropPrefix, uniqueName } from "../helpers/stack.ts";
 
 type LambdaModule = typeof import("../../src/runtimes/lambda.ts");
 
 const ENV_OK = ["OPENSEARCH_URL", "S3_ENDPOINT", "SQS_ENDPOINT"].every((k) => process.env[k]);
-const run = `${process.pid}-${Date.now().toString(36)}`;
-const prefix = `e2e-lambda-${run}`;
-const bucket = `e2e-lambda-${run}`;
+const prefix = uniqueName("e2e-lambda");
+const bucket = prefix;
 const SAMPLE = readFileSync(new URL("../fixtures/files/2025-07-25T18:20:00+00:00.json", import.meta.url));
 /** The same four records a day earlier: other events (document ids derive from the event), same streams. */
 const SAMPLE_DAY_BEFORE = Buffer.from(
@@ -83,7 +83,7 @@ describe("Lambda bundle against the local stack", {
     await runSetup(opensearch, { indexPrefix: prefix }, createLogger("silent"));
 
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `e2e-lambda-${run}` }));
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: prefix }));
     const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }));
     queueArn = attrs.Attributes!["QueueArn"]!;
     await s3.send(
@@ -113,15 +113,7 @@ describe("Lambda bundle against the local stack", {
   });
 
   after(async () => {
-    await opensearch.transport.request({ method: "DELETE", path: `/${prefix}-*` }, { ignore: [404] });
-    await opensearch.transport.request(
-      { method: "DELETE", path: `/_index_template/${prefix}-*` },
-      { ignore: [404] },
-    );
-    await opensearch.transport.request(
-      { method: "DELETE", path: `/_component_template/${prefix}-*` },
-      { ignore: [404] },
-    );
+    await dropPrefix(opensearch, prefix);
     await opensearch.close();
     s3.destroy();
     sqs.destroy();

@@ -9,27 +9,14 @@
  */
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { PutBucketVersioningCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { encodeS3Key } from "../../src/core/notifications/index.ts";
 import { countDocs, queueDepth, startWorker, waitFor } from "../helpers/processes.ts";
-import {
-  awsClients,
-  createBucketWithQueueNotification,
-  indexPrefixes,
-  opensearchClient,
-  stackEnv,
-  uniqueName,
-} from "../helpers/stack.ts";
+import { createBucketWithQueueNotification, indexPrefixes, uniqueName, useStack } from "../helpers/stack.ts";
 
-const env = stackEnv();
-const aws = awsClients(env);
-const os = opensearchClient(env);
-after(async () => {
-  aws.destroy();
-  await os.close();
-});
+const { aws, os } = useStack();
 
 async function freePort(): Promise<number> {
   const srv = createServer();

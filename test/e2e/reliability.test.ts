@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { randomInt } from "node:crypto";
-import { after, describe, it, type TestContext } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { encodeS3Key } from "../../src/core/notifications/index.ts";
@@ -26,22 +26,9 @@ import {
   type WorkerProcess,
   waitFor,
 } from "../helpers/processes.ts";
-import {
-  awsClients,
-  createBucketWithQueueNotification,
-  indexPrefixes,
-  opensearchClient,
-  stackEnv,
-  uniqueName,
-} from "../helpers/stack.ts";
+import { createBucketWithQueueNotification, indexPrefixes, uniqueName, useStack } from "../helpers/stack.ts";
 
-const env = stackEnv();
-const aws = awsClients(env);
-const os = opensearchClient(env);
-after(async () => {
-  aws.destroy();
-  await os.close();
-});
+const { env, aws, os } = useStack();
 
 const FAST = ["--visibility-timeout", "10", "--bulk-max-docs", "300", "--bulk-concurrency", "2"];
 

@@ -283,7 +283,7 @@ describe("setup against OpenSearch", {
     assert.ok((await checkTemplates(client, prefix)).missing.length > 0);
     const first = await runSetup(client, { indexPrefix: prefix }, silent);
     assert.ok(first.changed >= 12);
-    assert.deepEqual(await checkTemplates(client, prefix), { missing: [], outdated: [] });
+    assert.deepEqual(await checkTemplates(client, prefix), { missing: [], outdated: [], newer: [] });
     const second = await runSetup(client, { indexPrefix: prefix }, silent);
     assert.equal(second.changed, 0, JSON.stringify(second.actions.filter((a) => a.result !== "unchanged")));
   });

@@ -5,26 +5,12 @@
  * templates deleted under it hold the new index's writes (/readyz says why) until `setup` runs.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { Client } from "@opensearch-project/opensearch";
 import { countDocs, produce, runCli, startCli, startWorker, waitFor } from "../helpers/processes.ts";
-import {
-  awsClients,
-  dropPrefix,
-  freePort,
-  indexPrefixes,
-  opensearchClient,
-  stackEnv,
-  uniqueName,
-} from "../helpers/stack.ts";
+import { dropPrefix, freePort, indexPrefixes, uniqueName, useStack } from "../helpers/stack.ts";
 
-const env = stackEnv();
-const aws = awsClients(env);
-const os = opensearchClient(env);
-after(async () => {
-  aws.destroy();
-  await os.close();
-});
+const { os } = useStack();
 
 /** The mapped type of `field` in each index matching the pattern: {index: type | undefined}. */
 async function fieldTypes(client: Client, pattern: string, field: string): Promise<Record<string, string>> {
@@ -116,6 +102,15 @@ describe("no index without the templates", { timeout: 600_000 }, () => {
     assert.match(refused.stderr, /twingate-ingest setup/);
     assert.doesNotMatch(refused.stderr, /\n\s+at /, "no stack trace");
     assert.equal(await countDocs(os, `${prefix}-*`), 0, "nothing written");
+    // a bucket of BUCKET_ALLOWLIST that does not exist: exit 2 naming it, before any template is installed
+    const typo = await startCli(["worker", "--queue-url", queueUrl, "--index-prefix", prefix], {
+      BUCKET_ALLOWLIST: `${bucket}-typo`,
+      METRICS_PORT: "0",
+    }).done;
+    assert.equal(typo.code, 2, typo.stderr);
+    assert.match(typo.stderr, new RegExp(`the bucket ${bucket}-typo does not exist .*BUCKET_ALLOWLIST`));
+    assert.doesNotMatch(typo.stderr, /\n\s+at /, "no stack trace");
+    assert.equal((await os.indices.existsIndexTemplate({ name: `${prefix}-audit_log` })).body, false);
 
     await runCli(["setup", "--index-prefix", prefix]);
     const port = await freePort();

@@ -5,7 +5,7 @@
  * quarantine, the queue empty.
  */
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { encodeS3Key } from "../../src/core/notifications/index.ts";
 import {
@@ -18,16 +18,10 @@ import {
   sumCounts,
   waitFor,
 } from "../helpers/processes.ts";
-import { awsClients, indexPrefixes, opensearchClient, stackEnv, uniqueName } from "../helpers/stack.ts";
+import { indexPrefixes, uniqueName, useStack } from "../helpers/stack.ts";
 import { startTcpProxy } from "../helpers/tcp-proxy.ts";
 
-const env = stackEnv();
-const aws = awsClients(env);
-const os = opensearchClient(env);
-after(async () => {
-  aws.destroy();
-  await os.close();
-});
+const { env, aws, os } = useStack();
 
 async function expectExact(
   prefix: string,

@@ -103,7 +103,21 @@ export function uniqueName(prefix: string): string {
     .replace(/^-+|-+$/g, "")
     .slice(0, 40);
   const suffix = `${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
-  return `${clean || "t"}-${suffix}`;
+  const name = `${clean || "t"}-${suffix}`;
+  madeNames().add(name);
+  return name;
+}
+
+/**
+ * Every name uniqueName made in this process: scripts/e2e-leak-check.mjs (loaded into each end-to-end file's
+ * process by the test runner) fails the file when the OpenSearch node still holds an index, alias or
+ * template under one of them once its tests are done.
+ */
+const E2E_NAMES = Symbol.for("twingate-ingest.e2e.names");
+function madeNames(): Set<string> {
+  const g = globalThis as { [E2E_NAMES]?: Set<string> };
+  g[E2E_NAMES] ??= new Set<string>();
+  return g[E2E_NAMES];
 }
 
 export interface BucketWithQueueOptions {
@@ -170,6 +184,21 @@ export function indexPrefixes(): (name: string) => string {
     made.push(p);
     return p;
   };
+}
+
+/**
+ * For an end-to-end file, at its top level: the stack's endpoints and an AWS and an OpenSearch client for
+ * it, closed after the file's tests (so its process can exit).
+ */
+export function useStack(): { env: StackEnv; aws: AwsClients; os: Client } {
+  const env = stackEnv();
+  const aws = awsClients(env);
+  const os = opensearchClient(env);
+  after(async () => {
+    aws.destroy();
+    await os.close();
+  });
+  return { env, aws, os };
 }
 
 /** A TCP port free on 127.0.0.1 now (for a worker's /readyz). */

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, afterEach, before, describe, it } from "node:test";
-import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { main } from "../../src/cli/program.ts";
@@ -77,6 +77,10 @@ const missingQueue = () =>
     name: "QueueDoesNotExist",
     $metadata: { httpStatusCode: 400 },
   });
+
+/** An AWS SDK error as the clients throw them: its code as name, the HTTP status in $metadata. */
+const awsError = (name: string, status: number) =>
+  Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 
 describe("exit codes", () => {
   it("every command's --help ends with the rule", async () => {
@@ -152,6 +156,62 @@ describe("exit codes", () => {
     ]);
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /OPENSEARCH_USERNAME \/ OPENSEARCH_PASSWORD/);
+    noStack(r.err);
+  });
+
+  it("worker: a BUCKET_ALLOWLIST bucket that does not exist, or access denied on it, is exit 2 naming BUCKET_ALLOWLIST, at once", async () => {
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { QueueArn: "arn" } });
+    const worker = ["worker", "--queue-url", queueUrl, "--metrics-port", "0", "--opensearch-url", url401];
+    s3.on(GetObjectCommand).rejects(awsError("NoSuchBucket", 404));
+    let r = await run(worker, { BUCKET_ALLOWLIST: "tg-typo", KEY_PREFIX: "twingate/" });
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /the bucket tg-typo does not exist .*check BUCKET_ALLOWLIST/);
+    noStack(r.err);
+    // the probe is a read of a key that does not exist, under KEY_PREFIX
+    const probe = s3.commandCalls(GetObjectCommand)[0]!.args[0].input;
+    assert.equal(probe.Bucket, "tg-typo");
+    assert.match(probe.Key ?? "", /^twingate\//);
+
+    s3.reset();
+    s3.on(GetObjectCommand).rejects(awsError("AccessDenied", 403));
+    r = await run(worker, { BUCKET_ALLOWLIST: "tg-ok,tg-denied" });
+    assert.equal(r.code, 2, r.err);
+    assert.match(
+      r.err,
+      /access denied reading s3:\/\/tg-ok\/ .*s3:GetObject.*s3:ListBucket.*BUCKET_ALLOWLIST/,
+    );
+    noStack(r.err);
+
+    // a bucket that exists (the key does not: 404 NoSuchKey) passes: the next check (OpenSearch) speaks
+    s3.reset();
+    s3.on(GetObjectCommand).rejects(awsError("NoSuchKey", 404));
+    r = await run(worker, { BUCKET_ALLOWLIST: "tg-ok" });
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /OPENSEARCH_USERNAME/);
+    // S3 not answering is waited for, not a configuration error
+    s3.reset();
+    s3.on(GetObjectCommand).rejects(awsError("InternalError", 500));
+    r = await run(worker, { BUCKET_ALLOWLIST: "tg-ok" });
+    assert.match(r.err, /OPENSEARCH_USERNAME/);
+  });
+
+  it("backfill: a --bucket that does not exist is exit 2 naming --bucket, before OpenSearch is touched", async () => {
+    s3.on(ListObjectsV2Command).rejects(awsError("NoSuchBucket", 404));
+    const r = await run([
+      "backfill",
+      "--bucket",
+      "tg-typo",
+      "--from",
+      "2025-07-01",
+      "--to",
+      "2025-07-02",
+      "--opensearch-url",
+      url401,
+      "--checkpoint",
+      "/tmp/x-never-bucket.json",
+    ]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /the bucket tg-typo does not exist .*check --bucket/);
     noStack(r.err);
   });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,7 +15,14 @@ import {
   openSearchClientOptions,
   redactUrl,
 } from "../../src/platform/opensearch/client.ts";
-import { dailyIndexDate, ismPolicyBody, managedObjects } from "../../src/platform/opensearch/templates.ts";
+import {
+  compareInstalled,
+  dailyIndexDate,
+  installedRevision,
+  ismPolicyBody,
+  managedObjects,
+  TEMPLATE_REVISION,
+} from "../../src/platform/opensearch/templates.ts";
 import { checkTemplates, parseDays, pruneIndices, runSetup } from "../../src/tools/setup/setup.ts";
 
 function captureLogger() {
@@ -142,6 +150,25 @@ describe("templates", () => {
     assert.deepEqual(changed, ["tg-settings"]);
   });
 
+  test("an installed object against this version's: current, outdated (older or same revision), newer", () => {
+    const m = objs.find((o) => o.name === "tg-mappings-common")!;
+    const meta = (hash: string, revision?: number) => ({
+      _meta: { hash, ...(revision !== undefined ? { revision } : {}) },
+    });
+    assert.equal(compareInstalled(meta(m.hash), m), "current", "same content, installed before revisions");
+    assert.equal(compareInstalled(meta(m.hash, TEMPLATE_REVISION + 5), m), "current");
+    assert.equal(compareInstalled(meta("other"), m), "outdated", "no revision: older");
+    assert.equal(compareInstalled(meta("other", TEMPLATE_REVISION - 1), m), "outdated");
+    assert.equal(compareInstalled(meta("other", TEMPLATE_REVISION), m), "outdated", "same revision, edited");
+    assert.equal(compareInstalled(meta("other", TEMPLATE_REVISION + 1), m), "newer");
+    assert.equal(
+      compareInstalled({ _meta: { hash: "other", revision: "9" } }, m),
+      "outdated",
+      "not a number",
+    );
+    assert.equal(installedRevision({}), 0);
+  });
+
   test("daily index names and durations", () => {
     assert.deepEqual(dailyIndexDate("tg", "tg-audit_log-2025.07.25"), new Date("2025-07-25T00:00:00Z"));
     assert.deepEqual(dailyIndexDate("tg", "tg-quarantine-2024.02.29"), new Date("2024-02-29T00:00:00Z"));
@@ -180,6 +207,8 @@ class FakeOpenSearch {
   indices = new Set<string>();
   deleted: string[] = [];
   puts: string[] = [];
+  /** Template GETs (paths), to count the requests a check costs. */
+  templateGets: string[] = [];
   constructor() {
     this.server = createServer((req, res) => {
       void this.handle(req).then(([status, body]) => {
@@ -209,10 +238,19 @@ class FakeOpenSearch {
         store.set(name, body);
         return [200, { acknowledged: true }];
       }
-      if (!store.has(name)) return [404, { error: "missing" }];
+      this.templateGets.push(u.pathname);
+      // as OpenSearch: a name or a wildcard pattern; nothing matching is a 404 (with an empty list)
+      const glob = new RegExp(`^${name.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*")}$`);
+      const found = [...store].filter(([n]) => glob.test(n));
       return parts[0] === "_component_template"
-        ? [200, { component_templates: [{ name, component_template: store.get(name) }] }]
-        : [200, { index_templates: [{ name, index_template: store.get(name) }] }];
+        ? [
+            found.length ? 200 : 404,
+            { component_templates: found.map(([n, t]) => ({ name: n, component_template: t })) },
+          ]
+        : [
+            found.length ? 200 : 404,
+            { index_templates: found.map(([n, t]) => ({ name: n, index_template: t })) },
+          ];
     }
     if (parts[0] === "_plugins" && parts[1] === "_ism" && parts[2] === "policies") {
       const id = parts[3]!;
@@ -242,6 +280,40 @@ class FakeOpenSearch {
     return [400, { error: `unexpected ${m} ${u.pathname}` }];
   }
 }
+
+// Not under "templates": scripts/recipe-check.sh runs those after adding a stream, which changes the content
+// (the recipe's last step raises the revision: docs/ARCHITECTURE.md).
+describe("template revision", () => {
+  test("one content per revision: a change raises TEMPLATE_REVISION", () => {
+    // The digest of every object's hash but the settings component's (the operator's shard counts), per
+    // revision. Changed the mappings? Raise TEMPLATE_REVISION in src/platform/opensearch/templates.ts and
+    // add the new digest here: an older worker then never overwrites the new templates (docs/DEPLOY.md).
+    const pinned: Record<number, string> = {
+      1: "ea07b0f7feffa813",
+    };
+    const digest = createHash("sha256")
+      .update(
+        managedObjects({ prefix: "twingate", shards: 1, replicas: 0, refreshInterval: "5s" })
+          .filter((o) => o.name !== "twingate-settings")
+          .map((o) => `${o.name}:${o.hash}`)
+          .join("\n"),
+      )
+      .digest("hex")
+      .slice(0, 16);
+    assert.equal(
+      digest,
+      pinned[TEMPLATE_REVISION],
+      `the templates' content changed: raise TEMPLATE_REVISION (now ${TEMPLATE_REVISION}) and pin ${digest} for it`,
+    );
+    const objs = managedObjects({ prefix: "tg", shards: 2, replicas: 0, refreshInterval: "5s" });
+    for (const o of objs)
+      assert.deepEqual(o.body["_meta"], {
+        managed_by: "twingate-ingest",
+        hash: o.hash,
+        revision: TEMPLATE_REVISION,
+      });
+  });
+});
 
 describe("runSetup against an emulated cluster", () => {
   const fake = new FakeOpenSearch();
@@ -291,14 +363,16 @@ describe("runSetup against an emulated cluster", () => {
         (o) => o.name,
       ),
       outdated: [],
+      newer: [],
     });
     await runSetup(c, { indexPrefix: "noism" }, silent);
-    assert.deepEqual(await checkTemplates(c, "noism"), { missing: [], outdated: [] });
+    assert.deepEqual(await checkTemplates(c, "noism"), { missing: [], outdated: [], newer: [] });
     // someone edits a mapping template by hand: reported as outdated, and setup puts it back
     fake.components.set("noism-mappings-audit_log", { template: {}, _meta: { hash: "0" } });
     assert.deepEqual(await checkTemplates(c, "noism"), {
       missing: [],
       outdated: ["noism-mappings-audit_log"],
+      newer: [],
     });
     const fix = await runSetup(c, { indexPrefix: "noism" }, silent);
     assert.deepEqual(
@@ -391,7 +465,7 @@ describe("TemplateGuard: no index born without the templates", () => {
       silent,
     );
     await guard.ensure("auto-network_access-2025.07");
-    assert.deepEqual(await checkTemplates(c, "auto"), { missing: [], outdated: [] });
+    assert.deepEqual(await checkTemplates(c, "auto"), { missing: [], outdated: [], newer: [] });
     assert.equal(guard.ready("auto-network_access-2025.07"), true);
     assert.equal(guard.ready("auto-network_access-2025.08"), false, "a new index name is checked");
     // someone deletes every template while the process runs
@@ -401,11 +475,69 @@ describe("TemplateGuard: no index born without the templates", () => {
     }
     fake.puts = [];
     await guard.ensure("auto-network_access-2025.08");
-    assert.deepEqual(await checkTemplates(c, "auto"), { missing: [], outdated: [] });
+    assert.deepEqual(await checkTemplates(c, "auto"), { missing: [], outdated: [], newer: [] });
     assert.ok(fake.puts.includes("auto-network_access"));
     // a known index is checked again once its answer is old
     now += 60_001;
     assert.equal(guard.ready("auto-network_access-2025.07"), false);
+    await c.close();
+  });
+
+  test("a check is two wildcard GETs, whatever the number of templates", async () => {
+    const { TemplateGuard } = await import("../../src/tools/setup/guard.ts");
+    const c = client();
+    await runSetup(c, { indexPrefix: "gets" }, silent);
+    fake.templateGets = [];
+    const guard = new TemplateGuard(c, { indexPrefix: "gets", autoSetup: false }, silent);
+    await guard.ensure("gets-audit_log-2025.07");
+    assert.deepEqual(fake.templateGets.sort(), ["/_component_template/gets-*", "/_index_template/gets-*"]);
+    // another prefix starting the same way is not taken for ours
+    await runSetup(c, { indexPrefix: "gets-other" }, silent);
+    for (const n of names("gets")) {
+      fake.components.delete(n);
+      fake.templates.delete(n);
+    }
+    assert.deepEqual((await checkTemplates(c, "gets")).missing, names("gets"));
+    await c.close();
+  });
+
+  test("rolling upgrade: a newer version's templates are written with, never overwritten; an older one's are replaced", async () => {
+    const { TemplateGuard } = await import("../../src/tools/setup/guard.ts");
+    const c = client();
+    await runSetup(c, { indexPrefix: "roll" }, silent);
+    // a newer version (a higher revision, other content) installs its templates
+    const newer = (o: { template?: unknown }, revision: number) => ({
+      ...o,
+      _meta: { managed_by: "twingate-ingest", hash: `next-${revision}`, revision },
+    });
+    for (const n of names("roll")) {
+      if (n === "roll-settings") continue;
+      const store = fake.components.has(n) ? fake.components : fake.templates;
+      store.set(n, newer(store.get(n) as object, TEMPLATE_REVISION + 1));
+    }
+    const { logger, lines } = captureLogger();
+    fake.puts = [];
+    const guard = new TemplateGuard(c, { indexPrefix: "roll", autoSetup: true }, logger);
+    await guard.ensure("roll-network_access-2025.07");
+    await guard.check();
+    assert.deepEqual(fake.puts, [], "the older process installs nothing over the newer templates");
+    assert.equal(guard.problem, undefined, "and writes with them");
+    const warned = lines.filter((l) => /installed by a newer version/.test(l));
+    assert.equal(warned.length, 1, "said once, not at every check");
+    const state = await checkTemplates(c, "roll");
+    assert.deepEqual(state.outdated, []);
+    assert.equal(state.newer.length, names("roll").length - 1);
+    const report = await runSetup(c, { indexPrefix: "roll" }, silent);
+    assert.deepEqual(fake.puts, [], "setup neither");
+    assert.ok(report.actions.filter((a) => a.result === "skip").length === names("roll").length - 1);
+    assert.match(
+      report.warnings.join("\n"),
+      /installed by a newer version of twingate-ingest, left as they are/,
+    );
+    // an older version's template (a lower revision) is replaced by this one's
+    fake.components.set("roll-mappings-dns_filtering", newer({ template: {} }, TEMPLATE_REVISION - 1));
+    await guard.check();
+    assert.deepEqual(fake.puts, ["roll-mappings-dns_filtering"]);
     await c.close();
   });
 

@@ -27,7 +27,7 @@ import {
   runBackfill,
 } from "../../runtimes/backfill/run.ts";
 import { S3Checkpoint } from "../../runtimes/backfill/s3-checkpoint.ts";
-import { startIndexGuard } from "../../runtimes/worker/startup.ts";
+import { probeBucket, startIndexGuard } from "../../runtimes/worker/startup.ts";
 import { UsageError } from "../errors.ts";
 import {
   type CommandArgs,
@@ -200,6 +200,14 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
       return;
     }
 
+    // the bucket before the templates: a typo in --bucket fails at once, nothing installed or written
+    if (s3 && argv.bucket !== undefined) {
+      await probeBucket(
+        s3,
+        { bucket: argv.bucket, prefix: argv.prefix, setting: "--bucket", how: "list" },
+        logger,
+      );
+    }
     const opensearch = createOpenSearchClient(config, logger);
     const indexGuard = await startIndexGuard(opensearch, config, logger);
     const pipeline = buildPipeline({

@@ -10,7 +10,7 @@ import { createOpenSearchClient } from "../../platform/opensearch/client.ts";
 import { createTaskQueue } from "../../platform/util/queue.ts";
 import { READY_CHECK_TIMEOUT_MS, startHttpServer } from "../../runtimes/worker/http.ts";
 import { SqsWorker } from "../../runtimes/worker/sqs-worker.ts";
-import { probeQueue, startIndexGuard } from "../../runtimes/worker/startup.ts";
+import { probeBucket, probeQueue, startIndexGuard } from "../../runtimes/worker/startup.ts";
 import { INGEST_SETTINGS, queueWithRegion } from "../options.ts";
 
 const KEYS = [
@@ -63,12 +63,20 @@ export const workerCommand: CommandModule = {
     const s3 = createS3Client(config);
     if (config.bucketAllowlist.length === 0) {
       logger.warn(
-        "BUCKET_ALLOWLIST is empty: objects from any bucket named in a notification will be fetched",
+        "BUCKET_ALLOWLIST is empty: objects from any bucket named in a notification will be fetched (and no bucket is checked at start-up)",
       );
     }
     // What no wait can fix fails the start (exit 2, the setting named: cli/explain.ts); what waiting fixes
-    // (OpenSearch or SQS not answering yet) is logged and waited for, /readyz saying so.
+    // (OpenSearch, SQS or S3 not answering yet) is logged and waited for, /readyz saying so. The buckets
+    // checked are BUCKET_ALLOWLIST's: without it the worker learns them from the notifications only.
     await probeQueue(sqs, queueUrl, logger);
+    for (const bucket of config.bucketAllowlist) {
+      await probeBucket(
+        s3,
+        { bucket, prefix: config.keyPrefix, setting: "BUCKET_ALLOWLIST", how: "read" },
+        logger,
+      );
+    }
     const indexGuard = await startIndexGuard(opensearch, config, logger);
 
     const pipeline = buildPipeline({

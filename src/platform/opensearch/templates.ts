@@ -4,7 +4,9 @@
  * and an ISM retention policy. No ingest pipeline: the minimal distribution has no ingest modules, so
  * derived fields (dns.reasons, ingest.lag_ms) are computed by the document builder.
  * Each body carries `_meta.hash` (of its content) so `setup` and the worker's start-up check can tell
- * "installed and current" from "installed but different" without comparing OpenSearch's normalised echo.
+ * "installed and current" from "installed but different" without comparing OpenSearch's normalised echo,
+ * and `_meta.revision` (TEMPLATE_REVISION) so that, of two versions running at once (a rolling upgrade with
+ * AUTO_SETUP), the older never overwrites the newer's templates: it writes with them (docs/DEPLOY.md).
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../../core/documents/index.ts";
@@ -18,6 +20,13 @@ import { EVENT_TYPES, type EventType } from "../../core/model.ts";
 import { commonMappings, eventMappings, LOWERCASE_ANALYSIS, quarantineMappings } from "./mappings.ts";
 
 const MANAGED_BY = "twingate-ingest";
+
+/**
+ * The revision of the templates' content: raised by one whenever a change to the mappings, the index
+ * templates or the components changes a hash (test/unit/setup.test.ts pins each revision's hashes, so a
+ * change without a new revision fails there). A process never overwrites an object of a higher revision.
+ */
+export const TEMPLATE_REVISION = 1;
 
 interface TemplateOptions {
   prefix: string;
@@ -36,6 +45,8 @@ export interface Managed {
   name: string;
   /** Hash of the content, stored in the object's `_meta.hash`. */
   hash: string;
+  /** TEMPLATE_REVISION, stored in the object's `_meta.revision`. */
+  revision: number;
   body: Record<string, unknown>;
 }
 
@@ -49,13 +60,43 @@ function contentHash(body: unknown): string {
 
 function managed(kind: Kind, name: string, content: Record<string, unknown>): Managed {
   const hash = contentHash(content);
-  return { kind, name, hash, body: { ...content, _meta: { managed_by: MANAGED_BY, hash } } };
+  const revision = TEMPLATE_REVISION;
+  return {
+    kind,
+    name,
+    hash,
+    revision,
+    body: { ...content, _meta: { managed_by: MANAGED_BY, hash, revision } },
+  };
 }
 
 /** The hash stored in an installed template (as GET returns it), or undefined when it carries none. */
 export function installedHash(installed: Record<string, unknown>): string | undefined {
   const meta = installed["_meta"] as Record<string, unknown> | undefined;
   return typeof meta?.["hash"] === "string" ? meta["hash"] : undefined;
+}
+
+/**
+ * The revision stored in an installed template; 0 when it carries none (installed before revisions were
+ * recorded, or not by this tool).
+ */
+export function installedRevision(installed: Record<string, unknown>): number {
+  const meta = installed["_meta"] as Record<string, unknown> | undefined;
+  const r = meta?.["revision"];
+  return typeof r === "number" && Number.isInteger(r) && r >= 0 ? r : 0;
+}
+
+/**
+ * An installed object against this version's: `current` (same content), `newer` (a higher revision: a
+ * newer version of the tool installed it; left as it is) or `outdated` (a lower or equal revision with other
+ * content: this version installs its own).
+ */
+export function compareInstalled(
+  installed: Record<string, unknown>,
+  m: Pick<Managed, "hash" | "revision">,
+): "current" | "newer" | "outdated" {
+  if (installedHash(installed) === m.hash) return "current";
+  return installedRevision(installed) > m.revision ? "newer" : "outdated";
 }
 
 /** Everything setup installs, in dependency order (components before the index templates using them). */

@@ -712,7 +712,7 @@ export const checkTemplatesInstalled: Check = async (ctx) => {
   if (!isOpenSearchUp(ctx)) return { name, status: "skip", detail: "OpenSearch not reachable (see above)" };
   const prefix = ctx.opts.indexPrefix;
   try {
-    const { missing, outdated } = await checkTemplates(ctx.deps.opensearch, prefix);
+    const { missing, outdated, newer } = await checkTemplates(ctx.deps.opensearch, prefix);
     if (missing.length > 0) {
       return {
         name,
@@ -729,6 +729,15 @@ export const checkTemplatesInstalled: Check = async (ctx) => {
         detail: `installed, but older than this version: ${outdated.join(", ")}`,
         hint: "run `twingate-ingest setup` to update them (new indices pick them up)",
         data: { missing, outdated },
+      };
+    }
+    if (newer.length > 0) {
+      return {
+        name,
+        status: "warn",
+        detail: `installed by a newer version of twingate-ingest: ${newer.join(", ")}`,
+        hint: "this version writes with them and never overwrites them; upgrade it (docs/DEPLOY.md, Upgrading)",
+        data: { missing, outdated, newer },
       };
     }
     return { name, status: "pass", detail: `all installed and current for prefix ${JSON.stringify(prefix)}` };

@@ -12,6 +12,7 @@ import type { IndexPeriod } from "../../core/documents/period.ts";
 import { type IndexGuard, TemplatesMissingError } from "../../core/sink/index-guard.ts";
 import { classifyRequestError, httpStatusOf } from "../../core/sink/write-failure.ts";
 import type { Logger } from "../../platform/logger.ts";
+import { TEMPLATE_REVISION } from "../../platform/opensearch/templates.ts";
 import { checkTemplates, runSetup } from "./setup.ts";
 
 export { TemplatesMissingError } from "../../core/sink/index-guard.ts";
@@ -80,6 +81,7 @@ export class TemplateGuard implements IndexGuard {
   private async checkOnce(): Promise<void> {
     const prefix = this.opts.indexPrefix;
     const first = await checkTemplates(this.client, prefix);
+    this.noteNewer(first.newer);
     if (first.missing.length === 0 && first.outdated.length === 0) return;
     const problem = templatesProblem(prefix, first);
     if (!this.opts.autoSetup) {
@@ -107,6 +109,23 @@ export class TemplateGuard implements IndexGuard {
         `${templatesProblem(prefix, again)} after installing them: run \`twingate-ingest setup\``,
       );
     }
+  }
+
+  private newerNoted = "";
+
+  /**
+   * A newer version's templates (a rolling upgrade): written with, never overwritten; said once per
+   * change, not at every check.
+   */
+  private noteNewer(newer: string[]): void {
+    const key = newer.join(",");
+    if (key === this.newerNoted) return;
+    this.newerNoted = key;
+    if (newer.length === 0) return;
+    this.logger.warn(
+      { newer, revision: TEMPLATE_REVISION },
+      `the index templates ${newer.join(", ")} were installed by a newer version of twingate-ingest: writing with them, not overwriting them (finish the rolling upgrade: docs/DEPLOY.md)`,
+    );
   }
 }
 

@@ -7,7 +7,9 @@ import type { Client } from "@opensearch-project/opensearch";
 import type { IndexPeriod } from "../../core/documents/period.ts";
 import type { Logger } from "../../platform/logger.ts";
 import {
+  compareInstalled,
   installedHash,
+  installedRevision,
   ismPolicyBody,
   ismPolicyName,
   type Kind,
@@ -81,16 +83,27 @@ async function request(
 const objectPath = (kind: Kind, name: string) =>
   `/${kind === "component_template" ? "_component_template" : "_index_template"}/${encodeURIComponent(name)}`;
 
-/** The installed object as GET returns it, unwrapped; undefined when absent. */
-async function getInstalled(client: Client, kind: Kind, name: string): Promise<Body | undefined> {
-  const { statusCode, body } = await request(client, "GET", objectPath(kind, name));
-  if (statusCode === 404) return undefined;
-  if (kind === "component_template") {
-    const list = (body["component_templates"] ?? []) as { name: string; component_template: Body }[];
-    return list.find((x) => x.name === name)?.component_template;
-  }
-  const list = (body["index_templates"] ?? []) as { name: string; index_template: Body }[];
-  return list.find((x) => x.name === name)?.index_template;
+/** This tool's objects as installed now, by `${kind}/${name}` (GET's echo, unwrapped); absent ones missing. */
+type Installed = Map<string, Body>;
+const installedKey = (kind: Kind, name: string) => `${kind}/${name}`;
+
+/**
+ * Every component and index template under `<prefix>-*`, in two wildcard GETs (not one per object: the
+ * guard checks at start-up and again before new indices). OpenSearch answers a wildcard matching nothing
+ * with 404 and an empty list.
+ */
+async function installedObjects(client: Client, prefix: string): Promise<Installed> {
+  const pattern = encodeURIComponent(`${prefix}-*`);
+  const [components, templates] = await Promise.all([
+    request(client, "GET", `/_component_template/${pattern}`),
+    request(client, "GET", `/_index_template/${pattern}`),
+  ]);
+  const out: Installed = new Map();
+  const cs = (components.body["component_templates"] ?? []) as { name: string; component_template: Body }[];
+  for (const c of cs) out.set(installedKey("component_template", c.name), c.component_template);
+  const is = (templates.body["index_templates"] ?? []) as { name: string; index_template: Body }[];
+  for (const t of is) out.set(installedKey("index_template", t.name), t.index_template);
+  return out;
 }
 
 async function dataNodeCount(client: Client): Promise<number> {
@@ -109,22 +122,32 @@ async function hasIsm(client: Client): Promise<boolean> {
   return list.some((p) => p.component === "opensearch-index-management");
 }
 
+export interface TemplatesState {
+  /** Not installed. */
+  missing: string[];
+  /** Installed with other content by this or an older version: this version installs its own. */
+  outdated: string[];
+  /** Installed by a newer version (a higher `_meta.revision`): left as they are, and written with. */
+  newer: string[];
+}
+
 /**
- * Which of the tool's templates are absent, and which differ from this version's.
- * The settings component is only checked for presence: its shard and replica counts are the operator's.
+ * Which of the tool's templates are absent, which differ from this version's, and which a newer version
+ * installed. The settings component is only checked for presence: its shard and replica counts are the
+ * operator's. Two requests, whatever the number of templates.
  */
-export async function checkTemplates(
-  client: Client,
-  prefix: string,
-): Promise<{ missing: string[]; outdated: string[] }> {
-  const missing: string[] = [];
-  const outdated: string[] = [];
+export async function checkTemplates(client: Client, prefix: string): Promise<TemplatesState> {
+  const state: TemplatesState = { missing: [], outdated: [], newer: [] };
+  const installed = await installedObjects(client, prefix);
   for (const m of managedObjects({ prefix, shards: 1, replicas: 0, refreshInterval: "5s" })) {
-    const got = await getInstalled(client, m.kind, m.name);
-    if (!got) missing.push(m.name);
-    else if (m.name !== `${prefix}-settings` && installedHash(got) !== m.hash) outdated.push(m.name);
+    const got = installed.get(installedKey(m.kind, m.name));
+    if (!got) state.missing.push(m.name);
+    else if (m.name !== `${prefix}-settings`) {
+      const c = compareInstalled(got, m);
+      if (c !== "current") state[c].push(m.name);
+    }
   }
-  return { missing, outdated };
+  return state;
 }
 
 /** Install or update everything; report per object. Running it twice reports no change the second time. */
@@ -146,7 +169,16 @@ export async function runSetup(client: Client, opts: SetupOptions, logger: Logge
     replicas,
     refreshInterval: opts.refreshInterval ?? "5s",
   });
-  for (const m of objects) actions.push(await apply(client, m, dryRun));
+  const installed = await installedObjects(client, opts.indexPrefix);
+  for (const m of objects) {
+    actions.push(await apply(client, m, installed.get(installedKey(m.kind, m.name)), dryRun));
+  }
+  const newer = actions.filter((a) => a.result === "skip" && a.kind !== "index");
+  if (newer.length > 0) {
+    warnings.push(
+      `${newer.map((a) => a.name).join(", ")}: installed by a newer version of twingate-ingest, left as they are (an older version never overwrites a newer one's templates: docs/DEPLOY.md, "Upgrading")`,
+    );
+  }
 
   const ism = await hasIsm(client);
   const days = opts.retentionDays ?? DEFAULT_RETENTION_DAYS;
@@ -190,10 +222,22 @@ export async function runSetup(client: Client, opts: SetupOptions, logger: Logge
   return report;
 }
 
-async function apply(client: Client, m: Managed, dryRun: boolean): Promise<SetupAction> {
-  const got = await getInstalled(client, m.kind, m.name);
+async function apply(
+  client: Client,
+  m: Managed,
+  got: Body | undefined,
+  dryRun: boolean,
+): Promise<SetupAction> {
   const base = { kind: m.kind, name: m.name };
-  if (got && installedHash(got) === m.hash) return { ...base, result: "unchanged" };
+  const state = got ? compareInstalled(got, m) : undefined;
+  if (state === "current") return { ...base, result: "unchanged" };
+  if (got && state === "newer") {
+    return {
+      ...base,
+      result: "skip",
+      detail: `a newer version's: template revision ${installedRevision(got)}, this version's ${m.revision}`,
+    };
+  }
   const result: ActionResult = got ? "update" : "create";
   const detail = got ? `installed hash ${installedHash(got) ?? "none"}, new ${m.hash}` : undefined;
   if (!dryRun) await request(client, "PUT", objectPath(m.kind, m.name), m.body);
