@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Walks docs/ARCHITECTURE.md's recipes "Add a mapped field" and "Add a fifth stream" on a scratch copy of
 # this commit: a field in network_access's `connection`; then the fifth stream's name in EVENT_TYPES, its
-# module in src/core/streams/, its line in STREAMS, its fixture; then the generated docs. The copy must then
+# module in src/core/streams/, its line in STREAMS, its fixture; then the generated docs and the templates'
+# revision (TEMPLATE_REVISION raised, the digest the pin test prints pinned). The copy must then
 # typecheck and lint everywhere, pass the whole unit suite, and `produce` files holding the new field and
 # the new stream that `validate` takes without a rejection or a deviation. Each step, skipped, must be
 # noticed: without the generated docs the field table test fails, without the fixture the differential
-# test does, without the registration the compiler does. Exit 0 when all hold.
+# test does, without the new revision the pin test does, without the registration the compiler does. Exit 0 when all hold.
 # `npm run check:recipe` (6 to 7 minutes on the shared 2-core machine, the unit suite most of it: too long for .ci/run).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,6 +71,17 @@ expect_failure "the tests did not notice docs/MAPPINGS.md's field table left as 
   node --import tsx --test --test-name-pattern "field table" test/unit/streams.test.ts
 npx tsx scripts/field-table.ts >/dev/null
 npx tsx dashboards/build.ts >/dev/null
+
+# 6. the templates' revision, for rolling upgrades (noticed when skipped: the pin test, which prints the digest)
+node --import tsx --test --test-name-pattern "one content per revision" test/unit/setup.test.ts >"$WORK/pin.log" 2>&1 &&
+  fail "the tests did not notice the templates' content changed under the same TEMPLATE_REVISION"
+DIGEST="$(grep -o 'pin [0-9a-f]\{16\}' "$WORK/pin.log" | head -1 | cut -d' ' -f2)"
+[ -n "$DIGEST" ] || fail "the revision test printed no digest to pin"
+REV="$(grep -o '^export const TEMPLATE_REVISION = [0-9]*' src/platform/opensearch/templates.ts | grep -o '[0-9]*$')"
+sed -i "s/^export const TEMPLATE_REVISION = $REV;/export const TEMPLATE_REVISION = $((REV + 1));/" \
+  src/platform/opensearch/templates.ts
+sed -i "s/^\( *\)$REV: \"[0-9a-f]*\",$/&\n\1$((REV + 1)): \"$DIGEST\",/" test/unit/setup.test.ts
+grep -q "$((REV + 1)): \"$DIGEST\"" test/unit/setup.test.ts || fail "the revision pins are not where the recipe says"
 say "the steps are in ($((SECONDS - T0)) s)"
 
 # ---- nothing else needs an edit
