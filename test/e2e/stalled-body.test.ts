@@ -108,14 +108,13 @@ describe("a GetObject body that stalls", { skip }, () => {
   it("fails the object after the idle limit, then succeeds in full when S3 answers again", async () => {
     proxy.fault = (req) =>
       req.action === "s3:GetObject" ? { kind: "stall", afterBytes: 60_000 } : undefined;
-    const started = performance.now();
     const stalled = ingest();
+    // the idle limit's own error (not a wall-clock bound: the runner's per-test timeout catches a hang, and a
+    // loaded machine stretched a 1 s limit to 30 s of wall time in CI)
     await assert.rejects(
       stalled.run,
       (err: Error) => err instanceof InputStreamError && /sent nothing for 1 s/.test(err.message),
     );
-    const seconds = (performance.now() - started) / 1000;
-    assert.ok(seconds < 15, `gave up after ${seconds.toFixed(1)} s`);
     assert.equal(proxy.injected["stall"], 1, "the body really stalled (one GetObject, no SDK retry)");
     proxy.fault = () => undefined;
     const again = ingest();
