@@ -19,6 +19,7 @@ import {
   type TwingateRecord,
 } from "../events/index.ts";
 import type { IndexAction, RecordSource } from "../model.ts";
+import { membersObject } from "../streams/ecs.ts";
 import { expectsPrincipal, writeEcs } from "../streams/index.ts";
 import { parseTwingateKeyTime } from "../twingate.ts";
 import { isJsonTextOf } from "./json-text.ts";
@@ -372,7 +373,7 @@ export function recordDocument(record: TwingateRecord, source: RecordSource, opt
     "@timestamp": time.utc,
     event_type: record.event_type,
     twingate: { [record.event_type]: normaliseEvent(record), ...twingateExtras(record) },
-    ...(JSON.parse(`{${tail.ecs.slice(1)}}`) as Json),
+    ...membersObject(tail.ecs),
     ...tail.rest,
   };
 }

@@ -12,17 +12,11 @@
 
 export type Json = Record<string, unknown>;
 
-/** A value usable as a document field (null and "" count as absent). */
-export function present<T>(v: T | null | undefined | ""): T | undefined {
-  return v === null || v === undefined || v === "" ? undefined : (v as T);
-}
-
 /** ECS `event.outcome`. */
 export type Outcome = "success" | "failure" | "unknown";
 
-/** ECS `observer`: who reported the event (the same for every document). */
-export const OBSERVER: Json = Object.freeze({ vendor: "Twingate", product: "Twingate" });
-const OBSERVER_TEXT = JSON.stringify(OBSERVER);
+/** ECS `observer`'s text: who reported the event (the same for every document). */
+const OBSERVER_TEXT = JSON.stringify({ vendor: "Twingate", product: "Twingate" });
 
 interface EventText {
   category: readonly string[];
@@ -233,6 +227,11 @@ export class EcsWriter {
     this.obj("related").strs("ip", ip).strs("user", user).strs("hosts", hosts).end();
     return this;
   }
+}
+
+/** The members an EcsWriter wrote (its `text`), as an object. */
+export function membersObject(text: string): Json {
+  return JSON.parse(`{${text.slice(1)}}`) as Json;
 }
 
 type Device = { id?: string | null; name?: string | null; model?: { hostname?: string | null } | null };

@@ -9,7 +9,7 @@ import { auditLog } from "./audit-log.ts";
 import { dataLossPrevention } from "./data-loss-prevention.ts";
 import type { FieldSpecs } from "./declare.ts";
 import { dnsFiltering } from "./dns-filtering.ts";
-import { EcsWriter } from "./ecs.ts";
+import { EcsWriter, membersObject } from "./ecs.ts";
 import { networkAccess } from "./network-access.ts";
 import type { Stream } from "./stream.ts";
 
@@ -67,8 +67,7 @@ export function writeEcs(record: TwingateRecord): EcsWriter {
 
 /** The ECS fields of a validated record, as an object (writeEcs's text, parsed). */
 export function ecsFields(record: TwingateRecord): Record<string, unknown> {
-  const text = writeEcs(record).text;
-  return JSON.parse(`{${text.slice(1)}}`) as Record<string, unknown>;
+  return membersObject(writeEcs(record).text);
 }
 
 /** Whether the record's stream names a principal on every event (`no_principal` is noted where none). */
