@@ -19,6 +19,7 @@
  *                          closes); with `forward` the request still reaches upstream and takes effect
  */
 import {
+  type ClientRequest,
   createServer,
   request as httpRequest,
   type IncomingMessage,
@@ -107,6 +108,10 @@ export async function startFaultProxy(
   const port = opts.port ?? 0;
   const up = new URL(target);
   const sockets = new Set<Socket>();
+  // The proxy's own requests upstream: a client that goes away (its timeout) or the proxy's close ends them,
+  // else an answer nobody reads holds its socket (and the test file's process) open for ever.
+  const upstreams = new Set<ClientRequest>();
+  let closed = false;
   const state: FaultProxy = {
     url: "",
     port: 0,
@@ -114,18 +119,30 @@ export async function startFaultProxy(
     fault: () => undefined,
     injected: {},
     close: async () => {
+      closed = true;
+      for (const u of upstreams) u.destroy();
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
 
   const forward = (rec: RecordedRequest, res: ServerResponse, fault: Fault | undefined) => {
+    if (closed || res.destroyed) return; // a delayed forward after its client or the proxy went away
     const headers = { ...rec.headers, host: up.host };
     const upstream = httpRequest(
-      { host: up.hostname, port: up.port, method: rec.method, path: rec.url, headers },
-      (ures) => onUpstream(ures, rec, res, fault),
+      { host: up.hostname, port: up.port, method: rec.method, path: rec.url, headers, agent: false },
+      (ures) => {
+        ures.on("end", () => upstreams.delete(upstream));
+        onUpstream(ures, rec, res, fault);
+      },
     );
+    upstreams.add(upstream);
+    upstream.on("close", () => upstreams.delete(upstream));
     upstream.on("error", () => res.socket?.resetAndDestroy());
+    // the client gone before the upstream answer was read to its end: nobody reads it now
+    res.on("close", () => {
+      if (upstreams.has(upstream)) upstream.destroy();
+    });
     upstream.end(rec.body);
   };
 
