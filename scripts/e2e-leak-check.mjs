@@ -4,10 +4,15 @@
  * component template under a name the file made with `uniqueName` (test/helpers/stack.ts registers each one
  * here). One left behind fails the file, named, with the objects: tests share a long-lived node, and what
  * they leave fills it up to its shard limit. The runner also compares the whole node before and after the
- * run (names made otherwise).
+ * run (names made otherwise). A file whose process is still alive two minutes after its last test and hook
+ * (something it opened and never closed) fails, named with what holds it, instead of holding the run.
  */
 import { spawnSync } from "node:child_process";
+import { after } from "node:test";
 import { fileURLToPath } from "node:url";
+
+/** How long a test file's process may stay alive after its last test and hook (see the end of this file). */
+const LINGER_MS = 120_000;
 
 const KEY = Symbol.for("twingate-ingest.e2e.names");
 
@@ -57,12 +62,12 @@ function leftovers(url, made) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "--list") {
   process.stdout.write(JSON.stringify(await listObjects(process.argv[3])));
-} else if (process.env.NODE_TEST_CONTEXT && process.env.OPENSEARCH_URL) {
+} else if (process.env.NODE_TEST_CONTEXT) {
   const url = process.env.OPENSEARCH_URL;
   const names = registeredNames();
   let checked = false;
-  process.on("beforeExit", () => {
-    if (checked || names.size === 0) return;
+  const check = () => {
+    if (checked || names.size === 0 || !url) return;
     checked = true;
     const left = leftovers(url, [...names]);
     if (typeof left === "string") {
@@ -75,5 +80,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "-
       `[leak check] ${file} left behind on ${url}: ${left.map(([kind, list]) => `${kind}: ${list.join(", ")}`).join("; ")} (delete them in an after hook: test/helpers/stack.ts dropPrefix / indexPrefixes)\n`,
     );
     process.exitCode = 1;
+  };
+  process.on("beforeExit", check);
+  // A file whose process outlives its tests (a socket, server, timer or child left open) would hold the
+  // runner, and CI, until its hard limit: after the last hook, LINGER_MS more, then a named failure.
+  after(() => {
+    setTimeout(() => {
+      process.stderr.write(
+        `[leak check] ${process.argv[1] ?? "this test file"} still running ${LINGER_MS / 1000} s after its tests ended, held by: ${process.getActiveResourcesInfo().join(", ")} (close what the tests opened in an after hook)\n`,
+      );
+      check();
+      process.exit(1);
+    }, LINGER_MS).unref();
   });
 }
