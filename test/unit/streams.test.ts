@@ -18,8 +18,6 @@ import { EVENT_MAPPINGS, flattenMappings } from "../../src/platform/opensearch/m
 import { DEFAULT_MIX, generateSlot, NO_FAULTS } from "../../src/tools/produce/generator.ts";
 import { buildPools } from "../../src/tools/produce/pools.ts";
 
-const OPTS = { indexPrefix: "tg", ingestedAt: "2025-07-25T18:30:00.000Z" };
-
 /** Every declared leaf path of a stream's event (`connection.client_ip`; arrays as their elements). */
 function declaredPaths(fields: FieldSpecs, prefix = ""): string[] {
   const out: string[] = [];
