@@ -1,7 +1,9 @@
 /**
  * The streams, one declaration each (a module beside this one). Every per-stream table in the code is
- * derived from STREAMS or typed `{ [K in EventType]: ... }`, so the compiler names each place a new
- * stream needs (docs/ARCHITECTURE.md, "Add a fifth stream").
+ * derived from STREAMS (or typed `{ [K in EventType]: ... }`, which the compiler holds exhaustive): a new
+ * stream is its module, its line here and in EVENT_TYPES, its fixture and the generated docs, dashboards
+ * and templates' revision; no code outside src/core/ changes (docs/ARCHITECTURE.md, "Add a fifth
+ * stream"; `npm run check:recipe` walks it and fails on a skipped step).
  */
 import { z } from "zod";
 import { EVENT_TYPES, type EventType } from "../twingate.ts";
