@@ -47,13 +47,13 @@ describe("malformed corpus through ingestObject", () => {
   }
 
   for (const c of generatedCases({ big: true })) {
-    it(`${c.name} (generated): ${JSON.stringify(c.expect)}`, { timeout: 60_000 }, async () => {
+    // the timeout guards a hang only (no wall-clock bound: a loaded machine stretches any); the cost bounds
+    // are the counts `check` holds and the memory below
+    it(`${c.name} (generated): ${JSON.stringify(c.expect)}`, { timeout: 300_000 }, async () => {
       const rss0 = process.memoryUsage().rss;
-      const started = performance.now();
       const { result, seen } = await ingestCase(c);
       const grew = (process.memoryUsage().rss - rss0) / 1024 ** 2;
       check(c, result, seen);
-      assert.ok(performance.now() - started < 30_000, "bounded time");
       assert.ok(grew < 400, `bounded memory (RSS grew ${grew.toFixed(0)} MB)`);
       if (c.name.startsWith("wrong-types")) {
         // Only the 4 wrong event_types and 3 of the 4 wrong times cannot be placed (42 is a time: epoch

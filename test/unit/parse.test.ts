@@ -427,7 +427,6 @@ describe("readRecords: an input that stalls", () => {
       const bytes = gz ? gzipSync(line.repeat(50)) : Buffer.from(line.repeat(50));
       const input = new PassThrough();
       input.write(bytes.subarray(0, Math.floor(bytes.length / 2))); // then nothing, never ended
-      const started = performance.now();
       const seen: ReaderItem[] = [];
       await assert.rejects(
         (async () => {
@@ -436,7 +435,7 @@ describe("readRecords: an input that stalls", () => {
         (err: Error) =>
           err instanceof InputStreamError && /sent nothing for 0.15 s.*stalled/.test(err.message),
       );
-      assert.ok(performance.now() - started < 5000);
+      // (the error names the idle limit: no wall-clock bound, the runner's timeout catches a hang)
       // (plain: the first half's records were read; half a gzip stream this small may decode to nothing yet)
       if (!gz) assert.ok(seen.length > 0, "what arrived before the stall was read");
       assert.ok(input.destroyed, "the stalled input is destroyed");
