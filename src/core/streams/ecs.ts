@@ -70,22 +70,27 @@ function eventText(
   return text;
 }
 
-/** Characters a JSON string must escape (JSON.stringify's: quote, backslash, controls, lone surrogates). */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** JSON text of a string, as JSON.stringify writes it (quoted as it is when nothing needs escaping). */
-function jsonString(v: string): string {
-  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
-}
+/**
+ * The bytes a writer writes into: one buffer for the process, taken by a writer until its text is read
+ * (a writer made while it is taken gets a buffer of its own). Builders are synchronous, so one is enough.
+ */
+let shared: Buffer | undefined = Buffer.allocUnsafeSlow(8192);
 
 /**
  * Writes a document's ECS members as JSON text, each `,"<key>":<value>` (the text follows the document's
  * `twingate` member). A string member is written only when it is a non-empty string, a number only when
  * finite; an object left with no member is left out (no `{}` shells). Keys are the builders' own
- * literals (nothing in them to escape); values are escaped as JSON.stringify does.
+ * literals (ASCII, nothing in them to escape); values are escaped as JSON.stringify does.
+ *
+ * Written as bytes into a reused buffer and decoded once (`text`): the members as strings grown by `+=`,
+ * with a quoted copy of each value, allocated 4.8 KB a network record beyond the 2.4 KB of the rest of
+ * its document, and on Node 24 that garbage had records outlive scavenges and be promoted (a fifth of the
+ * worker's CPU in the collector; docs/BENCHMARKS.md).
  */
 export class EcsWriter {
-  private out = "";
+  private buf: Buffer;
+  private pos = 0;
+  private done: string | undefined;
   /** For each open object: where its text starts, and whether its parent had no member before it. */
   private readonly marks: number[] = [];
   /** The object being written has no member yet (the top level never: its members follow `twingate`). */
@@ -93,9 +98,20 @@ export class EcsWriter {
   /** Top-level members written, by name. */
   private readonly names: string[] = [];
 
-  /** The members written, `,"key":value` each (empty for none). */
+  constructor() {
+    if (shared !== undefined) {
+      this.buf = shared;
+      shared = undefined;
+    } else this.buf = Buffer.allocUnsafeSlow(8192);
+  }
+
+  /** The members written, `,"key":value` each (empty for none). The writer is done with once it is read. */
   get text(): string {
-    return this.out;
+    if (this.done === undefined) {
+      this.done = this.buf.toString("utf8", 0, this.pos);
+      shared ??= this.buf;
+    }
+    return this.done;
   }
 
   /** Whether a top-level member of this name was written. */
@@ -108,10 +124,57 @@ export class EcsWriter {
     return this.empty;
   }
 
+  /** Room for `bytes` more. */
+  private room(bytes: number): void {
+    if (this.done !== undefined) throw new Error("EcsWriter: written after its text was read");
+    if (this.pos + bytes <= this.buf.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + bytes));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  /** ASCII text with nothing to escape (keys, punctuation). */
+  private ascii(s: string): void {
+    this.room(s.length);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** JSON text, any characters. */
+  private utf8(s: string): void {
+    this.room(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, "utf8");
+  }
+
   private key(k: string): void {
-    this.out += this.empty ? `"${k}":` : `,"${k}":`;
+    this.ascii(this.empty ? '"' : ',"');
+    this.ascii(k);
+    this.ascii('":');
     this.empty = false;
     if (this.marks.length === 0) this.names.push(k);
+  }
+
+  /**
+   * A string's JSON text as JSON.stringify writes it: printable ASCII with no quote or backslash as it is
+   * (the usual case, one pass), anything else through JSON.stringify (escapes, lone surrogates) as UTF-8.
+   */
+  private quoted(v: string): void {
+    this.room(v.length + 2);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x22;
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        this.utf8(JSON.stringify(v));
+        return;
+      }
+      b[p++] = c;
+    }
+    b[p++] = 0x22;
+    this.pos = p;
   }
 
   /** ECS `event` (kind, category, type, action, outcome, dataset, module) and `observer`. */
@@ -128,11 +191,11 @@ export class EcsWriter {
 
   /** Opens an object member; `end` closes it. */
   obj(k: string): this {
-    const start = this.out.length;
+    const start = this.pos;
     const parentEmpty = this.empty ? 1 : 0;
     this.key(k);
     this.marks.push(start, parentEmpty);
-    this.out += "{";
+    this.ascii("{");
     this.empty = true;
     return this;
   }
@@ -142,12 +205,12 @@ export class EcsWriter {
     const parentEmpty = this.marks.pop() === 1;
     const start = this.marks.pop() ?? 0;
     if (this.empty) {
-      this.out = this.out.slice(0, start);
+      this.pos = start;
       this.empty = parentEmpty;
       if (this.marks.length === 0) this.names.pop();
       return false;
     }
-    this.out += "}";
+    this.ascii("}");
     return true;
   }
 
@@ -155,7 +218,7 @@ export class EcsWriter {
   str(k: string, v: unknown): this {
     if (typeof v === "string" && v !== "") {
       this.key(k);
-      this.out += jsonString(v);
+      this.quoted(v);
     }
     return this;
   }
@@ -169,7 +232,7 @@ export class EcsWriter {
   num(k: string, v: unknown): this {
     if (typeof v === "number" && Number.isFinite(v)) {
       this.key(k);
-      this.out += String(v); // JSON's text of a finite number
+      this.ascii(String(v)); // JSON's text of a finite number
     }
     return this;
   }
@@ -177,24 +240,25 @@ export class EcsWriter {
   /** A member whose value is JSON text already. */
   json(k: string, text: string): this {
     this.key(k);
-    this.out += text;
+    this.utf8(text);
     return this;
   }
 
   /** An array of the non-empty strings, in order; each once when `distinct`; left out when there are none. */
   strs(k: string, values: readonly unknown[], distinct = true): this {
-    let text = "";
-    let seen: unknown[] | undefined;
-    for (const v of values) {
+    let n = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
       if (typeof v !== "string" || v === "") continue;
-      if (distinct) {
-        if (seen === undefined) seen = [v];
-        else if (seen.includes(v)) continue;
-        else seen.push(v);
-      }
-      text += text === "" ? jsonString(v) : `,${jsonString(v)}`;
+      if (distinct && values.indexOf(v) < i) continue; // written already
+      if (n++ === 0) {
+        this.key(k);
+        this.ascii("[");
+      } else this.ascii(",");
+      this.quoted(v);
     }
-    return text === "" ? this : this.json(k, `[${text}]`);
+    if (n > 0) this.ascii("]");
+    return this;
   }
 
   /** ECS `user` members of an e-mail identity: id, e-mail, name (else the e-mail: what people log in with), domain. */
