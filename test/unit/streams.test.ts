@@ -118,6 +118,35 @@ describe("EcsWriter (the ECS members as JSON text)", () => {
     }
   });
 
+  it("writes each finite number as JSON.stringify does, and no other", () => {
+    const NUMBERS = [
+      0,
+      7,
+      10,
+      99,
+      100,
+      65535,
+      123456789012345,
+      2 ** 53 - 1,
+      2 ** 53,
+      -1,
+      -0,
+      1.5,
+      47.6062,
+      -122.3321,
+      1e21,
+      5e-7,
+    ];
+    for (const n of NUMBERS) {
+      const w = new EcsWriter();
+      w.obj("geo").num("n", n).end();
+      assert.equal(w.text, `,"geo":{"n":${JSON.stringify(n)}}`, String(n));
+    }
+    const w = new EcsWriter();
+    w.obj("geo").num("a", Number.NaN).num("b", Number.POSITIVE_INFINITY).num("c", "1").end();
+    assert.equal(w.text, "");
+  });
+
   it("leaves out absent values and objects left empty, at any depth; says what it wrote", () => {
     const w = new EcsWriter();
     w.obj("source").str("ip", "").num("port", Number.NaN).end();
