@@ -118,6 +118,22 @@ describe("EcsWriter (the ECS members as JSON text)", () => {
     }
   });
 
+  it("writers alive at once, or one never read (its builder threw), do not write into each other", () => {
+    const abandoned = new EcsWriter();
+    abandoned.obj("x").str("y", "never read");
+    const a = new EcsWriter();
+    const b = new EcsWriter();
+    a.str("a", "1");
+    b.str("b", "2");
+    a.str("a2", "3");
+    assert.equal(a.text, ',"a":"1","a2":"3"');
+    assert.equal(b.text, ',"b":"2"');
+    const c = new EcsWriter();
+    c.str("c", "4");
+    assert.equal(c.text, ',"c":"4"');
+    assert.throws(() => c.str("late", "5"), /written after its text was read/);
+  });
+
   it("writes each finite number as JSON.stringify does, and no other", () => {
     const NUMBERS = [
       0,

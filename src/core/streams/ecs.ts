@@ -71,8 +71,10 @@ function eventText(
 }
 
 /**
- * The bytes a writer writes into: one buffer for the process, taken by a writer until its text is read
- * (a writer made while it is taken gets a buffer of its own). Builders are synchronous, so one is enough.
+ * The bytes a writer writes into: one buffer for the process, taken by a writer until its text is read.
+ * A writer made while it is taken gets a buffer of its own, which becomes the shared one when its text is
+ * read: a writer never read (its builder threw) costs the next one an allocation, nothing more. Builders
+ * are synchronous, so one is enough.
  */
 let shared: Buffer | undefined = Buffer.allocUnsafeSlow(8192);
 
