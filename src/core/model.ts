@@ -88,9 +88,10 @@ export interface IndexAction {
   document: Record<string, unknown>;
   /**
    * The document already serialised, when its builder did it: pieces whose concatenation is exactly
-   * `JSON.stringify(document)` (pieces, so that a shared serialisation is not copied to join them).
+   * `JSON.stringify(document)` (pieces, so that a shared serialisation is not copied to join them), as
+   * text or as UTF-8 bytes (a Buffer: `join("")` decodes them).
    */
-  json?: readonly string[];
+  json?: readonly (string | Buffer)[];
   /** "record" for a valid event, "quarantine" for a rejection. */
   kind: "record" | "quarantine";
   eventType?: string;

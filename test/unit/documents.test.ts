@@ -380,6 +380,21 @@ describe("toIndexAction's serialiser", () => {
     reasons.event.reasons = ["malware", { id: "x", name: "y" }];
     check(reasons, "string DNS reasons (become {id})");
   });
+
+  it("writes `ingest` as JSON.stringify does for any bucket, key, line and ingestion time", () => {
+    const record = valid(seed("network_access"));
+    const sources = [
+      { bucket: "", key: "/tmp/local file.json", ordinal: 0 }, // a local file: no bucket, no line
+      { bucket: "b", key: 'say "hi"\\\n\u0001 \u2028 café 🙂 \ud800.json', ordinal: 2 ** 40, line: 1 },
+    ];
+    for (const src of sources)
+      for (const ingestedAt of [OPTS.ingestedAt, "not a time", "2025-07-25T18:20:00.123456Z"]) {
+        const opts = { ...OPTS, ingestedAt };
+        const a = toIndexAction(record, src, opts);
+        const what = `${JSON.stringify(src)} ${ingestedAt}`;
+        assert.equal(a.json?.join(""), JSON.stringify(recordDocument(record, src, opts)), what);
+      }
+  });
 });
 
 describe("document ids", () => {

@@ -163,6 +163,52 @@ describe("EcsWriter (the ECS members as JSON text)", () => {
     assert.equal(w.text, "");
   });
 
+  it("writes the digits of integers and short decimals itself, the same text as String for any number", () => {
+    // decimals of 0 to 9 places at every magnitude (the writer's own path and the edges where it hands
+    // over to String), doubles that no short decimal names, and the values at the limits
+    const values: number[] = [
+      0.1,
+      0.2 + 0.1,
+      1e-6,
+      -1e-6,
+      1.5e-6,
+      1e-7,
+      0.000001234,
+      999999999999999,
+      1e15 - 0.5,
+      1e15,
+      -1e15 + 1,
+      123456789.123456,
+      12345678.1234567,
+      0.5,
+      -0.5,
+      5e-324,
+      Number.MAX_VALUE,
+      -Number.MIN_VALUE,
+      2 ** 53 + 2,
+    ];
+    let seed = 1;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const places = i % 10;
+      const magnitude = 10 ** ((i >> 3) % 17);
+      const v = Math.round((random() - 0.5) * magnitude * 10 ** places) / 10 ** places;
+      values.push(v, v + Number.EPSILON * Math.abs(v), random() * magnitude);
+    }
+    const w = new EcsWriter();
+    const expected: string[] = [];
+    w.obj("n");
+    for (const [i, v] of values.entries()) {
+      w.num(`v${i}`, v);
+      expected.push(`"v${i}":${String(v)}`);
+    }
+    w.end();
+    assert.equal(w.text, `,"n":{${expected.join(",")}}`);
+  });
+
   it("leaves out absent values and objects left empty, at any depth; says what it wrote", () => {
     const w = new EcsWriter();
     w.obj("source").str("ip", "").num("port", Number.NaN).end();

@@ -19,7 +19,7 @@ import {
   type TwingateRecord,
 } from "../events/index.ts";
 import type { IndexAction, RecordSource } from "../model.ts";
-import { membersObject } from "../streams/ecs.ts";
+import { type EcsWriter, membersObject } from "../streams/ecs.ts";
 import { expectsPrincipal, writeEcs } from "../streams/index.ts";
 import { parseTwingateKeyTime } from "../twingate.ts";
 import { isJsonTextOf } from "./json-text.ts";
@@ -285,22 +285,45 @@ function twingateExtras(record: TwingateRecord): Json | undefined {
 }
 
 /**
- * What a record's document holds after `twingate`: its ECS fields (`ecs`: JSON text, `,"<key>":<value>`
- * each, written by the stream's builder), then `rest`: what was set aside and `ingest`.
+ * What a record's document holds after `twingate`, written by `w` (which holds its ECS fields already):
+ * `set_aside` (what normalising took out) and `ingest` (where it came from, how late, what was noted).
+ * The usual record (not normalised, nothing to note) has its `ingest` written member by member; the others
+ * build the object (`restOf`) and write its JSON. Either way the text is what JSON.stringify writes of
+ * `restOf`'s object (recordDocument's: a test holds the two to the same bytes).
  */
-interface DocumentTail {
-  ecs: string;
-  rest: Json;
-}
-
-function documentTail(
+function writeTail(
+  w: EcsWriter,
   record: TwingateRecord,
   time: ParsedTime,
   source: RecordSource,
   opts: DocumentOptions,
-): DocumentTail {
-  // the stream's ECS fields (src/core/streams/)
-  const ecs = writeEcs(record);
+): void {
+  if (normalisationOf(record) || placedByFile(time, opts) || noPrincipal(w, record)) {
+    const rest = restOf(w, record, time, source, opts);
+    for (const k in rest) w.json(k, JSON.stringify(rest[k]));
+    return;
+  }
+  w.obj("ingest").field("bucket", source.bucket).field("key", source.key).num("ordinal", source.ordinal);
+  if (source.line !== undefined) w.num("line", source.line);
+  w.field("ingested_at", opts.ingestedAt);
+  // none when ingestedAt is not a time (NaN: `num` writes finite numbers only)
+  w.num("lag_ms", parseIngestedAt(opts.ingestedAt) - time.epochMs);
+  w.end();
+}
+
+/** An event of a stream with principals whose ECS fields name none (no user, no service account). */
+function noPrincipal(w: EcsWriter, record: TwingateRecord): boolean {
+  return !w.has("user") && expectsPrincipal(record);
+}
+
+/** `set_aside` and `ingest` of a record's document, as an object (see writeTail). */
+function restOf(
+  w: EcsWriter,
+  record: TwingateRecord,
+  time: ParsedTime,
+  source: RecordSource,
+  opts: DocumentOptions,
+): Json {
   const rest: Json = {};
   const meta = normalisationOf(record);
   if (meta?.setAside) rest["set_aside"] = meta.setAside;
@@ -309,14 +332,14 @@ function documentTail(
   // How late the record reached the index (Twingate's delay + ours): the Overview's lag panel.
   const ingestedMs = parseIngestedAt(opts.ingestedAt);
   if (!Number.isNaN(ingestedMs)) ingest["lag_ms"] = ingestedMs - time.epochMs;
-  if (!ecs.has("user") && expectsPrincipal(record)) addNote(ingest, NO_PRINCIPAL, "user");
+  if (noPrincipal(w, record)) addNote(ingest, NO_PRINCIPAL, "user");
   if (placedByFile(time, opts)) {
     // after the normaliser's deviations, when there are any (one list: docs/DATA-QUALITY.md)
     addNote(ingest, TIME_FAR_FROM_FILE, "event.time");
     ingest["file_time"] = new Date(opts.fileTimeMs!).toISOString();
   }
   rest["ingest"] = ingest;
-  return { ecs: ecs.text, rest };
+  return rest;
 }
 
 /** A document-level note in the deviations list (docs/DATA-QUALITY.md), after the normaliser's. */
@@ -368,22 +391,24 @@ function addDeviations(ingest: Json, meta: Normalisation): void {
  */
 export function recordDocument(record: TwingateRecord, source: RecordSource, opts: DocumentOptions): Json {
   const time = parseTime(record);
-  const tail = documentTail(record, time, source, opts);
+  // the stream's ECS fields (src/core/streams/)
+  const ecs = writeEcs(record);
+  const rest = restOf(ecs, record, time, source, opts);
   return {
     "@timestamp": time.utc,
     event_type: record.event_type,
     twingate: { [record.event_type]: normaliseEvent(record), ...twingateExtras(record) },
-    ...membersObject(tail.ecs),
-    ...tail.rest,
+    ...membersObject(ecs.text),
+    ...rest,
   };
 }
 
 /**
  * A record's action, its document held as pieces of JSON: the head (`@timestamp`, `event_type`,
- * `"twingate":{"<stream>":`),
- * the normalised event's text (one or two pieces) and the rest of the document, still an object until the
- * sink serialises it (`json`). `document` parses it all back when asked for (a record OpenSearch refused,
- * turned into quarantine: rare).
+ * `"twingate":{"<stream>":`), the normalised event's text (one or two pieces), what closes `twingate`,
+ * and the rest of the document as UTF-8 bytes (its ECS fields, `set_aside` and `ingest`: written as
+ * bytes, and copied into the batch as they are). `document` parses it all back when asked for (a record
+ * OpenSearch refused, turned into quarantine: rare).
  */
 class RecordAction implements IndexAction {
   readonly kind = "record";
@@ -397,11 +422,11 @@ class RecordAction implements IndexAction {
     private readonly head: readonly string[],
     /** What closes `twingate` after the vendor's event: `}`, or its flat copy and envelope first. */
     private readonly close: string,
-    private readonly tail: DocumentTail,
+    private readonly tail: Buffer,
   ) {}
 
-  get json(): readonly string[] {
-    return [...this.head, `${this.close}${this.tail.ecs},${JSON.stringify(this.tail.rest).slice(1)}`];
+  get json(): readonly (string | Buffer)[] {
+    return [...this.head, this.close, this.tail];
   }
 
   get document(): Record<string, unknown> {
@@ -435,7 +460,9 @@ export function toIndexAction(
   );
   // Both strings are safe to quote as they are: an ISO time we wrote, and a validated event type name.
   const head = `{"@timestamp":"${time.utc}","event_type":"${type}","twingate":{"${type}":`;
-  const tail = documentTail(record, time, source, opts);
+  const w = writeEcs(record);
+  writeTail(w, record, time, source, opts);
+  const tail = w.bytes("}");
   const meta = normalisationOf(record);
   if (meta) {
     // A normalised record (rare): the id hashes the record as received, the event is serialised afresh.

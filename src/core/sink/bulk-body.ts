@@ -135,14 +135,21 @@ export class BulkBatch {
           ? `{"index":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`
           : `{"create":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)}}}\n`;
       const doc = action.json ?? [JSON.stringify(action.document)];
-      // A UTF-16 code unit takes at most 3 bytes in UTF-8: room for that, then one encoding pass per part
-      // (writing the parts one by one spares V8 flattening their concatenation into another string).
-      let chars = head.length;
-      for (const part of doc) chars += part.length;
-      start = this.reserve(chars * 3 + 1);
+      // A UTF-16 code unit takes at most 3 bytes in UTF-8: room for that, then one encoding pass per text
+      // part (writing the parts one by one spares V8 flattening their concatenation into another string);
+      // a part given as bytes (UTF-8 already) is copied.
+      let room = head.length * 3 + 1;
+      for (const part of doc) room += typeof part === "string" ? part.length * 3 : part.length;
+      start = this.reserve(room);
       docStart = start + this.buf.write(head, start, "utf8");
       let end = docStart;
-      for (const part of doc) end += this.buf.write(part, end, "utf8");
+      for (const part of doc) {
+        if (typeof part === "string") end += this.buf.write(part, end, "utf8");
+        else {
+          this.buf.set(part, end);
+          end += part.length;
+        }
+      }
       this.buf[end] = 0x0a; // "\n"
       this.bytes = end + 1;
     }

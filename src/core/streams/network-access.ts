@@ -12,6 +12,9 @@ const BY_STATUS: Readonly<Record<string, readonly [readonly string[], Outcome]>>
   failed_to_connect: [["connection", "error"], "failure"],
 };
 
+const OTHER = [["connection"], "unknown"] as const;
+const NETWORK = ["network"] as const;
+
 export const networkAccess = defineStream(
   "network_access",
   {
@@ -56,10 +59,9 @@ export const networkAccess = defineStream(
     location: object({ lat: degrees(90), lon: degrees(180) }),
   },
   (e, w) => {
-    const [type, outcome] = (typeof e.status === "string" &&
-      Object.hasOwn(BY_STATUS, e.status) &&
-      BY_STATUS[e.status]) || [["connection"], "unknown"];
-    w.event("network_access", ["network"], type, e.status, outcome);
+    const known =
+      (typeof e.status === "string" && Object.hasOwn(BY_STATUS, e.status) && BY_STATUS[e.status]) || OTHER;
+    w.event("network_access", NETWORK, known[0], e.status, known[1]);
     const c = e.connection;
     w.obj("source").str("ip", c?.client_ip);
     // Only a whole point (a GeoIP miss sends nulls; a value set aside is gone): a geo_point without
