@@ -89,7 +89,8 @@ let shared: Buffer | undefined = Buffer.allocUnsafeSlow(8192);
  * finite; an object left with no member is left out (no `{}` shells). Keys are the builders' own
  * literals (ASCII, nothing in them to escape); values are escaped as JSON.stringify does.
  *
- * Written as bytes into a reused buffer and decoded once (`text`): the members as strings grown by `+=`,
+ * Written as bytes into a reused buffer, then decoded once (`text`) or copied out (`bytes`: the document
+ * builder's, which the bulk batch copies as they are): the members as strings grown by `+=`,
  * with a quoted copy of each value, allocated 4.8 KB a network record beyond the 2.4 KB of the rest of
  * its document, and on Node 24 that garbage had records outlive scavenges and be promoted (a fifth of the
  * worker's CPU in the collector; docs/BENCHMARKS.md).
