@@ -21,12 +21,7 @@ import type { FieldSpec, FieldSpecs } from "../streams/declare.ts";
 import { VERSION_TEXT } from "../streams/declare.ts";
 import { isIpText } from "./ip.ts";
 import { parseEventTime } from "./time.ts";
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+import { isObj, type Obj } from "./values.ts";
 
 const REASON: FieldSpecs = { id: { t: "str" }, name: { t: "str" } };
 

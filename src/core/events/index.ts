@@ -14,6 +14,7 @@ import { FIELD_SPECS, type TwingateRecord } from "../streams/index.ts";
 import { compileEventCheck } from "./fast-check.ts";
 import { isIpText } from "./ip.ts";
 import { type Deviation, normaliseEvent, resolveEventType } from "./normalise.ts";
+import { isObj, type Obj } from "./values.ts";
 
 export {
   type AuditLogRecord,
@@ -76,12 +77,6 @@ function describe(value: unknown): string {
 }
 
 // ---- fast path --------------------------------------------------------------------------------
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** The record has no keys but event_type and event (others are listed as undeclared by the normaliser). */
 function onlyTypeAndEvent(rec: Obj): boolean {

@@ -19,6 +19,7 @@ import { EVENT_TYPES, type EventType } from "../model.ts";
 import { FIELD_SPECS, type FieldSpec } from "../streams/index.ts";
 import { isIpText } from "./ip.ts";
 import { type ParsedTime, parseAnyTime } from "./time.ts";
+import { isObj, type Obj } from "./values.ts";
 
 /** What was done to a value (stable codes: metric labels and the document's `ingest.deviations`). */
 export type DeviationAction =
@@ -84,12 +85,6 @@ export function resolveEventType(name: string): EventType | undefined {
 }
 
 // ---- values ---------------------------------------------------------------------------------------
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function describe(value: unknown): string {
   if (value === null) return "null";

@@ -9,6 +9,7 @@
  * `user`) it sets to `undefined`: JSON leaves it out, and completion leaves it alone. So a field added to a
  * declaration is in the producer's files with no producer edit.
  */
+import { isObj } from "../../core/events/values.ts";
 import type { FieldSpec, FieldSpecs } from "../../core/streams/index.ts";
 import type { Device, Pools, Resource, User } from "./pools.ts";
 import type { Rng } from "./prng.ts";
@@ -164,8 +165,6 @@ export function leaveOut(obj: Json, ...keys: string[]): void {
 }
 
 const MESSAGES = ["Connection refused", "Connection timed out", "Access denied by policy"] as const;
-
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A resource's host name: its address when that is a name (a wildcard made concrete), else one from its name. */
 function host(r: Resource, internalDomain: string): string {

@@ -6,6 +6,7 @@
  * And the drift: fields no declaration has (fields Twingate may add tomorrow), planted at a low,
  * configurable rate (`--drift-rate`) so that schema drift shows up downstream.
  */
+import { isObj } from "../../core/events/values.ts";
 import type { EventType } from "../../core/model.ts";
 import { FIELD_SPECS } from "../../core/streams/index.ts";
 import type { Rng } from "./prng.ts";
@@ -79,8 +80,6 @@ export function pickTimeForm(
 }
 
 type Json = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 const OS = ["macOS 15.1.1", "macOS 14.7", "Windows 11 23H2", "Windows 10 22H2", "Ubuntu 24.04", "Fedora 41"];
 const FILES = [
