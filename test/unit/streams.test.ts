@@ -209,6 +209,22 @@ describe("EcsWriter (the ECS members as JSON text)", () => {
     assert.equal(w.text, `,"n":{${expected.join(",")}}`);
   });
 
+  it("writes each string once, in order of first sight, for a few values and for thousands", () => {
+    for (const count of [5, 17, 5_000]) {
+      // every value three times, interleaved with empties and non-strings
+      const values: unknown[] = [];
+      for (let r = 0; r < 3; r++)
+        for (let i = 0; i < count; i++) values.push(`10.0.${i >> 8}.${i & 255}`, "", null, i);
+      const w = new EcsWriter();
+      w.strs("ip", values);
+      const expected = Array.from({ length: count }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+      assert.equal(w.text, `,"ip":${JSON.stringify(expected)}`, String(count));
+      const all = new EcsWriter();
+      all.strs("ip", values, false);
+      assert.equal(all.text, `,"ip":${JSON.stringify([...expected, ...expected, ...expected])}`);
+    }
+  });
+
   it("leaves out absent values and objects left empty, at any depth; says what it wrote", () => {
     const w = new EcsWriter();
     w.obj("source").str("ip", "").num("port", Number.NaN).end();

@@ -20,6 +20,9 @@ export type Outcome = "success" | "failure" | "unknown";
 const MAX_PLACES = 6;
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16];
 
+/** Up to this many values, `strs` finds a repeated one by looking back (no set to allocate). */
+const LOOK_BACK_MAX = 16;
+
 /** ECS `observer`'s text: who reported the event (the same for every document). */
 const OBSERVER_TEXT = JSON.stringify({ vendor: "Twingate", product: "Twingate" });
 
@@ -333,13 +336,21 @@ export class EcsWriter {
     return this;
   }
 
-  /** An array of the non-empty strings, in order; each once when `distinct`; left out when there are none. */
+  /**
+   * An array of the non-empty strings, in order; each once when `distinct`; left out when there are none.
+   * A few values (the usual: an event's IPs) are told apart by looking back; many (a record with thousands
+   * of relays) through a set, so that a record's cost stays linear in its size.
+   */
   strs(k: string, values: readonly unknown[], distinct = true): this {
+    const seen = distinct && values.length > LOOK_BACK_MAX ? new Set<string>() : undefined;
     let n = 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (typeof v !== "string" || v === "") continue;
-      if (distinct && values.indexOf(v) < i) continue; // written already
+      if (seen !== undefined) {
+        if (seen.has(v)) continue;
+        seen.add(v);
+      } else if (distinct && values.indexOf(v) < i) continue; // written already
       if (n++ === 0) {
         this.key(k);
         this.ascii("[");
