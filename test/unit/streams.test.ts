@@ -209,6 +209,20 @@ describe("EcsWriter (the ECS members as JSON text)", () => {
     assert.equal(w.text, `,"n":{${expected.join(",")}}`);
   });
 
+  it("hands its bytes over once: the text, a second read and a later write are refused", () => {
+    const w = new EcsWriter();
+    w.str("a", "é");
+    const bytes = w.bytes("}");
+    assert.equal(bytes.toString("utf8"), ',"a":"é"}');
+    assert.throws(() => w.text, /its bytes were read/);
+    assert.throws(() => w.bytes(), /read twice/);
+    assert.throws(() => w.str("late", "x"), /written after/);
+    const next = new EcsWriter(); // the shared buffer is free again, and holds nothing of the last
+    next.str("b", "1");
+    assert.equal(next.text, ',"b":"1"');
+    assert.equal(bytes.toString("utf8"), ',"a":"é"}', "bytes handed over are the caller's own");
+  });
+
   it("writes each string once, in order of first sight, for a few values and for thousands", () => {
     for (const count of [5, 17, 5_000]) {
       // every value three times, interleaved with empties and non-strings

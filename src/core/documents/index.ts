@@ -316,7 +316,10 @@ function noPrincipal(w: EcsWriter, record: TwingateRecord): boolean {
   return !w.has("user") && expectsPrincipal(record);
 }
 
-/** `set_aside` and `ingest` of a record's document, as an object (see writeTail). */
+/**
+ * `set_aside` and `ingest` of a record's document, as an object (see writeTail). What it adds beyond
+ * where the record came from and `lag_ms` must also send writeTail down its object path (its condition).
+ */
 function restOf(
   w: EcsWriter,
   record: TwingateRecord,

@@ -101,9 +101,8 @@ let shared: Buffer | undefined = Buffer.allocUnsafeSlow(8192);
 export class EcsWriter {
   private buf: Buffer;
   private pos = 0;
-  private done: string | undefined;
-  /** Read as `bytes` (then `done` is empty and `text` refuses). */
-  private asBytes = false;
+  /** What was read, once read: the text (`text`), or the bytes (`bytes`, after which `text` refuses). */
+  private done: string | Buffer | undefined;
   /** For each open object: where its text starts, and whether its parent had no member before it. */
   private readonly marks: number[] = [];
   /** The object being written has no member yet (the top level never: its members follow `twingate`). */
@@ -120,11 +119,11 @@ export class EcsWriter {
 
   /** The members written, `,"key":value` each (empty for none). The writer is done with once it is read. */
   get text(): string {
-    if (this.asBytes) throw new Error("EcsWriter: its bytes were read");
     if (this.done === undefined) {
       this.done = this.buf.toString("utf8", 0, this.pos);
       shared ??= this.buf;
     }
+    if (typeof this.done !== "string") throw new Error("EcsWriter: its bytes were read");
     return this.done;
   }
 
@@ -138,8 +137,7 @@ export class EcsWriter {
     this.ascii(end);
     const out = Buffer.allocUnsafe(this.pos);
     this.buf.copy(out, 0, 0, this.pos);
-    this.done = "";
-    this.asBytes = true;
+    this.done = out;
     shared ??= this.buf;
     return out;
   }
