@@ -42,7 +42,8 @@ function arg(name: string, def: string): string {
 /**
  * The child: ingest the files given, print records, CPU seconds and peak RSS (MB) as one JSON line. With
  * `--opensearch`, into the local stack's OpenSearch (a prefix of its own, set up by this tree's `setup`
- * before the timed part and deleted after): the consumer's CPU end to end but for S3.
+ * before the timed part and deleted after); with `bucket`, the paths are that bucket's keys in the local
+ * stack's S3, read through the worker's S3 client: with both, the worker's whole path.
  */
 async function child(paths: string[], opensearch: boolean, bucket: string | undefined): Promise<void> {
   const {
